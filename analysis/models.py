@@ -1,0 +1,1 @@
+"""Analysis runs and their results (the analysis issue fills this in)."""

@@ -1,0 +1,482 @@
+"""Questionnaires (definition) and what respondents send (responses and answers).
+
+A questionnaire's structure (questions, their types, option and item codes) is frozen once it
+has responses: answers point at questions and options by foreign key with PROTECT, and the
+services in ``survey.services.questionnaires`` refuse structural edits with a message. Labels
+and scores stay editable; a change to anything the analysis reads bumps
+``definition_version`` so the analysis jobs know to recompute. See docs/data-model.md.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from survey.labels import label_text
+
+CODE_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
+code_validator = RegexValidator(CODE_PATTERN, _("Use a letter, then letters, digits or _."))
+slug_validator = RegexValidator(r"^[a-z0-9-]+$", _("Use lowercase letters, digits and -."))
+
+
+class Questionnaire(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    class OneResponsePer(models.TextChoices):
+        RESPONDENT = "respondent", _("One per respondent")
+        NONE = "none", _("No limit")
+
+    slug = models.CharField(_("slug"), max_length=100, unique=True, validators=[slug_validator])
+    languages = models.JSONField(_("languages"), default=list, help_text=_("First is the default."))
+    title = models.JSONField(_("title"), default=dict)
+    intro = models.JSONField(_("introduction"), default=str, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.DRAFT
+    )
+    one_response_per = models.CharField(
+        _("one response per"),
+        max_length=12,
+        choices=OneResponsePer.choices,
+        default=OneResponsePer.NONE,
+    )
+    banner = models.JSONField(
+        _("banner"), default=list, blank=True, help_text=_("Question codes and segment:CODE.")
+    )
+    significance = models.DecimalField(
+        _("significance level"), max_digits=5, decimal_places=4, default="0.05"
+    )
+    # Keys of the definition file this version of the platform does not model, kept so an
+    # export gives back what was imported.
+    extra = models.JSONField(default=dict, blank=True)
+    definition_version = models.PositiveIntegerField(
+        _("definition version"),
+        default=1,
+        help_text=_("Raised by every change the analysis reads (scores, segments, validity)."),
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    opened_at = models.DateTimeField(_("opened"), null=True, blank=True, editable=False)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("questionnaire")
+        verbose_name_plural = _("questionnaires")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(significance__gt=0) & Q(significance__lt=1),
+                name="questionnaire_significance_between_0_and_1",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "open", "closed"]),
+                name="questionnaire_status_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.slug}: {label_text(self.title)}"
+
+    @property
+    def default_language(self) -> str:
+        return self.languages[0] if self.languages else settings.LANGUAGE_CODE
+
+    def publish(self) -> None:
+        """draft or closed → open."""
+        if self.status == self.Status.OPEN:
+            return
+        self.status = self.Status.OPEN
+        self.opened_at = timezone.now()
+        self.closed_at = None
+        self.save(update_fields=["status", "opened_at", "closed_at", "updated_at"])
+
+    def close(self) -> None:
+        """open → closed. A draft cannot be closed (it was never open)."""
+        if self.status != self.Status.OPEN:
+            raise ValueError(
+                f"only an open questionnaire can be closed; {self.slug} is {self.status}"
+            )
+        self.status = self.Status.CLOSED
+        self.closed_at = timezone.now()
+        self.save(update_fields=["status", "closed_at", "updated_at"])
+
+    def bump_definition_version(self) -> None:
+        Questionnaire.objects.filter(pk=self.pk).update(
+            definition_version=F("definition_version") + 1, updated_at=timezone.now()
+        )
+        self.refresh_from_db(fields=["definition_version", "updated_at"])
+
+    @property
+    def has_responses(self) -> bool:
+        return self.responses.exists()
+
+
+class Section(models.Model):
+    questionnaire = models.ForeignKey(
+        Questionnaire, on_delete=models.CASCADE, related_name="sections"
+    )
+    code = models.CharField(_("code"), max_length=40, validators=[code_validator])
+    title = models.JSONField(_("title"), default=str, blank=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("section")
+        verbose_name_plural = _("sections")
+        ordering = ["questionnaire", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["questionnaire", "code"], name="section_code_unique_in_questionnaire"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {label_text(self.title)}"
+
+
+class Question(models.Model):
+    class Type(models.TextChoices):
+        SINGLE = "single", _("Single choice")
+        MULTIPLE = "multiple", _("Multiple choice")
+        MATRIX = "matrix", _("Matrix (rating scale per item)")
+        NUMBER = "number", _("Number")
+        NUMBER_GRID = "number_grid", _("Number per item")
+        TEXT = "text", _("Text")
+
+    CHOICE_TYPES = {Type.SINGLE, Type.MULTIPLE, Type.MATRIX}
+    ITEM_TYPES = {Type.MATRIX, Type.NUMBER_GRID}
+    NUMBER_TYPES = {Type.NUMBER, Type.NUMBER_GRID}
+    DEFAULT_TEXT_MAX_LENGTH = 2000
+
+    # The questionnaire is stored beside the section so that codes can be unique per
+    # questionnaire in the database, not only per section.
+    questionnaire = models.ForeignKey(
+        Questionnaire, on_delete=models.CASCADE, related_name="questions"
+    )
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="questions")
+    code = models.CharField(_("code"), max_length=40, validators=[code_validator])
+    type = models.CharField(_("type"), max_length=12, choices=Type.choices)
+    label = models.JSONField(_("label"), default=str)
+    required = models.BooleanField(_("required"), default=True)
+    show_if = models.TextField(_("show if"), blank=True, default="")
+    position = models.PositiveIntegerField(_("position"), default=0)
+    min_choices = models.PositiveSmallIntegerField(_("min choices"), null=True, blank=True)
+    max_choices = models.PositiveSmallIntegerField(_("max choices"), null=True, blank=True)
+    min_value = models.DecimalField(
+        _("minimum"), max_digits=20, decimal_places=6, null=True, blank=True
+    )
+    max_value = models.DecimalField(
+        _("maximum"), max_digits=20, decimal_places=6, null=True, blank=True
+    )
+    integer = models.BooleanField(_("whole numbers only"), default=True)
+    max_length = models.PositiveIntegerField(_("max length"), null=True, blank=True)
+    straightlining_check = models.BooleanField(_("straight-lining check"), default=False)
+    attention_expect = models.CharField(
+        _("attention check: expected option"), max_length=40, blank=True, default=""
+    )
+    extra = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
+        ordering = ["questionnaire", "section__position", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["questionnaire", "code"], name="question_code_unique_in_questionnaire"
+            ),
+            models.CheckConstraint(
+                condition=Q(min_choices__isnull=True)
+                | Q(max_choices__isnull=True)
+                | Q(min_choices__lte=F("max_choices")),
+                name="question_min_choices_le_max_choices",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_value__isnull=True)
+                | Q(max_value__isnull=True)
+                | Q(min_value__lte=F("max_value")),
+                name="question_min_value_le_max_value",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    type__in=["single", "multiple", "matrix", "number", "number_grid", "text"]
+                ),
+                name="question_type_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {label_text(self.label)}"
+
+    @property
+    def effective_max_length(self) -> int:
+        return self.max_length or self.DEFAULT_TEXT_MAX_LENGTH
+
+
+class Option(models.Model):
+    """An option of a single/multiple question, or a scale point of a matrix question."""
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="options")
+    # Canonical code: integers are stored as their decimal text ("1"), strings as they are.
+    code = models.CharField(_("code"), max_length=40)
+    label = models.JSONField(_("label"), default=str)
+    score = models.DecimalField(_("score"), max_digits=12, decimal_places=4, null=True, blank=True)
+    is_other = models.BooleanField(_("other (please specify)"), default=False)
+    exclusive = models.BooleanField(_("exclusive"), default=False)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("option")
+        verbose_name_plural = _("options")
+        ordering = ["question", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["question", "code"], name="option_code_unique_in_question"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {label_text(self.label)}"
+
+
+class Item(models.Model):
+    """A row of a matrix or number-grid question."""
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="items")
+    code = models.CharField(_("code"), max_length=40)
+    label = models.JSONField(_("label"), default=str)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("item")
+        verbose_name_plural = _("items")
+        ordering = ["question", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["question", "code"], name="item_code_unique_in_question"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {label_text(self.label)}"
+
+
+class DerivedScore(models.Model):
+    """A score of a single question (the option's score) or a matrix (mean of item scores)."""
+
+    questionnaire = models.ForeignKey(
+        Questionnaire, on_delete=models.CASCADE, related_name="scores"
+    )
+    code = models.CharField(_("code"), max_length=40, validators=[code_validator])
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="derived_scores")
+    label = models.JSONField(_("label"), default=str)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("derived score")
+        verbose_name_plural = _("derived scores")
+        ordering = ["questionnaire", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["questionnaire", "code"], name="score_code_unique_in_questionnaire"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {label_text(self.label)}"
+
+
+class Segment(models.Model):
+    questionnaire = models.ForeignKey(
+        Questionnaire, on_delete=models.CASCADE, related_name="segments"
+    )
+    code = models.CharField(_("code"), max_length=40, validators=[code_validator])
+    label = models.JSONField(_("label"), default=str)
+    rule = models.TextField(_("rule"))
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+        ordering = ["questionnaire", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["questionnaire", "code"], name="segment_code_unique_in_questionnaire"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {label_text(self.label)}"
+
+
+class ValidityRule(models.Model):
+    class Kind(models.TextChoices):
+        SPEEDER = "speeder", _("Speeder")
+        ATTENTION = "attention", _("Attention check")
+        DUPLICATE = "duplicate", _("Duplicate")
+        STRAIGHTLINING = "straightlining", _("Straight-lining")
+
+    class Action(models.TextChoices):
+        INVALIDATE = "invalidate", _("Invalidate")
+        FLAG = "flag", _("Flag for review")
+
+    questionnaire = models.ForeignKey(
+        Questionnaire, on_delete=models.CASCADE, related_name="validity_rules"
+    )
+    kind = models.CharField(_("rule"), max_length=20, choices=Kind.choices)
+    action = models.CharField(_("action"), max_length=12, choices=Action.choices)
+    # speeder: below_fraction_of_median; straightlining: min_items.
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("validity rule")
+        verbose_name_plural = _("validity rules")
+        ordering = ["questionnaire", "kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["questionnaire", "kind"], name="validity_rule_once_per_kind"
+            ),
+            models.CheckConstraint(
+                condition=Q(action__in=["invalidate", "flag"]), name="validity_action_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.action}"
+
+
+class Respondent(models.Model):
+    """Whoever answered, known only by an HMAC of their identity (never the raw value)."""
+
+    class Kind(models.TextChoices):
+        WECHAT = "wechat", _("WeChat openid")
+        DEVICE = "device", _("Device cookie")
+        COLLECTOR = "collector", _("Collector key")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    identity_hash = models.CharField(_("identity hash"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("first seen"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("respondent")
+        verbose_name_plural = _("respondents")
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.identity_hash[:12]}…"
+
+
+class Response(models.Model):
+    """One submission. Kept whatever its validity: invalid responses are marked, not deleted."""
+
+    class Status(models.TextChoices):
+        VALID = "valid", _("Valid")
+        INVALID = "invalid", _("Invalid")
+        FLAGGED = "flagged", _("Flagged for review")
+
+    class Channel(models.TextChoices):
+        WEB = "web", _("Web form")
+        WECHAT = "wechat", _("WeChat")
+        API = "api", _("Collector API")
+        IMPORT = "import", _("Import")
+
+    questionnaire = models.ForeignKey(
+        Questionnaire, on_delete=models.PROTECT, related_name="responses"
+    )
+    respondent = models.ForeignKey(
+        Respondent, on_delete=models.PROTECT, null=True, blank=True, related_name="responses"
+    )
+    submission_id = models.UUIDField(_("submission id"), unique=True)
+    # sha256 of the canonical answers JSON: a retry with the same id must carry the same answers.
+    answers_digest = models.CharField(max_length=64)
+    # The answers as accepted (normalised JSON, the format's "Answers" shape). Answer rows below
+    # are the indexed form the analysis aggregates; this is the record of what was sent.
+    answers = models.JSONField(default=dict)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    definition_version = models.PositiveIntegerField()
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.VALID
+    )
+    reasons = models.JSONField(_("reasons"), default=list, blank=True)
+    # True until an analysis run has applied the rules that need all submissions (speeder).
+    status_provisional = models.BooleanField(default=True)
+    # A person's decision overrides the rules; recomputation keeps it.
+    manual_status = models.CharField(
+        _("manual status"), max_length=10, choices=Status.choices, blank=True, default=""
+    )
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    submitted_at = models.DateTimeField(_("submitted"), default=timezone.now)
+    duration_seconds = models.FloatField(_("duration (s)"), null=True, blank=True)
+    ip_hash = models.CharField(max_length=64, blank=True, default="")
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("response")
+        verbose_name_plural = _("responses")
+        ordering = ["-submitted_at", "-id"]
+        indexes = [
+            models.Index(fields=["questionnaire", "status"], name="response_q_status"),
+            models.Index(fields=["questionnaire", "submitted_at"], name="response_q_submitted"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["valid", "invalid", "flagged"]),
+                name="response_status_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(manual_status__in=["", "valid", "invalid", "flagged"]),
+                name="response_manual_status_known",
+            ),
+            models.CheckConstraint(
+                condition=Q(started_at__isnull=True) | Q(started_at__lte=F("submitted_at")),
+                name="response_started_before_submitted",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.questionnaire_id}/{self.submission_id}"
+
+
+class Answer(models.Model):
+    """One answered cell: a chosen option, a matrix item's scale point, a number, or a text.
+
+    single → one row (option); multiple → one row per chosen option; matrix → one row per
+    answered item (item + option); number → one row (number); number_grid → one row per item
+    (item + number); text → one row (text). The free text of an ``other`` option is ``text`` on
+    that option's row. Aggregation is GROUP BY question, item, option over these rows.
+    """
+
+    response = models.ForeignKey(
+        Response, on_delete=models.CASCADE, related_name="answer_rows", db_index=False
+    )
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
+    item = models.ForeignKey(
+        Item, on_delete=models.PROTECT, null=True, blank=True, related_name="answers"
+    )
+    option = models.ForeignKey(
+        Option, on_delete=models.PROTECT, null=True, blank=True, related_name="answers"
+    )
+    number = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    text = models.TextField(blank=True, default="")
+
+    class Meta:
+        verbose_name = _("answer")
+        verbose_name_plural = _("answers")
+        indexes = [
+            # Serves the FK, "answers of a response" and the Exists() filters of segment rules.
+            models.Index(fields=["response", "question"], name="answer_response_question"),
+            # Counts per question and option, and scores joined through option.
+            models.Index(fields=["question", "option"], name="answer_question_option"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(option__isnull=False) | Q(number__isnull=False) | ~Q(text=""),
+                name="answer_has_a_value",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.response_id}:{self.question_id}"

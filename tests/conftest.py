@@ -1,0 +1,77 @@
+"""Shared fixtures, and the rule for tests that need a real server or browser.
+
+A test marked ``postgres``, ``redis``, ``celery_worker`` or ``browser`` skips with a visible
+reason where that part is missing (a laptop), and fails instead of skipping when
+``REQUIRE_SERVICES=1`` (CI), so a green CI run never hides a skipped integration test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+REFERENCE_DIR = REPO_ROOT.parent / "shared" / "reference"
+EXAMPLE_DEFINITION = REPO_ROOT / "examples" / "ipb-survey.yaml"
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "").strip().lower() in {"1", "true", "yes"}
+
+
+def _redis_reachable() -> str | None:
+    url = settings.REDIS_URL
+    if not url:
+        return "REDIS_URL is not set"
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), 2):
+            return None
+    except OSError as exc:
+        return f"Redis at {parts.hostname}:{parts.port} is unreachable ({exc})"
+
+
+def _postgres_missing() -> str | None:
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        return "DATABASE_URL does not point at PostgreSQL"
+    return None
+
+
+def _browser_missing() -> str | None:
+    if not Path("/usr/bin/chromium").exists() and not shutil.which("chromium"):
+        return "Debian's chromium is not installed"
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "playwright is not installed"
+    return None
+
+
+SERVICE_CHECKS = {
+    "postgres": _postgres_missing,
+    "redis": _redis_reachable,
+    "celery_worker": _redis_reachable,
+    "browser": _browser_missing,
+}
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker, check in SERVICE_CHECKS.items():
+        if item.get_closest_marker(marker) is None:
+            continue
+        missing = check()
+        if missing is None:
+            continue
+        message = f"needs {marker}: {missing}"
+        if REQUIRE_SERVICES:
+            pytest.fail(f"{message} (REQUIRE_SERVICES=1 forbids skipping)", pytrace=False)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def reference_definition_path() -> Path:
+    """The reference questionnaire file shipped in the repo (a copy of shared/reference's)."""
+    return EXAMPLE_DEFINITION
