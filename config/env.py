@@ -52,7 +52,7 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
 
 
 def parse_database_url(url: str) -> dict:
-    """Turn ``postgres://user:pass@host:port/name?opt=v`` or ``sqlite:///path`` into DATABASES['default']."""
+    """Turn ``postgres://u:p@host:port/name?opt=v`` or ``sqlite:///path`` into a DATABASES entry."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme == "sqlite":
