@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class SurveyConfig(AppConfig):
     name = "survey"
     verbose_name = _("Questionnaires")
+
+    def ready(self) -> None:
+        from survey import signals  # noqa: F401  (connects the receivers)

@@ -480,3 +480,48 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.response_id}:{self.question_id}"
+
+
+class QuestionnaireAccess(models.Model):
+    """Grants an analyst (or collector) access to one questionnaire. Admins see everything."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="questionnaire_access"
+    )
+    questionnaire = models.ForeignKey(
+        Questionnaire, on_delete=models.CASCADE, related_name="access_grants"
+    )
+    granted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("questionnaire access")
+        verbose_name_plural = _("questionnaire access")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "questionnaire"], name="access_once_per_user_and_questionnaire"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.questionnaire_id}"
+
+
+class StatusChange(models.Model):
+    """A person's decision on a response's status: who, when, from what, to what, and why."""
+
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=10, choices=Response.Status.choices)
+    to_status = models.CharField(max_length=10, choices=Response.Status.choices)
+    reason = models.TextField(_("reason"))
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="status_changes"
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("status change")
+        verbose_name_plural = _("status changes")
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.response_id}: {self.from_status} → {self.to_status}"

@@ -1,0 +1,78 @@
+"""Respondent identities and IP addresses, kept only as keyed hashes.
+
+The raw value (a WeChat openid, a device id, a collector's respondent key, an IP address)
+is hashed with ``settings.IDENTITY_HASH_KEY`` the moment it arrives and is never stored or
+logged. The same raw value always gives the same hash, which is what duplicate detection
+and rate limiting need; without the key the hash cannot be reversed or tested against
+guesses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core import signing
+
+from survey.models import Respondent
+
+DEVICE_COOKIE_NAME = "wenji_device"
+DEVICE_COOKIE_SALT = "wenji.device"
+DEVICE_COOKIE_MAX_AGE = 2 * 365 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A respondent identity as received. ``repr`` hides the raw value."""
+
+    kind: str  # Respondent.Kind
+    raw: str
+
+    def __repr__(self) -> str:
+        return f"Identity(kind={self.kind!r}, raw=<hidden>)"
+
+
+def keyed_hash(*parts: str) -> str:
+    message = "\x1f".join(parts).encode()
+    return hmac.new(settings.IDENTITY_HASH_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def identity_hash(identity: Identity) -> str:
+    return keyed_hash("respondent", identity.kind, identity.raw)
+
+
+def ip_hash(ip_address: str | None) -> str:
+    return keyed_hash("ip", ip_address) if ip_address else ""
+
+
+def respondent_get_or_create(*, identity: Identity) -> Respondent:
+    if identity.kind not in Respondent.Kind.values:
+        raise ValueError(f"unknown identity kind {identity.kind!r}")
+    if not identity.raw or len(identity.raw) > 256:
+        raise ValueError("an identity must be 1 to 256 characters")
+    respondent, _ = Respondent.objects.get_or_create(
+        identity_hash=identity_hash(identity), defaults={"kind": identity.kind}
+    )
+    return respondent
+
+
+def device_id_new() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def device_cookie_value(device_id: str) -> str:
+    return signing.dumps(device_id, salt=DEVICE_COOKIE_SALT, compress=False)
+
+
+def device_id_from_cookie(value: str | None) -> str | None:
+    """The device id in a signed cookie, or None when it is missing or was tampered with."""
+    if not value:
+        return None
+    try:
+        device_id = signing.loads(value, salt=DEVICE_COOKIE_SALT, max_age=DEVICE_COOKIE_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    return device_id if isinstance(device_id, str) else None
