@@ -7,12 +7,21 @@ a real broker.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from config.env import env_bool, env_int, env_list, env_str, parse_database_url
+from config.env import (
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_str,
+    env_url,
+    parse_database_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -54,8 +63,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
+    # Outermost, so every response carries the policy, redirects and /healthz included.
     "config.middleware.ContentSecurityPolicyMiddleware",
+    # Before SecurityMiddleware: probes call http://127.0.0.1:8000/healthz (see the class).
+    "config.middleware.HealthCheckMiddleware",
+    "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -125,6 +137,27 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
 CELERY_TIMEZONE = "UTC"
 
+# --- Analysis ----------------------------------------------------------------------------
+# New submissions start at most one analysis run per questionnaire per this many seconds.
+ANALYSIS_DEBOUNCE_SECONDS = env_int("ANALYSIS_DEBOUNCE_SECONDS", 30, minimum=1)
+# Celery beat runs the catch-up (stale runs, missed triggers, unanalysed data) this often.
+ANALYSIS_SCHEDULE_MINUTES = env_int("ANALYSIS_SCHEDULE_MINUTES", 5, minimum=1)
+# A running run whose heartbeat is older than this lost its worker: requeued or failed.
+# Longer than the slowest single step (one chunk, the validity recompute).
+ANALYSIS_STALE_SECONDS = env_int("ANALYSIS_STALE_SECONDS", 600, minimum=2)
+# Responses per aggregation chunk (one Celery task each), and at most this many chunks.
+ANALYSIS_CHUNK_SIZE = env_int("ANALYSIS_CHUNK_SIZE", 50000, minimum=1)
+ANALYSIS_MAX_CHUNKS = env_int("ANALYSIS_MAX_CHUNKS", 64, minimum=1)
+# A run interrupted (lost worker, database or broker hiccup) is tried this many times in all.
+ANALYSIS_MAX_ATTEMPTS = env_int("ANALYSIS_MAX_ATTEMPTS", 3, minimum=1)
+# Finished runs keep their results document for the newest this many per questionnaire.
+ANALYSIS_KEEP_RESULTS = env_int("ANALYSIS_KEEP_RESULTS", 20, minimum=1)
+# Tests only: each chunk task sleeps this many milliseconds, so a run can be caught mid-way.
+ANALYSIS_TEST_CHUNK_DELAY_MS = env_int("ANALYSIS_TEST_CHUNK_DELAY_MS", 0, minimum=0)
+# A chord (the parallel chunks and their merge) needs a result backend: Redis when there is one.
+CELERY_RESULT_BACKEND = REDIS_URL or None
+CELERY_RESULT_EXPIRES = 3600
+
 # --- Passwords and auth ------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -145,7 +178,9 @@ TIME_ZONE = env_str("TIME_ZONE", "Asia/Shanghai")  # how times are shown
 # --- Static files: hashed names, compressed, long-lived cache headers ---------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT") or BASE_DIR / "staticfiles")
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Git keeps no empty directory: until the project ships assets of its own, a fresh clone has
+# no static/, and listing a missing directory fails `check --deploy` (staticfiles.W004).
+STATICFILES_DIRS = [path for path in [BASE_DIR / "static"] if path.is_dir()]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "config.storage.StaticStorage"},
@@ -163,6 +198,7 @@ CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+# Opt-in: once browsers preload the domain, leaving the list takes months.
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -185,7 +221,15 @@ CONTENT_SECURITY_POLICY = {
 # --- Submissions -------------------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_SUBMISSION_BYTES", 256 * 1024, minimum=1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
-QUESTIONNAIRE_UPLOAD_MAX_BYTES = env_int("QUESTIONNAIRE_UPLOAD_MAX_BYTES", 2 * 1024 * 1024)
+QUESTIONNAIRE_UPLOAD_MAX_BYTES = env_int(
+    "QUESTIONNAIRE_UPLOAD_MAX_BYTES", 2 * 1024 * 1024, minimum=1024
+)
+
+# --- WeChat (not used yet) -----------------------------------------------------------------
+WECHAT_APP_ID = env_str("WECHAT_APP_ID")
+WECHAT_APP_SECRET = env_str("WECHAT_APP_SECRET")
+# Overridable so tests can point the client at a local fake server.
+WECHAT_API_BASE = env_url("WECHAT_API_BASE", "https://api.weixin.qq.com")
 
 # --- REST API ----------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -197,6 +241,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "survey.api.errors.api_exception_handler",
+    # The client address for rate limits and IP hashes: the same trusted-proxy count as the
+    # form's (TRUSTED_PROXY_COUNT, below); with 0, X-Forwarded-For is ignored (not spoofable).
+    "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0, minimum=0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Wenji API",
@@ -206,14 +254,56 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # No online-validator badge: it would send the schema URL to swagger.io (and the CSP
+    # refuses the image anyway).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ResponseStatusEnum": "survey.models.Response.Status",
+        "QuestionnaireStatusEnum": "survey.models.Questionnaire.Status",
+    },
 }
 
 # --- Logging: to stderr, never with raw identities ----------------------------------------
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env_choice("LOG_LEVEL", "INFO", _LOG_LEVELS)},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+
+# --- API ---------------------------------------------------------------------------------
+def _env_rate(name: str, default: str) -> str:
+    """A throttle rate: a positive count per second, minute, hour or day ("30/minute")."""
+    value = env_str(name, default)
+    if not re.fullmatch(r"[1-9][0-9]*/(second|minute|hour|day)", value):
+        raise ImproperlyConfigured(f"{name} must look like 30/minute, got {value!r}")
+    return value
+
+
+# Submissions per collector account; definition reads per account, or per IP when anonymous.
+SUBMIT_RATE_LIMIT = _env_rate("SUBMIT_RATE_LIMIT", "30/minute")
+DEFINITION_RATE_LIMIT = _env_rate("DEFINITION_RATE_LIMIT", "120/minute")
+
+# --- Respondent form and WeChat ------------------------------------------------------------
+# WECHAT_APP_ID, WECHAT_APP_SECRET and WECHAT_API_BASE are above; with both of the first two
+# set, the form identifies respondents inside WeChat by openid and configures the share card.
+WECHAT_OPEN_BASE = env_url("WECHAT_OPEN_BASE", "https://open.weixin.qq.com")
+# How long a form may stay open before its start token (start time, submission id) expires.
+FORM_START_TOKEN_MAX_AGE = env_int("FORM_START_TOKEN_MAX_AGE", 3 * 24 * 3600, minimum=60)
+# Reverse proxies in front of the app that append to X-Forwarded-For. 0: use REMOTE_ADDR only,
+# since without a proxy that rewrites it the header is whatever the client wrote.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+
+# --- Exports -------------------------------------------------------------------------------
+# Export files (XLSX, SAV, CSV made as a job) live under MEDIA_ROOT/exports for this long.
+EXPORT_RETENTION_HOURS = env_int("EXPORT_RETENTION_HOURS", 24, minimum=1)
+# pyreadstat writes a .sav from a whole DataFrame in memory: larger SPSS exports are refused
+# with a message suggesting CSV. About 8 bytes per numeric cell (100 columns: ~200 MB here).
+EXPORT_SAV_MAX_ROWS = env_int("EXPORT_SAV_MAX_ROWS", 250000, minimum=1)
+# Responses fetched per round trip while an export streams (server-side cursor on PostgreSQL).
+EXPORT_CHUNK_SIZE = env_int("EXPORT_CHUNK_SIZE", 2000, minimum=1)

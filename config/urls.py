@@ -2,13 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from config.views import healthz
-
+# /healthz is answered by config.middleware.HealthCheckMiddleware, ahead of host checks.
 urlpatterns = [
-    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("s/", include("survey.urls")),
     path("api/v1/", include("survey.api.urls")),
+    path("api/v1/", include("analysis.urls")),
+    path("api/v1/", include("analysis.export_urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"

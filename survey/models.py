@@ -272,7 +272,7 @@ class DerivedScore(models.Model):
         Questionnaire, on_delete=models.CASCADE, related_name="scores"
     )
     code = models.CharField(_("code"), max_length=40, validators=[code_validator])
-    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="derived_scores")
+    question = models.ForeignKey(Question, on_delete=models.RESTRICT, related_name="derived_scores")
     label = models.JSONField(_("label"), default=str)
     position = models.PositiveIntegerField(_("position"), default=0)
 
@@ -364,6 +364,13 @@ class Respondent(models.Model):
     class Meta:
         verbose_name = _("respondent")
         verbose_name_plural = _("respondents")
+        permissions = [
+            # Separate from every role: exports carry identity and IP hashes only with it.
+            (
+                "view_respondent_identity",
+                "Can see respondent identity and IP hashes in exports",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.identity_hash[:12]}…"
@@ -400,7 +407,13 @@ class Response(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.VALID
     )
-    reasons = models.JSONField(_("reasons"), default=list, blank=True)
+    # Which validity rules this response breaks (as the questionnaire's rules are configured).
+    # Flags, not a list, so the analysis can recompute them with set-based UPDATEs and filters
+    # can use them; ``reasons`` lists them in words.
+    speeder = models.BooleanField(_("speeder"), default=False)
+    attention_failed = models.BooleanField(_("failed attention check"), default=False)
+    duplicate = models.BooleanField(_("duplicate"), default=False)
+    straightlined = models.BooleanField(_("straight-lined"), default=False)
     # True until an analysis run has applied the rules that need all submissions (speeder).
     status_provisional = models.BooleanField(default=True)
     # A person's decision overrides the rules; recomputation keeps it.
@@ -436,8 +449,21 @@ class Response(models.Model):
             ),
         ]
 
+    # Rule kind (as in definition files) → the flag that records it, in reporting order.
+    REASON_FIELDS = {
+        "speeder": "speeder",
+        "attention": "attention_failed",
+        "duplicate": "duplicate",
+        "straightlining": "straightlined",
+    }
+
     def __str__(self) -> str:
         return f"{self.questionnaire_id}/{self.submission_id}"
+
+    @property
+    def reasons(self) -> list[str]:
+        """The validity rules this response breaks, e.g. ``["attention", "duplicate"]``."""
+        return [kind for kind, field in self.REASON_FIELDS.items() if getattr(self, field)]
 
 
 class Answer(models.Model):
@@ -525,3 +551,57 @@ class StatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.response_id}: {self.from_status} → {self.to_status}"
+
+
+class AuditEvent(models.Model):
+    """Something a person did with collected data that must be answerable for later: who,
+    when, what, on which questionnaire, and the details (an export's kind, format, filters and
+    row count; a status override's response and reason).
+
+    Generic on purpose: ``survey`` is the lower layer, so both apps record here (``analysis``
+    its exports, ``survey`` its reviews) through ``survey.services.audit.audit_event_record``.
+    Rows are only added, never changed by a person (the admin is read-only); the actor and the
+    questionnaire are kept as text in ``details`` too, so deleting either leaves the record.
+    """
+
+    class Action(models.TextChoices):
+        EXPORT = "export", _("Export")
+        STATUS_OVERRIDE = "status_override", _("Status override")
+
+    action = models.CharField(_("action"), max_length=40, choices=Action.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+        verbose_name=_("who"),
+    )
+    questionnaire = models.ForeignKey(
+        Questionnaire,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+        verbose_name=_("questionnaire"),
+    )
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["questionnaire", "-at"], name="audit_event_questionnaire_at"),
+            models.Index(fields=["action", "-at"], name="audit_event_action_at"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=["export", "status_override"]),
+                name="audit_event_action_known",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action} by {self.details.get('actor', '?')}"

@@ -1,4 +1,12 @@
+"""The respondent form. ``survey:qr`` is the QR code of a form's public link (for the admin)."""
+
 from django.urls import path
 
+from survey import views
+
 app_name = "survey"
-urlpatterns: list = []
+urlpatterns = [
+    path("<slug:slug>/", views.questionnaire_form, name="form"),
+    path("<slug:slug>/thanks/", views.questionnaire_thanks, name="thanks"),
+    path("<slug:slug>/qr.svg", views.questionnaire_qr, name="qr"),
+]

@@ -75,3 +75,21 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def reference_definition_path() -> Path:
     """The reference questionnaire file shipped in the repo (a copy of shared/reference's)."""
     return EXAMPLE_DEFINITION
+
+
+@pytest.fixture
+def ipb_draft(db, reference_definition_path):
+    """The reference questionnaire, imported through the service, still a draft."""
+    from survey.interchange import load_definition
+    from survey.services.questionnaires import questionnaire_import
+
+    definition = load_definition(reference_definition_path.read_text(encoding="utf-8"))
+    return questionnaire_import(definition=definition)
+
+
+@pytest.fixture
+def ipb(ipb_draft):
+    """The reference questionnaire, open for submissions."""
+    from survey.services.questionnaires import questionnaire_publish
+
+    return questionnaire_publish(questionnaire=ipb_draft)

@@ -1,0 +1,22 @@
+"""Celery tasks of the exports: thin wrappers named after the services they call.
+
+``analysis.export_run`` is sent by ``analysis.services.exports.export_dispatch`` once the
+request's transaction commits; ``analysis.export_expire`` is on the beat schedule
+(config/celery.py). Failures are recorded on the Export row by the service.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from analysis.services.exports import export_expire, export_run
+
+
+@shared_task(name="analysis.export_run", ignore_result=True)
+def run_export(export_id: int) -> None:
+    export_run(export_id=export_id)
+
+
+@shared_task(name="analysis.export_expire", ignore_result=True)
+def expire_exports() -> int:
+    return export_expire()

@@ -1,0 +1,36 @@
+"""Routes of the exports API, included from config/urls.py under api/v1/ (see
+analysis/export_views.py). As in ``survey.api.urls``, the slug and id parts match any text so
+that a malformed one reaches the view and gets the API's JSON 404, not Django's HTML page;
+the download route comes before the detail route, whose id part would otherwise swallow
+``<id>/download``."""
+
+from django.urls import re_path
+
+from analysis import export_views
+
+SLUG = r"(?P<slug>[\s\S]*)"  # any text, a line break included
+EXPORT_ID = r"(?P<export_id>[\s\S]*)"
+
+app_name = "exports-api"
+urlpatterns = [
+    re_path(
+        rf"^questionnaires/{SLUG}/exports/\Z",
+        export_views.ExportsView.as_view(),
+        name="exports",
+    ),
+    re_path(
+        rf"^questionnaires/{SLUG}/exports/responses\.csv\Z",
+        export_views.ResponsesCsvView.as_view(),
+        name="responses-csv",
+    ),
+    re_path(
+        rf"^questionnaires/{SLUG}/exports/{EXPORT_ID}/download/\Z",
+        export_views.ExportDownloadView.as_view(),
+        name="download",
+    ),
+    re_path(
+        rf"^questionnaires/{SLUG}/exports/{EXPORT_ID}/\Z",
+        export_views.ExportDetailView.as_view(),
+        name="detail",
+    ),
+]

@@ -1,0 +1,13 @@
+"""Exports of a questionnaire's data. One contract (``base.Exporter``), one base that writes
+CSV, XLSX and SPSS .sav, and this registry of the kinds, by id."""
+
+from __future__ import annotations
+
+from analysis.exporters.base import Exporter
+from analysis.exporters.responses_long import ResponsesLong
+from analysis.exporters.responses_wide import ResponsesWide
+
+EXPORTERS: dict[str, type[Exporter]] = {
+    ResponsesWide.id: ResponsesWide,
+    ResponsesLong.id: ResponsesLong,
+}

@@ -1,0 +1,366 @@
+"""The one contract every export follows, and the one base that writes it as CSV, XLSX or SAV.
+
+An exporter has an ``id``, a ``label``, ``options`` (``ExportOptions``), ``columns()`` (codes,
+labels, kinds, value labels) and ``rows()``, an iterator of lists of cells. A cell is ``None``
+(empty), an ``int`` or ``float`` (a number, negative ones included) or a ``str``.
+
+Promises of the writers (``write_csv``/``csv_chunks``, ``write_xlsx``, ``write_sav``):
+- every text cell a spreadsheet would run as a formula (first character ``=``, ``+``, ``-``,
+  ``@``, tab or carriage return) is written with a leading ``'``, by the one implementation in
+  ``survey.resources.escape_formula``, in the header rows too; numbers are never touched;
+- CSV follows RFC 4180 (CRLF line ends, fields with commas, quotes or line breaks quoted,
+  quotes doubled) and is UTF-8 with a BOM unless asked otherwise (Excel on a Chinese Windows
+  reads a BOM-less file as GBK);
+- CSV and XLSX need memory independent of the row count (rows are streamed; XLSX uses
+  openpyxl's write-only mode). SAV does not: pyreadstat writes a whole DataFrame, so it holds
+  every row, about 8 bytes per numeric cell plus the text, and ``write_sav`` refuses more than
+  ``max_rows`` rows with ``ExportTooLarge`` (the message suggests CSV);
+- ``progress(rows_written)`` is called every ``PROGRESS_EVERY`` rows and at the end.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, ClassVar
+
+from django.utils.translation import gettext as _
+
+from survey.models import Questionnaire
+from survey.resources import FORMULA_TRIGGERS, escape_formula
+
+NUMBER = "number"
+TEXT = "text"
+PROGRESS_EVERY = 5000
+XLSX_MAX_ROWS = 1_048_576  # a worksheet's limit, header rows included
+# A first character that may need escaping: the triggers, and a quote (escape_formula keeps
+# quoted text reversible). Checked inline before calling escape_formula, for speed.
+_ESCAPE_FIRST = frozenset((*FORMULA_TRIGGERS, "'"))
+
+Cell = int | float | str | None
+Row = list[Cell]
+Progress = Callable[[int], None]
+
+
+class ExportError(Exception):
+    """An export that cannot be made as asked; ``message`` says why, for a person."""
+
+    code = "export_refused"
+
+    def __init__(self, message: str, fields: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+class ExportTooLarge(ExportError):
+    code = "export_too_large"
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """How an export is written. ``identity`` is honoured only for users allowed to see
+    respondent identities; the service checks that before an exporter is built."""
+
+    language: str = "zh-hans"
+    labels: bool = False  # a second header row of labels (CSV, XLSX); a label column (long)
+    bom: bool = True  # CSV: UTF-8 with a byte-order mark
+    identity: bool = False  # the hashed respondent identity and IP hash columns
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "language": self.language,
+            "labels": self.labels,
+            "bom": self.bom,
+            "identity": self.identity,
+        }
+
+
+@dataclass(frozen=True)
+class Column:
+    code: str  # the header cell: a question code, "Q5.a", "Q9.7", "D6.other", "status"
+    label: str = ""  # in the export's language
+    kind: str = TEXT  # NUMBER or TEXT: how SAV stores it (CSV and XLSX write cells as they are)
+    value_labels: dict[int, str] = field(default_factory=dict)  # SAV value labels (numbers)
+    measure: str = "unknown"  # SAV: nominal, ordinal, scale or unknown
+    whole: bool = False  # SAV: shown without decimals (codes, 0/1, counts)
+
+
+class Exporter(ABC):
+    """One kind of export. Subclasses set ``id`` and ``label`` and implement ``columns`` and
+    ``rows``; ``responses_done`` counts the responses read so far (for progress)."""
+
+    id: ClassVar[str]
+    label: ClassVar[Any]
+
+    def __init__(
+        self, *, questionnaire: Questionnaire, responses: Any, options: ExportOptions
+    ) -> None:
+        self.questionnaire = questionnaire
+        self.responses = responses  # a QuerySet of Response, already filtered; or None
+        self.options = options
+        self.responses_done = 0
+
+    @abstractmethod
+    def columns(self) -> list[Column]: ...
+
+    @abstractmethod
+    def rows(self) -> Iterator[Row]: ...
+
+    @property
+    def label_row(self) -> bool:
+        """Whether CSV and XLSX get a second header row of column labels."""
+        return self.options.labels
+
+    def filename_stem(self) -> str:
+        return f"{self.questionnaire.slug}-{self.id.replace('_', '-')}"
+
+    def sheet_title(self) -> str:
+        return self.id[:31]
+
+
+def safe_row(row: Iterable[Cell]) -> Row:
+    """``row`` with every formula-like text cell escaped; other cells unchanged."""
+    return [
+        escape_formula(cell) if cell.__class__ is str and cell[:1] in _ESCAPE_FIRST else cell
+        for cell in row
+    ]
+
+
+def header_rows(exporter: Exporter, columns: Sequence[Column]) -> list[Row]:
+    rows: list[Row] = [[column.code for column in columns]]
+    if exporter.label_row:
+        rows.append([column.label for column in columns])
+    return [safe_row(row) for row in rows]
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+
+class _Buffer(io.StringIO):
+    def take(self) -> str:
+        text = self.getvalue()
+        self.seek(0)
+        self.truncate()
+        return text
+
+
+def csv_chunks(
+    exporter: Exporter, *, progress: Progress | None = None, rows_per_chunk: int = 1000
+) -> Iterator[bytes]:
+    """The export as CSV, in pieces of about ``rows_per_chunk`` rows (for streaming)."""
+    buffer = _Buffer()
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    columns = exporter.columns()
+    writer.writerows(header_rows(exporter, columns))
+    head = buffer.take()
+    yield (("\ufeff" + head) if exporter.options.bom else head).encode("utf-8")
+    written = 0
+    pending = 0
+    for row in exporter.rows():
+        writer.writerow(safe_row(row))
+        written += 1
+        pending += 1
+        if pending >= rows_per_chunk:
+            yield buffer.take().encode("utf-8")
+            pending = 0
+            if progress is not None and written % PROGRESS_EVERY < rows_per_chunk:
+                progress(written)
+    tail = buffer.take()
+    if tail:
+        yield tail.encode("utf-8")
+    if progress is not None:
+        progress(written)
+
+
+def write_csv(exporter: Exporter, stream: IO[bytes], *, progress: Progress | None = None) -> int:
+    """Write the CSV to a binary stream; returns the number of data rows."""
+    rows = 0
+
+    def count(written: int) -> None:
+        nonlocal rows
+        rows = written
+        if progress is not None:
+            progress(written)
+
+    for chunk in csv_chunks(exporter, progress=count):
+        stream.write(chunk)
+    return rows
+
+
+# --- XLSX --------------------------------------------------------------------------------------
+
+# Characters XML 1.0 cannot carry (openpyxl refuses them); text answers never contain them, but
+# labels and imported data might.
+_XML_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+
+
+def _xlsx_cell(cell: Cell) -> Cell:
+    if cell.__class__ is str and _XML_ILLEGAL.search(cell):
+        return _XML_ILLEGAL.sub("", cell)
+    return cell
+
+
+def write_xlsx(exporter: Exporter, path: Path, *, progress: Progress | None = None) -> int:
+    """Write one worksheet in write-only mode (rows are not kept); returns the data rows.
+
+    Raises ``ExportTooLarge`` past a worksheet's 1,048,576 rows.
+    """
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=exporter.sheet_title())
+    columns = exporter.columns()
+    headers = header_rows(exporter, columns)
+    for header in headers:
+        sheet.append([_xlsx_cell(cell) for cell in header])
+    limit = XLSX_MAX_ROWS - len(headers)
+    written = 0
+    for row in exporter.rows():
+        if written >= limit:
+            raise ExportTooLarge(
+                _("An XLSX worksheet holds at most %(limit)s rows; export CSV instead.")
+                % {"limit": f"{XLSX_MAX_ROWS:,}"}
+            )
+        sheet.append([_xlsx_cell(cell) for cell in safe_row(row)])
+        written += 1
+        if progress is not None and written % PROGRESS_EVERY == 0:
+            progress(written)
+    workbook.save(path)
+    if progress is not None:
+        progress(written)
+    return written
+
+
+# --- SPSS .sav ---------------------------------------------------------------------------------
+
+SPSS_RESERVED = {"ALL", "AND", "BY", "EQ", "GE", "GT", "LE", "LT", "NE", "NOT", "OR", "TO", "WITH"}
+SPSS_NAME_BYTES = 64
+SPSS_LABEL_BYTES = 255
+
+
+def _truncate_utf8(text: str, limit: int) -> str:
+    encoded = text.encode("utf-8")
+    if len(encoded) <= limit:
+        return text
+    return encoded[:limit].decode("utf-8", errors="ignore")
+
+
+def spss_names(codes: Sequence[str]) -> list[str]:
+    """Valid, unique SPSS variable names for ``codes``: ``Q5.a`` → ``Q5_a``.
+
+    Letters, digits and ``_`` only, starting with a letter, at most 64 bytes, not a reserved
+    word, unique ignoring case (SPSS compares names that way): a clash gets ``_2``, ``_3``...
+    """
+    names: list[str] = []
+    taken: set[str] = set()
+    for code in codes:
+        base = re.sub(r"[^A-Za-z0-9_]", "_", code.encode("ascii", "replace").decode())
+        if not base[:1].isalpha():
+            base = "V" + base
+        if base.upper() in SPSS_RESERVED:
+            base += "_"
+        base = base[:SPSS_NAME_BYTES]
+        name, counter = base, 1
+        while name.upper() in taken:
+            counter += 1
+            suffix = f"_{counter}"
+            name = base[: SPSS_NAME_BYTES - len(suffix)] + suffix
+        taken.add(name.upper())
+        names.append(name)
+    return names
+
+
+def _sav_columns(
+    exporter: Exporter, columns: Sequence[Column], max_rows: int, progress: Progress | None
+) -> tuple[list[list[Any]], int]:
+    """Every column's values as numpy arrays (numbers) or lists (text), chunk by chunk."""
+    import numpy as np
+
+    numeric = [column.kind == NUMBER for column in columns]
+    parts: list[list[Any]] = [[] for _column in columns]
+    chunk: list[Row] = []
+    written = 0
+
+    def flush() -> None:
+        for index, values in enumerate(zip(*chunk, strict=True)):
+            if numeric[index]:
+                parts[index].append(np.array(values, dtype="float64"))
+            else:
+                parts[index].extend("" if value is None else str(value) for value in values)
+        chunk.clear()
+
+    for row in exporter.rows():
+        if written >= max_rows:
+            raise ExportTooLarge(
+                _(
+                    "An SPSS file is built in memory and this server allows at most %(limit)s "
+                    "rows; narrow the filters or export CSV instead."
+                )
+                % {"limit": f"{max_rows:,}"}
+            )
+        chunk.append(safe_row(row))
+        written += 1
+        if len(chunk) >= PROGRESS_EVERY:
+            flush()
+            if progress is not None:
+                progress(written)
+    if chunk:
+        flush()
+    values = [
+        (np.concatenate(part) if part else np.array([], dtype="float64")) if numeric[i] else part
+        for i, part in enumerate(parts)
+    ]
+    return values, written
+
+
+def write_sav(
+    exporter: Exporter, path: Path, *, max_rows: int, progress: Progress | None = None
+) -> int:
+    """Write an SPSS .sav with variable labels (``code label``) and value labels."""
+    import pandas as pd
+    import pyreadstat
+
+    columns = exporter.columns()
+    names = spss_names([column.code for column in columns])
+    values, written = _sav_columns(exporter, columns, max_rows, progress)
+    frame = pd.DataFrame(
+        {name: pd.Series(column_values) for name, column_values in zip(names, values, strict=True)}
+    )
+    for name, column in zip(names, columns, strict=True):
+        if column.kind != NUMBER:
+            frame[name] = frame[name].astype(object)
+    labels = {
+        name: _truncate_utf8(safe_row([f"{column.code} {column.label}".strip()])[0], 255)
+        for name, column in zip(names, columns, strict=True)
+    }
+    value_labels = {
+        name: {float(code): _truncate_utf8(text, 120) for code, text in column.value_labels.items()}
+        for name, column in zip(names, columns, strict=True)
+        if column.value_labels and column.kind == NUMBER
+    }
+    pyreadstat.write_sav(
+        frame,
+        str(path),
+        file_label=_truncate_utf8(exporter.questionnaire.slug, 64),
+        column_labels=labels,
+        variable_value_labels=value_labels,
+        variable_measure={
+            name: column.measure
+            for name, column in zip(names, columns, strict=True)
+            if column.measure != "unknown"
+        },
+        variable_format={
+            name: "F12.0"
+            for name, column in zip(names, columns, strict=True)
+            if column.kind == NUMBER and column.whole
+        },
+    )
+    if progress is not None:
+        progress(written)
+    return written

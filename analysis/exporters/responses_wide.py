@@ -1,0 +1,242 @@
+"""Responses, wide: one row per response, one column per answer cell.
+
+Columns, in this order: ``response_id``, ``status``, ``reasons`` (the broken validity rules,
+``;``-separated), ``started`` and ``submitted`` (ISO 8601 in ``settings.TIME_ZONE`` with its
+offset), ``duration_seconds``; with the identity option ``respondent`` (the hashed identity)
+and ``ip_hash``; then the questions in questionnaire order:
+
+    single        Q3            the option code (a number when every code is a number)
+    multiple      Q9.1 … Q9.7   1 chosen / 0 not chosen; all empty when the question was not
+                                answered (hidden or skipped), so 0 never means "not asked"
+    matrix        Q5.a …        the scale code per item
+    number        Qn            the number
+    number_grid   Q2.a …        the number per item
+    text          Q18           the text
+    other option  D6.other      the "please specify" text, after the question's columns
+
+Unanswered and hidden questions are empty cells. In SPSS files, single and matrix columns
+whose codes are all numbers are numeric with value labels; others are strings.
+
+Every value comes from ``Response.answers`` (the normalised answers as accepted), read with
+one streamed query ordered by id: no query per row, so memory and queries do not grow with
+the number of responses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from analysis.exporters.base import NUMBER, TEXT, Column, Exporter, Row
+from survey.labels import label_text
+from survey.models import Response
+from survey.structure import QuestionDef, structure_for
+
+OTHER_SUFFIX = ".other"
+REASON_SEPARATOR = ";"
+_REASONS = tuple(Response.REASON_FIELDS)  # rule kinds, in reporting order
+_META_FIELDS = (
+    "id",
+    "answers",
+    "status",
+    *Response.REASON_FIELDS.values(),  # record[3:7]: the flags, in _REASONS' order
+    "started_at",
+    "submitted_at",
+    "duration_seconds",
+)
+_IDENTITY_FIELDS = ("respondent__identity_hash", "ip_hash")
+
+Filler = Callable[[dict[str, Any], list], None]
+
+
+def _all_numeric(question: QuestionDef) -> bool:
+    return all(isinstance(option.value, int) for option in question.options.values())
+
+
+def _value_labels(question: QuestionDef, language: str) -> dict[int, str]:
+    if not _all_numeric(question):
+        return {}
+    return {
+        option.value: label_text(option.label, language) for option in question.options.values()
+    }
+
+
+def _other_label(question: QuestionDef, language: str) -> str:
+    other = next(option for option in question.options.values() if option.is_other)
+    return f"{label_text(question.label, language)}: {label_text(other.label, language)}"
+
+
+class QuestionColumns:
+    """The columns of one question and the function that fills its cells from answers."""
+
+    def __init__(self, question: QuestionDef, language: str) -> None:
+        self.question = question
+        self.language = language
+
+    def columns(self) -> list[Column]:
+        q, language = self.question, self.language
+        title = label_text(q.label, language)
+        if q.type == "single":
+            numeric = _all_numeric(q)
+            columns = [
+                Column(
+                    q.code,
+                    title,
+                    NUMBER if numeric else TEXT,
+                    _value_labels(q, language),
+                    "nominal",
+                    whole=numeric,
+                )
+            ]
+        elif q.type == "multiple":
+            chosen = {0: _("not chosen"), 1: _("chosen")}
+            columns = [
+                Column(
+                    f"{q.code}.{option.code}",
+                    f"{title}: {label_text(option.label, language)}",
+                    NUMBER,
+                    chosen,
+                    "nominal",
+                    whole=True,
+                )
+                for option in q.options.values()
+            ]
+        elif q.type in ("matrix", "number_grid"):
+            matrix = q.type == "matrix"
+            numeric = not matrix or _all_numeric(q)
+            columns = [
+                Column(
+                    f"{q.code}.{item.code}",
+                    f"{title}: {label_text(item.label, language)}",
+                    NUMBER if numeric else TEXT,
+                    _value_labels(q, language) if matrix else {},
+                    "ordinal" if matrix else "scale",
+                    whole=matrix or q.integer,
+                )
+                for item in q.items.values()
+            ]
+        elif q.type == "number":
+            columns = [Column(q.code, title, NUMBER, measure="scale", whole=q.integer)]
+        else:
+            columns = [Column(q.code, title, TEXT)]
+        if q.has_other:
+            columns.append(Column(f"{q.code}{OTHER_SUFFIX}", _other_label(q, language), TEXT))
+        return columns
+
+    def filler(self) -> Filler:
+        """A function appending this question's cells for one answers object to a row."""
+        q = self.question
+        code = q.code
+        if q.type == "multiple":
+            fill = _multiple_filler(code, [option.value for option in q.options.values()])
+        elif q.type in ("matrix", "number_grid"):
+            fill = _items_filler(code, list(q.items))
+        else:
+
+            def fill(answers: dict[str, Any], row: list) -> None:
+                row.append(answers.get(code))
+
+        if not q.has_other:
+            return fill
+        other_key = f"{code}{OTHER_SUFFIX}"
+
+        def fill_with_other(answers: dict[str, Any], row: list) -> None:
+            fill(answers, row)
+            row.append(answers.get(other_key))
+
+        return fill_with_other
+
+
+def _multiple_filler(code: str, option_values: list[int | str]) -> Filler:
+    # Stored answers hold each chosen option's value as the structure has it (1, not "1"):
+    # response_submit normalises them, so a set lookup is exact.
+    blanks = [None] * len(option_values)
+
+    def fill(answers: dict[str, Any], row: list) -> None:
+        chosen = answers.get(code)
+        if not chosen:
+            row.extend(blanks)
+            return
+        picked = set(chosen)
+        row.extend([1 if value in picked else 0 for value in option_values])
+
+    return fill
+
+
+def _items_filler(code: str, item_codes: list[str]) -> Filler:
+    blanks = [None] * len(item_codes)
+
+    def fill(answers: dict[str, Any], row: list) -> None:
+        cells = answers.get(code)
+        if not cells:
+            row.extend(blanks)
+            return
+        get = cells.get
+        row.extend([get(item) for item in item_codes])
+
+    return fill
+
+
+class ResponsesWide(Exporter):
+    id = "responses_wide"
+    label = gettext_lazy("Responses, one row per response")
+
+    def _questions(self) -> list[QuestionColumns]:
+        structure = structure_for(self.questionnaire)
+        return [QuestionColumns(q, self.options.language) for q in structure.questions.values()]
+
+    def columns(self) -> list[Column]:
+        with translation.override(self.options.language):
+            return self._columns()
+
+    def _columns(self) -> list[Column]:
+        meta = [
+            Column("response_id", _("Response"), NUMBER, whole=True),
+            Column("status", _("Status"), TEXT),
+            Column("reasons", _("Validity rules broken"), TEXT),
+            Column("started", _("Started (%s)") % settings.TIME_ZONE, TEXT),
+            Column("submitted", _("Submitted (%s)") % settings.TIME_ZONE, TEXT),
+            Column("duration_seconds", _("Duration (seconds)"), NUMBER, measure="scale"),
+        ]
+        if self.options.identity:
+            meta.append(Column("respondent", _("Respondent (hashed identity)"), TEXT))
+            meta.append(Column("ip_hash", _("IP address (hashed)"), TEXT))
+        return meta + [column for q in self._questions() for column in q.columns()]
+
+    def rows(self) -> Iterator[Row]:
+        fillers = [q.filler() for q in self._questions()]
+        identity = self.options.identity
+        fields = _META_FIELDS + (_IDENTITY_FIELDS if identity else ())
+        zone = ZoneInfo(settings.TIME_ZONE)
+        rows = (
+            self.responses.order_by("id")
+            .values_list(*fields)
+            .iterator(chunk_size=settings.EXPORT_CHUNK_SIZE)
+        )
+        for record in rows:
+            answers = record[1] or {}
+            flags = record[3:7]
+            started, submitted = record[7], record[8]
+            row: list = [
+                record[0],
+                record[2],
+                REASON_SEPARATOR.join(
+                    [name for name, flag in zip(_REASONS, flags, strict=True) if flag]
+                ),
+                started.astimezone(zone).isoformat(timespec="seconds") if started else None,
+                submitted.astimezone(zone).isoformat(timespec="seconds") if submitted else None,
+                record[9],
+            ]
+            if identity:
+                row.append(record[10])
+                row.append(record[11] or None)
+            for fill in fillers:
+                fill(answers, row)
+            self.responses_done += 1
+            yield row

@@ -1,0 +1,69 @@
+"""Reads of analysis runs. Lists never load the results documents (they can be megabytes)."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from analysis.models import AnalysisRun
+from survey.models import Questionnaire
+
+# Ordering that makes "latest" well defined even when two runs finish in the same instant.
+_NEWEST_FINISHED = ("-finished_at", "-id")
+
+
+def latest_successful_run(questionnaire: Questionnaire) -> AnalysisRun | None:
+    """The newest done run of the questionnaire (with its results), or None. One query.
+
+    This is what every reader shows: a failed or unfinished run never replaces it.
+    """
+    return (
+        AnalysisRun.objects.filter(questionnaire=questionnaire, status=AnalysisRun.Status.DONE)
+        .select_related("requested_by")
+        .order_by(*_NEWEST_FINISHED)
+        .first()
+    )
+
+
+def run_get(
+    *, questionnaire: Questionnaire, run_id: int, results: bool = False
+) -> AnalysisRun | None:
+    """One run of the questionnaire, or None; its results document only when asked for."""
+    runs = AnalysisRun.objects.filter(questionnaire=questionnaire, pk=run_id).select_related(
+        "requested_by"
+    )
+    if not results:
+        runs = runs.defer("results")
+    return runs.first()
+
+
+def run_list(*, questionnaire: Questionnaire) -> QuerySet[AnalysisRun]:
+    """The questionnaire's runs, newest first, without their results documents."""
+    return (
+        AnalysisRun.objects.filter(questionnaire=questionnaire)
+        .select_related("requested_by")
+        .defer("results")
+        .order_by("-created_at", "-id")
+    )
+
+
+def active_run(questionnaire: Questionnaire) -> AnalysisRun | None:
+    """The running run of the questionnaire, else its queued one, else None."""
+    return (
+        AnalysisRun.objects.filter(
+            questionnaire=questionnaire,
+            status__in=[AnalysisRun.Status.RUNNING, AnalysisRun.Status.QUEUED],
+        )
+        .defer("results")
+        .order_by("-status")  # "running" sorts after "queued"
+        .first()
+    )
+
+
+def run_by_id(run_id: int) -> AnalysisRun | None:
+    """A run without its results document (to poll its status), or None."""
+    return (
+        AnalysisRun.objects.defer("results")
+        .select_related("questionnaire")
+        .filter(pk=run_id)
+        .first()
+    )

@@ -1,0 +1,473 @@
+"""The results document: every table of the analysis, built from a merged partial.
+
+Promises:
+- ``tables_build`` is a pure function of the merged partial, the validity summary and the
+  current definition (labels, option scores, segments, banner, significance): no response is
+  read here, so it takes the same time at a thousand responses or a million.
+- Every figure is over valid responses; for a question, over the valid responses that
+  answered it. Scores (of options and scale points) are the current ``Option.score`` values.
+- Means, variances and quantiles are computed exactly (``Fraction``) from integer counts and
+  only then rounded to float, so any chunking of the same data gives identical numbers.
+- The document is JSON-able with no NaN or infinity anywhere: a figure without a base is
+  ``null``, a test that cannot be computed has ``p: null`` and a ``reason`` code.
+
+The shape is documented in docs/analysis-results.md.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from analysis.services.aggregate import (
+    ALL,
+    SCORE_UNITS,
+    AnalysisPlan,
+    DefinitionChanged,
+    ScoreDef,
+    analysis_plan,
+    banner_group_key,
+    segment_group_key,
+)
+from analysis.services.stats import two_proportion_z_test, welch_t_test
+from survey.models import Item, Option, Question
+from survey.structure import QuestionDef
+
+RESULTS_FORMAT = "wenji-analysis/1"
+METHODS = {
+    "base": "valid responses (status valid or flagged) that answered the question",
+    "sd": "sample standard deviation (n - 1); null below 2 values",
+    "quantiles": "linear interpolation between order statistics (numpy/pandas default)",
+    "top2": "share choosing the two scale points with the highest scores",
+    "option_test": "two-sided two-proportion z-test, pooled standard error, segment vs rest",
+    "score_test": "Welch's two-sided t-test, segment vs rest",
+}
+_EMPTY_GROUP: dict[str, Any] = {"n": 0, "cells": {}, "answered": {}, "score_sums": {}}
+
+
+def tables_build(
+    *, questionnaire_id: int, merged: dict[str, Any], validity: dict[str, Any]
+) -> dict[str, Any]:
+    """The results document of ``merged`` (see ``merge_partials``) and ``validity``.
+
+    Raises ``DefinitionChanged`` when the definition changed since the partials were computed.
+    """
+    plan = analysis_plan(questionnaire_id=questionnaire_id)
+    if merged.get("definition") is not None and merged["definition"] != plan.definition():
+        raise DefinitionChanged(
+            "the questionnaire's scores, segments or banner changed during the analysis"
+        )
+    labels = _Labels.load(plan)
+    groups = merged.get("groups", {})
+    overall = groups.get(ALL, _EMPTY_GROUP)
+    columns = _banner_columns(plan, groups, overall)
+    return {
+        "format": RESULTS_FORMAT,
+        "questionnaire": {
+            "id": plan.questionnaire.pk,
+            "slug": plan.questionnaire.slug,
+            "definition_version": plan.questionnaire.definition_version,
+        },
+        "significance": plan.significance,
+        "methods": METHODS,
+        "validity": validity,
+        "base": {"valid": overall["n"]},
+        "banner": _banner_header(plan, labels, columns),
+        "questions": [
+            _question_table(question, labels, overall, columns)
+            for question in plan.structure.questions.values()
+        ],
+        "scores": [_score_table(score, overall, columns) for score in plan.scores],
+        "segments": _segment_sizes(plan, groups, overall["n"]),
+        "comparisons": [
+            _comparison(plan, segment.code, groups, overall)
+            for segment in plan.segments
+            if segment.condition is not None
+        ],
+        "problems": list(plan.problems),
+    }
+
+
+# --- labels and banner columns ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Labels:
+    questions: dict[str, Any]
+    options: dict[tuple[str, str], Any]
+    items: dict[tuple[str, str], Any]
+
+    @classmethod
+    def load(cls, plan: AnalysisPlan) -> _Labels:
+        questionnaire = plan.questionnaire
+        return cls(
+            questions=dict(
+                Question.objects.filter(questionnaire=questionnaire).values_list("code", "label")
+            ),
+            options={
+                (question, code): label
+                for question, code, label in Option.objects.filter(
+                    question__questionnaire=questionnaire
+                ).values_list("question__code", "code", "label")
+            },
+            items={
+                (question, code): label
+                for question, code, label in Item.objects.filter(
+                    question__questionnaire=questionnaire
+                ).values_list("question__code", "code", "label")
+            },
+        )
+
+
+def _banner_columns(
+    plan: AnalysisPlan, groups: dict[str, Any], overall: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Column key → that column's group statistics, in banner order."""
+    columns: dict[str, dict[str, Any]] = {}
+    for entry in plan.banner:
+        if entry.kind == "question":
+            for option in plan.structure.questions[entry.code].options.values():
+                key = banner_group_key(entry.code, option.code)
+                columns[key] = groups.get(key, _EMPTY_GROUP)
+        else:
+            members = groups.get(segment_group_key(entry.code), _EMPTY_GROUP)
+            columns[segment_group_key(entry.code)] = members
+            columns[rest_key(entry.code)] = _difference(overall, members)
+    return columns
+
+
+def rest_key(segment_code: str) -> str:
+    return f"rest:{segment_code}"
+
+
+def _banner_header(
+    plan: AnalysisPlan, labels: _Labels, columns: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    segment_labels = {s.code: s.label for s in plan.segments}
+    header = []
+    for entry in plan.banner:
+        if entry.kind == "question":
+            question = plan.structure.questions[entry.code]
+            entry_columns = [
+                {
+                    "key": banner_group_key(entry.code, code),
+                    "code": code,
+                    "label": labels.options.get((entry.code, code), code),
+                }
+                for code in question.options
+            ]
+            label = labels.questions.get(entry.code, entry.code)
+        else:
+            label = segment_labels[entry.code]
+            entry_columns = [
+                {"key": segment_group_key(entry.code), "code": "members", "label": label},
+                {"key": rest_key(entry.code), "code": "rest", "label": None},
+            ]
+        for column in entry_columns:
+            column["n"] = columns[column["key"]]["n"]
+        header.append(
+            {"key": entry.key, "kind": entry.kind, "label": label, "columns": entry_columns}
+        )
+    return header
+
+
+def _difference(total: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
+    """total − part, for nested dicts with integer leaves (the rest of a segment)."""
+    result: dict[str, Any] = {}
+    for key, value in total.items():
+        other = part.get(key)
+        if isinstance(value, dict):
+            result[key] = _difference(value, other or {})
+        else:
+            result[key] = value - (other or 0)
+    return result
+
+
+# --- question tables --------------------------------------------------------------------------
+
+
+def _question_table(
+    question: QuestionDef,
+    labels: _Labels,
+    overall: dict[str, Any],
+    columns: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    table: dict[str, Any] = {
+        "code": question.code,
+        "type": question.type,
+        "label": labels.questions.get(question.code, question.code),
+    }
+    if question.type in ("single", "multiple", "matrix"):
+        points = "scale" if question.type == "matrix" else "options"
+        table[points] = [
+            {
+                "code": option.code,
+                "label": labels.options.get((question.code, option.code), option.code),
+                "score": None if option.score is None else float(option.score),
+            }
+            for option in question.options.values()
+        ]
+    if question.items:
+        table["items"] = [
+            {"code": item, "label": labels.items.get((question.code, item), item)}
+            for item in question.items
+        ]
+    if question.type == "matrix":
+        table["top2"] = top2_codes(question)
+    table["total"] = question_column(question, overall)
+    table["by"] = {key: question_column(question, group) for key, group in columns.items()}
+    return table
+
+
+def question_column(question: QuestionDef, group: dict[str, Any]) -> dict[str, Any]:
+    """One column of a question's table: the statistics of its type over ``group``."""
+    cells = group["cells"].get(question.code, {})
+    if question.type in ("single", "multiple"):
+        return _choice_column(question, group, cells.get("", {}))
+    if question.type == "matrix":
+        top2 = top2_codes(question)
+        return {
+            "items": {
+                item: _matrix_item(question, cells.get(item, {}), top2) for item in question.items
+            }
+        }
+    if question.type == "number":
+        return number_summary(cells.get("", {}))
+    if question.type == "number_grid":
+        return {"items": {item: number_summary(cells.get(item, {})) for item in question.items}}
+    return {"n": sum(cells.get("", {}).values())}  # text: answered only
+
+
+def _choice_column(
+    question: QuestionDef, group: dict[str, Any], counts: dict[str, int]
+) -> dict[str, Any]:
+    if question.type == "single":
+        answered = sum(counts.values())
+    else:
+        answered = group["answered"].get(question.code, 0)
+    return {
+        "n": answered,
+        "options": {code: _share(counts.get(code, 0), answered) for code in question.options},
+    }
+
+
+def _share(count: int, base: int) -> dict[str, Any]:
+    return {"count": count, "share": count / base if base else None}
+
+
+def top2_codes(question: QuestionDef) -> list[str]:
+    """The two scale points with the highest scores (ties: the earlier point); [] unscored."""
+    scored = [(o.score, -index, o.code) for index, o in enumerate(question.options.values())]
+    scored = [entry for entry in scored if entry[0] is not None]
+    return [code for _score, _index, code in sorted(scored, reverse=True)[:2]]
+
+
+def _matrix_item(question: QuestionDef, counts: dict[str, int], top2: list[str]) -> dict[str, Any]:
+    answered = sum(counts.values())
+    scores = _option_score_values(question, counts)
+    moments = moments_of(scores)
+    return {
+        "n": answered,
+        "distribution": {code: _share(counts.get(code, 0), answered) for code in question.options},
+        "top2": _share(sum(counts.get(code, 0) for code in top2), answered) if top2 else None,
+        "score_n": moments["n"],
+        "mean": moments["mean"],
+        "sd": moments["sd"],
+    }
+
+
+def _option_score_values(
+    question: QuestionDef, counts: dict[str, int]
+) -> list[tuple[Fraction, int]]:
+    return [
+        (Fraction(option.score), counts[option.code])
+        for option in question.options.values()
+        if option.score is not None and counts.get(option.code)
+    ]
+
+
+# --- numbers: moments and quantiles from value histograms -------------------------------------
+
+
+def moments_of(values: Iterable[tuple[Fraction, int]]) -> dict[str, Any]:
+    """n, mean and sample sd (n − 1) of a histogram [(value, count)], exactly, then as floats.
+
+    ``var`` (float) is included for the tests that use it.
+    """
+    n, total, squares = 0, Fraction(0), Fraction(0)
+    for value, count in values:
+        n += count
+        total += value * count
+        squares += value * value * count
+    if n == 0:
+        return {"n": 0, "mean": None, "sd": None, "var": None}
+    mean = total / n
+    variance = (squares - total * mean) / (n - 1) if n > 1 else None
+    return {
+        "n": n,
+        "mean": float(mean),
+        "sd": math.sqrt(variance) if variance is not None else None,
+        "var": float(variance) if variance is not None else None,
+    }
+
+
+def number_summary(counts: dict[str, int]) -> dict[str, Any]:
+    """n, mean, sd, min, quartiles (linear interpolation) and max of a number histogram."""
+    values = sorted((Fraction(value), count) for value, count in counts.items() if count)
+    moments = moments_of(values)
+    summary = {"n": moments["n"], "mean": moments["mean"], "sd": moments["sd"]}
+    for name, p in (("min", 0), ("q1", Fraction(1, 4)), ("median", Fraction(1, 2))):
+        summary[name] = _quantile(values, moments["n"], p)
+    for name, p in (("q3", Fraction(3, 4)), ("max", 1)):
+        summary[name] = _quantile(values, moments["n"], p)
+    return summary
+
+
+def _quantile(values: list[tuple[Fraction, int]], n: int, p: Fraction | int) -> float | None:
+    """numpy's default ("linear"): position h = (n − 1)p between order statistics."""
+    if n == 0:
+        return None
+    position = (n - 1) * Fraction(p)
+    low = math.floor(position)
+    low_value = _order_statistic(values, low)
+    if position == low:
+        return float(low_value)
+    high_value = _order_statistic(values, low + 1)
+    return float(low_value + (position - low) * (high_value - low_value))
+
+
+def _order_statistic(values: list[tuple[Fraction, int]], index: int) -> Fraction:
+    """The ``index``-th smallest value (0-based) of a sorted histogram."""
+    seen = 0
+    for value, count in values:
+        seen += count
+        if index < seen:
+            return value
+    raise IndexError(index)
+
+
+# --- scores -----------------------------------------------------------------------------------
+
+
+def score_values(score: ScoreDef, group: dict[str, Any]) -> list[tuple[Fraction, int]]:
+    """The histogram of a derived score over ``group``: option scores of a single question,
+    or each response's mean over its answered, scored matrix items."""
+    question = score.question
+    if question.type == "single":
+        counts = group["cells"].get(question.code, {}).get("", {})
+        return _option_score_values(question, counts)
+    values = []
+    for key, count in group["score_sums"].get(question.code, {}).items():
+        scored, total = (int(part) for part in key.split(":"))
+        if scored and count:
+            values.append((Fraction(total, scored * SCORE_UNITS), count))
+    return values
+
+
+def score_summary(score: ScoreDef, group: dict[str, Any]) -> dict[str, Any]:
+    moments = moments_of(score_values(score, group))
+    return {"n": moments["n"], "mean": moments["mean"], "sd": moments["sd"]}
+
+
+def _score_table(
+    score: ScoreDef, overall: dict[str, Any], columns: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "code": score.code,
+        "of": score.question.code,
+        "label": score.label,
+        "total": score_summary(score, overall),
+        "by": {key: score_summary(score, group) for key, group in columns.items()},
+    }
+
+
+# --- segments ---------------------------------------------------------------------------------
+
+
+def _segment_sizes(plan: AnalysisPlan, groups: dict[str, Any], valid: int) -> list[dict]:
+    sizes = []
+    for segment in plan.segments:
+        n = groups.get(segment_group_key(segment.code), _EMPTY_GROUP)["n"]
+        sizes.append(
+            {
+                "code": segment.code,
+                "label": segment.label,
+                "rule": segment.rule,
+                "computed": segment.condition is not None,
+                "n": n,
+                "share": n / valid if valid else None,
+            }
+        )
+    return sizes
+
+
+def _comparison(
+    plan: AnalysisPlan, code: str, groups: dict[str, Any], overall: dict[str, Any]
+) -> dict[str, Any]:
+    """Segment vs the rest of the valid sample: option shares (z) and scores (Welch)."""
+    members = groups.get(segment_group_key(code), _EMPTY_GROUP)
+    rest = _difference(overall, members)
+    alpha = plan.significance
+    options = []
+    for question in plan.structure.questions.values():
+        if question.type not in ("single", "multiple"):
+            continue
+        sides = [question_column(question, g) for g in (members, rest, overall)]
+        for option in question.options:
+            seg, oth, allc = ({"n": s["n"], **s["options"][option]} for s in sides)
+            test = two_proportion_z_test(x1=seg["count"], n1=seg["n"], x2=oth["count"], n2=oth["n"])
+            options.append(
+                {
+                    "question": question.code,
+                    "option": option,
+                    "segment": seg,
+                    "rest": oth,
+                    "overall": allc,
+                    "difference": _minus(seg["share"], oth["share"]),
+                    **_test_fields(test, alpha, statistic="z"),
+                }
+            )
+    return {
+        "segment": code,
+        "n": members["n"],
+        "rest_n": rest["n"],
+        "options": options,
+        "scores": [_score_comparison(s, members, rest, overall, alpha) for s in plan.scores],
+    }
+
+
+def _score_comparison(
+    score: ScoreDef,
+    members: dict[str, Any],
+    rest: dict[str, Any],
+    overall: dict[str, Any],
+    alpha: float,
+) -> dict[str, Any]:
+    seg, oth = moments_of(score_values(score, members)), moments_of(score_values(score, rest))
+    test = welch_t_test(
+        n1=seg["n"], mean1=seg["mean"] or 0.0, var1=seg["var"] or 0.0,
+        n2=oth["n"], mean2=oth["mean"] or 0.0, var2=oth["var"] or 0.0,
+    )  # fmt: skip
+    return {
+        "score": score.code,
+        "segment": {key: seg[key] for key in ("n", "mean", "sd")},
+        "rest": {key: oth[key] for key in ("n", "mean", "sd")},
+        "overall": score_summary(score, overall),
+        "difference": _minus(seg["mean"], oth["mean"]),
+        **_test_fields(test, alpha, statistic="t"),
+    }
+
+
+def _test_fields(test: Any, alpha: float, *, statistic: str) -> dict[str, Any]:
+    fields = {statistic: test.statistic, "p": test.p, "reason": test.reason}
+    if statistic == "t":
+        fields["df"] = test.df
+    fields["significant"] = None if test.p is None else test.p < alpha
+    return fields
+
+
+def _minus(left: float | None, right: float | None) -> float | None:
+    return None if left is None or right is None else left - right

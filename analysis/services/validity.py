@@ -1,0 +1,214 @@
+"""Validity recomputation over everything a questionnaire has collected (the job's first step).
+
+Promises:
+- The rules are re-read from the current definition, so a rule, a parameter, an attention
+  check's expected option or an option set changed after collection applies to every response.
+- Set-based: a fixed number of UPDATEs and SELECTs whatever the number of responses (flags by
+  filters and EXISTS subqueries, duplicates by a window function); no Python loop over rows.
+  Each UPDATE touches only the rows whose value changes, so a recompute with nothing new
+  writes nothing. Runs on SQLite and PostgreSQL, in one transaction.
+- ``manual_status`` (a person's decision) always wins over the rules.
+- Flags follow the submit path (``survey.services.responses``): ``speeder``, ``attention_failed``
+  and ``straightlined`` are set only while their rule exists; ``duplicate`` whenever the
+  questionnaire takes one response per respondent (the rule, if any, decides its action).
+- Every response ends with ``status_provisional = False``.
+"""
+
+from __future__ import annotations
+
+import operator
+from functools import reduce
+from typing import Any
+
+from django.db import transaction
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import RowNumber
+
+from survey.models import Answer, Questionnaire, Response, ValidityRule
+from survey.structure import Structure, structure_build
+
+Kind = ValidityRule.Kind
+Action = ValidityRule.Action
+Status = Response.Status
+
+
+def validity_recompute(*, questionnaire: Questionnaire) -> dict[str, Any]:
+    """Recompute every response's validity flags and status; return the JSON-able summary.
+
+    Summary keys: ``collected`` (all submissions), ``valid`` (not invalid: valid or flagged),
+    ``invalid``, ``flagged``, ``valid_rate`` (valid / collected, None when nothing collected),
+    ``invalid_by_reason`` and ``flagged_by_reason`` ({rule kind: responses with that status
+    breaking that rule}; a response can break several), ``invalid_manual`` / ``flagged_manual``
+    (so decided by a person), ``median_duration`` (seconds, over every submission with a
+    duration; None without any), ``speeder_threshold`` (None without a speeder rule or
+    durations), ``definition_version``.
+    """
+    questionnaire = Questionnaire.objects.get(pk=questionnaire.pk)
+    structure = structure_build(questionnaire)
+    responses = Response.objects.filter(questionnaire_id=questionnaire.pk)
+    with transaction.atomic():
+        median = _median_duration(responses)
+        threshold = _speeder_threshold(structure, median)
+        conditions = {
+            "speeder": None if threshold is None else Q(duration_seconds__lt=threshold),
+            "attention_failed": _attention_condition(structure),
+            "straightlined": _straightlining_condition(structure),
+            "duplicate": _duplicate_condition(structure),
+        }
+        for field, condition in conditions.items():
+            _set_flag(responses, field, condition)
+        _set_status(responses, structure)
+        responses.filter(status_provisional=True).update(status_provisional=False)
+        summary = _summary(responses)
+    summary.update(
+        median_duration=median,
+        speeder_threshold=threshold,
+        definition_version=questionnaire.definition_version,
+    )
+    return summary
+
+
+def _median_duration(responses: QuerySet[Response]) -> float | None:
+    """The median of every recorded duration: two small ordered reads, portable SQL."""
+    timed = responses.filter(duration_seconds__isnull=False)
+    count = timed.count()
+    if not count:
+        return None
+    ordered = timed.order_by("duration_seconds").values_list("duration_seconds", flat=True)
+    middle = list(ordered[(count - 1) // 2 : count // 2 + 1])
+    return sum(middle) / len(middle)
+
+
+def _speeder_threshold(structure: Structure, median: float | None) -> float | None:
+    if Kind.SPEEDER not in structure.validity or median is None:
+        return None
+    _, params = structure.validity[Kind.SPEEDER]
+    return float(params.get("below_fraction_of_median", 0)) * median
+
+
+def _attention_condition(structure: Structure) -> Q | None:
+    """Answered other than expected; unanswered too, unless a show_if may have hidden it.
+
+    IN (subquery) rather than EXISTS: one pass over the question's answers, not one probe per
+    response."""
+    if Kind.ATTENTION not in structure.validity:
+        return None
+    parts = []
+    for question in structure.questions.values():
+        if not question.attention_expect:
+            continue
+        rows = Answer.objects.filter(question_id=question.id)
+        expected = question.options.get(question.attention_expect)
+        other = rows.exclude(option_id=expected.id) if expected else rows
+        parts.append(Q(pk__in=other.values("response_id")))
+        if question.show_if is None:
+            parts.append(~Q(pk__in=rows.values("response_id")))
+    return reduce(operator.or_, parts) if parts else None
+
+
+def _straightlining_condition(structure: Structure) -> Q | None:
+    """A checked matrix with enough items, every item answered, one scale point throughout."""
+    if Kind.STRAIGHTLINING not in structure.validity:
+        return None
+    _, params = structure.validity[Kind.STRAIGHTLINING]
+    min_items = int(params.get("min_items", 2))
+    parts = []
+    for question in structure.questions.values():
+        if not question.straightlining_check or len(question.items) < min_items:
+            continue
+        one_point = (
+            Answer.objects.filter(question_id=question.id)
+            .values("response_id")
+            # MIN = MAX rather than COUNT(DISTINCT): no sort per response.
+            .annotate(cells=Count("id"), low=Min("option_id"), high=Max("option_id"))
+            .filter(cells=len(question.items), low=F("high"))
+            .values("response_id")
+        )
+        parts.append(Q(pk__in=one_point))
+    return reduce(operator.or_, parts) if parts else None
+
+
+def _duplicate_condition(structure: Structure) -> Q | None:
+    """Not the respondent's first submission, ordered by submitted_at then id."""
+    if structure.one_response_per != Questionnaire.OneResponsePer.RESPONDENT:
+        return None
+    later = (
+        Response.objects.filter(questionnaire_id=structure.questionnaire_id)
+        .filter(respondent__isnull=False)
+        .annotate(
+            order=Window(
+                RowNumber(),
+                partition_by=[F("respondent_id")],
+                order_by=[F("submitted_at").asc(), F("id").asc()],
+            )
+        )
+        .filter(order__gt=1)
+        .values("pk")
+    )
+    return Q(pk__in=later)
+
+
+def _set_flag(responses: QuerySet[Response], field: str, condition: Q | None) -> None:
+    """One UPDATE that writes only the rows whose flag changes."""
+    value = Value(False)
+    if condition is not None:
+        value = Case(When(condition, then=Value(True)), default=Value(False))
+    responses.exclude(**{field: value}).update(**{field: value})
+
+
+def _any_flag(structure: Structure, action: str) -> Q | None:
+    fields = [
+        Response.REASON_FIELDS[kind]
+        for kind, (rule_action, _params) in structure.validity.items()
+        if rule_action == action and kind in Response.REASON_FIELDS
+    ]
+    return reduce(operator.or_, (Q(**{f: True}) for f in fields)) if fields else None
+
+
+def _set_status(responses: QuerySet[Response], structure: Structure) -> None:
+    """status = manual_status if a person set one, else what the broken rules say (one UPDATE)."""
+    whens = [When(~Q(manual_status=""), then=F("manual_status"))]
+    invalid, flagged = _any_flag(structure, Action.INVALIDATE), _any_flag(structure, Action.FLAG)
+    if invalid is not None:
+        whens.append(When(invalid, then=Value(Status.INVALID)))
+    if flagged is not None:
+        whens.append(When(flagged, then=Value(Status.FLAGGED)))
+    status = Case(*whens, default=Value(Status.VALID), output_field=CharField())
+    responses.exclude(status=status).update(status=status)
+
+
+def _summary(responses: QuerySet[Response]) -> dict[str, Any]:
+    """Counts by status and reason, in one aggregate query."""
+    counts: dict[str, Any] = {
+        "collected": Count("id"),
+        "valid": Count("id", filter=~Q(status=Status.INVALID)),
+        "invalid": Count("id", filter=Q(status=Status.INVALID)),
+        "flagged": Count("id", filter=Q(status=Status.FLAGGED)),
+    }
+    for status in (Status.INVALID, Status.FLAGGED):
+        counts[f"{status}_manual"] = Count("id", filter=Q(status=status) & ~Q(manual_status=""))
+        for kind, field in Response.REASON_FIELDS.items():
+            counts[f"{status}:{kind}"] = Count("id", filter=Q(status=status, **{field: True}))
+    row = responses.aggregate(**counts)
+    summary: dict[str, Any] = {
+        key: row[key] for key in ("collected", "valid", "invalid", "flagged")
+    }
+    summary["valid_rate"] = row["valid"] / row["collected"] if row["collected"] else None
+    for status in (Status.INVALID, Status.FLAGGED):
+        summary[f"{status}_by_reason"] = {
+            kind: row[f"{status}:{kind}"] for kind in Response.REASON_FIELDS
+        }
+        summary[f"{status}_manual"] = row[f"{status}_manual"]
+    return summary

@@ -1,0 +1,297 @@
+"""Ingest benchmark: complete reference-questionnaire submissions through the real HTTP stack.
+
+    .venv/bin/python bench/ingest/run.py [--n 20000] [--clients 16] [--workers 2] [--threads 8]
+
+Starts gunicorn on 127.0.0.1 against PostgreSQL (database ``wenji_bench_ingest``, recreated)
+and Redis (db 14), posts N submissions from C concurrent keep-alive clients to the collector
+API, then prints submissions/s, p50/p99 latency, 201s received versus rows stored (lost must
+be 0), and, in the same run, the raw limit: the same rows written with plain psycopg 3, one
+transaction per submission, on one and on two connections. Not a test: it prints figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+PG = "postgres://postgres@127.0.0.1:5432"
+SLUG = "ipb-survey"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=20000, help="submissions to send")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
+    parser.add_argument("--db", default="wenji_bench_ingest")
+    parser.add_argument("--port", type=int, default=0, help="0: a free port")
+    return parser.parse_args()
+
+
+def environment(db: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=f"{PG}/{db}?conn_max_age=600",
+        REDIS_URL="redis://127.0.0.1:6379/14",
+        SECRET_KEY="bench-" + "k" * 50,
+        IDENTITY_HASH_KEY="bench-identity-key",
+        DEBUG="false",
+        SECURE_SSL_REDIRECT="false",
+        ALLOWED_HOSTS="127.0.0.1",
+        SUBMIT_RATE_LIMIT="100000000/minute",
+        LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+def recreate_database(db: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{db}"')
+
+
+def prepare(env: dict[str, str]) -> tuple[str, int]:
+    """Migrate, import and open the questionnaire, make a collector; return (token, q id)."""
+    script = f"""
+import json
+from pathlib import Path
+from django.contrib.auth.models import Group, User
+from rest_framework.authtoken.models import Token
+from survey.interchange import load_definition
+from survey.models import QuestionnaireAccess
+from survey.services.questionnaires import questionnaire_import, questionnaire_publish
+definition = load_definition(Path({str(ROOT / "examples/ipb-survey.yaml")!r}).read_text())
+q = questionnaire_publish(questionnaire=questionnaire_import(definition=definition))
+user = User.objects.create_user("bench-collector")
+user.groups.add(Group.objects.get(name="collector"))
+QuestionnaireAccess.objects.create(user=user, questionnaire=q)
+print(json.dumps([Token.objects.create(user=user).key, q.pk]))
+"""
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True, cwd=ROOT)
+    out = subprocess.run(
+        [*manage, "shell", "-c", script], env=env, check=True, cwd=ROOT, capture_output=True
+    )
+    token, questionnaire_id = json.loads(out.stdout.decode().strip().splitlines()[-1])
+    return token, questionnaire_id
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int):
+    command = [
+        str(ROOT / ".venv/bin/gunicorn"),
+        "config.wsgi",
+        f"--bind=127.0.0.1:{port}",
+        f"--workers={workers}",
+        f"--threads={threads}",
+        "--worker-class=gthread",
+        "--keep-alive=30",
+        "--log-level=warning",
+    ]
+    process = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def random_answers(rng: random.Random) -> dict:
+    def pick(n: int) -> int:
+        return rng.randint(1, n)
+
+    def some(n: int, most: int | None = None) -> list[int]:
+        k = rng.randint(1, most or n)
+        return sorted(rng.sample(range(1, n + 1), k))
+
+    q15 = pick(3)
+    answers = {
+        "D1": pick(2), "D2": pick(6), "D3": pick(5), "D4": pick(5), "D5": pick(2), "D6": pick(7),
+        "Q2": {k: rng.randint(0, 8) for k in "abcd"},
+        "Q3": pick(5), "Q4": pick(5), "Q1": pick(4),
+        "Q5": {k: pick(4) for k in "abcde"},
+        "Q17": 2,
+        "Q6": {k: pick(4) for k in "abcdef"},
+        "Q7": {k: pick(4) for k in "abcdefg"},
+        "Q8": some(6, 3), "Q9": some(6), "Q10": some(4),
+        "Q14": pick(4), "Q15": q15,
+        "Q11": some(5), "Q12": some(3), "Q13": some(6), "Q16": some(5, 2),
+    }  # fmt: skip
+    if q15 == 1 and rng.random() < 0.3:
+        answers["Q15R"] = "线上线下要结合"
+    return answers
+
+
+def client(port, token, bodies, latencies, statuses, lock) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    path = f"/api/v1/questionnaires/{SLUG}/submissions/"
+    mine_lat, mine_status = [], []
+    while True:
+        with lock:
+            if not bodies:
+                break
+            body = bodies.pop()
+        started = time.perf_counter()
+        try:
+            conn.request("POST", path, body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            mine_status.append(response.status)
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            mine_status.append(0)
+        mine_lat.append(time.perf_counter() - started)
+    with lock:
+        latencies.extend(mine_lat)
+        statuses.extend(mine_status)
+
+
+def run_http(port: int, token: str, n: int, clients: int) -> dict:
+    rng = random.Random(7)
+    bodies = [
+        json.dumps({"submission_id": str(uuid.uuid4()), "answers": random_answers(rng)})
+        for _ in range(n)
+    ]
+    latencies: list[float] = []
+    statuses: list[int] = []
+    lock = threading.Lock()
+    threads = [
+        threading.Thread(target=client, args=(port, token, bodies, latencies, statuses, lock))
+        for _ in range(clients)
+    ]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "elapsed": elapsed,
+        "rate": n / elapsed,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "created": statuses.count(201),
+        "other": {s: statuses.count(s) for s in set(statuses) if s != 201},
+    }
+
+
+def stored_rows(db: str, questionnaire_id: int) -> int:
+    import psycopg
+
+    with psycopg.connect(f"{PG}/{db}") as conn:
+        return conn.execute(
+            "SELECT count(*) FROM survey_response WHERE questionnaire_id = %s", [questionnaire_id]
+        ).fetchone()[0]
+
+
+def raw_limit(db: str, questionnaire_id: int, n: int, connections: int) -> float:
+    """The same rows (a response and its answer rows) with plain psycopg, one txn each."""
+    import psycopg
+
+    with psycopg.connect(f"{PG}/{db}") as conn:
+        template = conn.execute(
+            "SELECT id, answers, answers_digest FROM survey_response "
+            "WHERE questionnaire_id = %s ORDER BY id LIMIT 1",
+            [questionnaire_id],
+        ).fetchone()
+        answer_rows = conn.execute(
+            "SELECT question_id, item_id, option_id, number, text FROM survey_answer "
+            "WHERE response_id = %s",
+            [template[0]],
+        ).fetchall()
+    answers_json = json.dumps(template[1], ensure_ascii=False)
+    per_connection = n // connections
+
+    def writer() -> None:
+        with psycopg.connect(f"{PG}/{db}") as conn:
+            for _ in range(per_connection):
+                with conn.transaction():
+                    response_id = conn.execute(
+                        "INSERT INTO survey_response (questionnaire_id, submission_id, "
+                        "answers_digest, answers, channel, definition_version, status, "
+                        "speeder, attention_failed, duplicate, straightlined, "
+                        "status_provisional, manual_status, submitted_at, received_at, ip_hash) "
+                        "VALUES (%s, %s, %s, %s, 'api', 1, 'valid', false, false, false, false, "
+                        "true, '', now(), now(), '') RETURNING id",
+                        [questionnaire_id, uuid.uuid4(), template[2], answers_json],
+                    ).fetchone()[0]
+                    with conn.cursor() as cur:
+                        cur.executemany(
+                            "INSERT INTO survey_answer (response_id, question_id, item_id, "
+                            "option_id, number, text) VALUES (%s, %s, %s, %s, %s, %s)",
+                            [(response_id, *row) for row in answer_rows],
+                        )
+
+    threads = [threading.Thread(target=writer) for _ in range(connections)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return per_connection * connections / (time.perf_counter() - started)
+
+
+def main() -> None:
+    args = parse_args()
+    env = environment(args.db)
+    os.environ.update(env)
+    recreate_database(args.db)
+    token, questionnaire_id = prepare(env)
+    port = args.port or free_port()
+    server = start_gunicorn(env, port, args.workers, args.threads)
+    try:
+        run_http(port, token, min(500, args.n), args.clients)  # warm-up, not counted
+        before = stored_rows(args.db, questionnaire_id)
+        result = run_http(port, token, args.n, args.clients)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    stored = stored_rows(args.db, questionnaire_id) - before
+    raw_one = raw_limit(args.db, questionnaire_id, min(args.n, 5000), 1)
+    raw_two = raw_limit(args.db, questionnaire_id, min(args.n, 5000), 2)
+    limit = max(raw_one, raw_two)
+    print(f"ingest: {args.n} submissions, {args.clients} clients, gunicorn "
+          f"{args.workers} workers x {args.threads} threads, PostgreSQL + Redis on 127.0.0.1")
+    print(f"  HTTP stack      {result['rate']:8.0f} submissions/s   "
+          f"p50 {result['p50_ms']:.1f} ms   p99 {result['p99_ms']:.1f} ms")
+    print(f"  201 received    {result['created']:8d}   rows stored {stored}   "
+          f"lost {result['created'] - stored}   other statuses {result['other'] or 'none'}")
+    print(f"  raw psycopg     {raw_one:8.0f} /s on 1 connection, {raw_two:.0f} /s on 2")
+    print(f"  ratio           {result['rate'] / limit:8.0%} of the raw limit "
+          f"(goal >= 50%, p99 < 100 ms)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

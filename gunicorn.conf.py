@@ -1,0 +1,23 @@
+"""gunicorn settings for the web container (docker-compose.yml passes ``--config`` this file).
+
+The bind address is on the command line, where docker-compose.yml shows it.
+"""
+
+from pathlib import Path
+
+from config.env import env_int
+
+workers = env_int("WEB_CONCURRENCY", 3, minimum=1)
+# A questionnaire submission or a page is quick; a request still running after this is stuck.
+timeout = 60
+graceful_timeout = 30
+keepalive = 5
+# Recycle workers now and then so slow leaks cannot grow without bound.
+max_requests = 2000
+max_requests_jitter = 200
+# Worker heartbeats on a memory filesystem: Docker's overlay can stall them.
+worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None
+accesslog = "-"
+errorlog = "-"
+# The control socket would live under $HOME, which the app user cannot write; unused anyway.
+control_socket_disable = True

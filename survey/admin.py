@@ -1,0 +1,729 @@
+"""The Django admin of questionnaires: definition pages, publish/close, definition files.
+
+Thin by design: validation lives in ``survey.forms``, spreadsheet rows in
+``survey.resources``, and every state change goes through ``survey.services.questionnaires``.
+
+The structural lock: once ``questionnaire_structure_lock_reason`` gives a reason (the
+questionnaire has responses), the pages show it, and question code/type/section, option
+code/other/exclusive and item code become read-only, with no adding or deleting of sections,
+questions, options or items. Read-only fields are left out of the forms, so a crafted POST
+cannot change them either. ``show_if`` stays editable, as in definition-file replaces: a
+changed condition changes who is asked from now on, while stored answers keep pointing at
+the same rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.forms import BaseInlineFormSet, ModelForm
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportExportModelAdmin
+
+from survey.forms import (
+    DefinitionUploadForm,
+    DerivedScoreForm,
+    DerivedScoreFormSet,
+    ItemForm,
+    ItemFormSet,
+    OptionForm,
+    OptionFormSet,
+    QuestionForm,
+    QuestionnaireForm,
+    SectionForm,
+    SegmentForm,
+    SegmentFormSet,
+    ValidityRuleForm,
+    ValidityRuleFormSet,
+    places_broken_by_removing,
+    questionnaire_of,
+)
+from survey.interchange import DefinitionError, dump_definition, load_definition
+from survey.labels import label_text
+from survey.models import (
+    DerivedScore,
+    Item,
+    Option,
+    Question,
+    Questionnaire,
+    Response,
+    Section,
+    Segment,
+    ValidityRule,
+)
+from survey.resources import OptionResource, QuestionResource
+from survey.services.questionnaires import (
+    QuestionnaireStateError,
+    questionnaire_close,
+    questionnaire_definition_changed,
+    questionnaire_export,
+    questionnaire_import,
+    questionnaire_publish,
+    questionnaire_structure_lock_reason,
+)
+
+DEFINITION_FORMATS = {
+    "yaml": "application/yaml; charset=utf-8",
+    "json": "application/json; charset=utf-8",
+}
+# Changing only these keeps definition_version: the analysis does not read them.
+LABEL_FIELDS = frozenset({"label", "title", "intro"})
+
+
+def structure_lock_reason(request: HttpRequest, questionnaire: Questionnaire | None) -> str | None:
+    """The questionnaire's lock reason, asked once per request (pages ask it many times)."""
+    if questionnaire is None or questionnaire.pk is None:
+        return None
+    cache = request.__dict__.setdefault("_structure_lock_reasons", {})
+    if questionnaire.pk not in cache:
+        cache[questionnaire.pk] = questionnaire_structure_lock_reason(questionnaire=questionnaire)
+    return cache[questionnaire.pk]
+
+
+def analysis_relevant_change(form: ModelForm, formsets: list[BaseInlineFormSet]) -> bool:
+    """Whether a saved admin page changed anything but labels (call after the save)."""
+    if set(form.changed_data) - LABEL_FIELDS:
+        return True
+    for formset in formsets:
+        if formset.new_objects or formset.deleted_objects:
+            return True
+        if any(set(fields) - LABEL_FIELDS for _obj, fields in formset.changed_objects):
+            return True
+    return False
+
+
+class AdminExtMedia:
+    css = {"all": ["admin-ext/admin.css"]}
+
+
+class LockAwareInline:
+    """Inline whose ``structural_fields`` are read-only, and rows fixed, while locked."""
+
+    structural_fields: tuple[str, ...] = ()
+
+    def _locked(self, request: HttpRequest, obj: Any) -> bool:
+        return bool(structure_lock_reason(request, questionnaire_of(obj) if obj else None))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return fields + self.structural_fields if self._locked(request, obj) else fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any) -> bool:
+        return super().has_add_permission(request, obj) and not self._locked(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and not self._locked(request, obj)
+
+
+class PermissionCheckedImportExportMixin:
+    """Spreadsheet import needs the change permission, export the view permission (the
+    library's default lets any staff member import)."""
+
+    def has_import_permission(self, request: HttpRequest) -> bool:
+        return self.has_change_permission(request)
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+
+# --- the questionnaire page -------------------------------------------------------------------
+
+
+class SectionInline(LockAwareInline, admin.TabularInline):
+    model = Section
+    form = SectionForm
+    structural_fields = ("code",)
+    extra = 0
+    ordering = ("position", "id")
+
+
+class QuestionSummaryInline(admin.TabularInline):
+    """The questions, read-only, each linking to its own page."""
+
+    model = Question
+    fields = ("code", "type", "section_code", "label_text", "required", "show_if")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name = _("question")
+    verbose_name_plural = _("questions (each is edited on its own page)")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("section")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("section"))
+    def section_code(self, question: Question) -> str:
+        return question.section.code
+
+    @admin.display(description=_("label"))
+    def label_text(self, question: Question) -> str:
+        return label_text(question.label)
+
+
+class DerivedScoreInline(admin.TabularInline):
+    model = DerivedScore
+    form = DerivedScoreForm
+    formset = DerivedScoreFormSet
+    extra = 0
+    ordering = ("position", "id")
+
+
+class SegmentInline(admin.TabularInline):
+    model = Segment
+    form = SegmentForm
+    formset = SegmentFormSet
+    extra = 0
+    ordering = ("position", "id")
+
+
+class ValidityRuleInline(admin.TabularInline):
+    model = ValidityRule
+    form = ValidityRuleForm
+    formset = ValidityRuleFormSet
+    extra = 0
+
+
+def _count(model: type, **filters: Any) -> Coalesce:
+    rows = (
+        model.objects.filter(questionnaire=OuterRef("pk"), **filters)
+        .order_by()
+        .values("questionnaire")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
+
+
+@admin.register(Questionnaire)
+class QuestionnaireAdmin(admin.ModelAdmin):
+    Media = AdminExtMedia
+    form = QuestionnaireForm
+    change_list_template = "admin/survey/questionnaire/change_list.html"
+    change_form_template = "admin/survey/questionnaire/change_form.html"
+    list_display = (
+        "slug",
+        "title_text",
+        "status",
+        "question_count",
+        "response_count",
+        "opened_at",
+        "closed_at",
+    )
+    list_filter = ("status",)
+    search_fields = ("slug",)
+    readonly_fields = (
+        "status",
+        "definition_version",
+        "opened_at",
+        "closed_at",
+        "created_at",
+        "updated_at",
+        "sharing",
+    )
+    fieldsets = (
+        (None, {"fields": ("slug", "status", "languages", "title", "intro", "one_response_per")}),
+        (_("Sharing"), {"fields": ("sharing",)}),
+        (_("Analysis"), {"fields": ("banner", "significance", "definition_version")}),
+        (
+            _("Dates"),
+            {"fields": ("opened_at", "closed_at", "created_at", "updated_at")},
+        ),
+    )
+    inlines = (
+        SectionInline,
+        QuestionSummaryInline,
+        DerivedScoreInline,
+        SegmentInline,
+        ValidityRuleInline,
+    )
+    actions = ("publish_selected", "close_selected", "download_yaml", "download_json")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(question_count=_count(Question), response_count=_count(Response))
+        )
+
+    @admin.display(description=_("title"))
+    def title_text(self, questionnaire: Questionnaire) -> str:
+        return label_text(questionnaire.title)
+
+    @admin.display(description=_("public link and QR code"))
+    def sharing(self, questionnaire: Questionnaire) -> str:
+        """The link to give out and a QR code for posters and WeChat groups."""
+        if questionnaire.pk is None:
+            return "—"
+        form_url = reverse("survey:form", args=[questionnaire.slug])
+        qr_url = reverse("survey:qr", args=[questionnaire.slug])
+        return format_html(
+            '<p><a href="{0}" target="_blank" rel="noopener">{0}</a></p>'
+            '<p><img src="{1}" alt="{2}" width="160" height="160"></p>'
+            '<p><a href="{1}" download="{3}-qr.svg">{4}</a></p>',
+            form_url,
+            qr_url,
+            _("QR code of the public link"),
+            questionnaire.slug,
+            _("Download QR code (SVG)"),
+        )
+
+    @admin.display(description=_("questions"), ordering="question_count")
+    def question_count(self, questionnaire: Questionnaire) -> int:
+        return questionnaire.question_count
+
+    @admin.display(description=_("responses"), ordering="response_count")
+    def response_count(self, questionnaire: Questionnaire) -> int:
+        return questionnaire.response_count
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.segments_checked_by_inline = any(
+            isinstance(inline, SegmentInline) for inline in self.get_inline_instances(request, obj)
+        )
+        return form
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict,
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Questionnaire | None = None,
+    ) -> HttpResponse:
+        context["structure_lock_reason"] = structure_lock_reason(request, obj)
+        if obj is not None and obj.pk:
+            context["questions_url"] = (
+                reverse("admin:survey_question_changelist") + f"?questionnaire__id__exact={obj.pk}"
+            )
+            context["add_question_url"] = (
+                reverse("admin:survey_question_add") + f"?questionnaire={obj.pk}"
+            )
+            context["can_publish"] = self.has_change_permission(request, obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def save_related(
+        self, request: HttpRequest, form: ModelForm, formsets: list, change: bool
+    ) -> None:
+        super().save_related(request, form, formsets, change)
+        if change and analysis_relevant_change(form, formsets):
+            questionnaire_definition_changed(questionnaire=form.instance)
+
+    # --- URLs: buttons of the change page and the import page
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        name = f"{self.opts.app_label}_{self.opts.model_name}"
+        return [
+            path(
+                "import-definition/",
+                wrap(self.import_definition_view),
+                name=f"{name}_import_definition",
+            ),
+            path("<path:object_id>/publish/", wrap(self.publish_view), name=f"{name}_publish"),
+            path("<path:object_id>/close/", wrap(self.close_view), name=f"{name}_close"),
+            path(
+                "<path:object_id>/definition.<str:fmt>",
+                wrap(self.download_view),
+                name=f"{name}_definition",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _object_or_404(self, request: HttpRequest, object_id: str) -> Questionnaire:
+        questionnaire = self.get_object(request, unquote(object_id))
+        if questionnaire is None:
+            raise Http404(_("No questionnaire with id %(id)s.") % {"id": object_id})
+        return questionnaire
+
+    def _change_url(self, questionnaire: Questionnaire) -> str:
+        return reverse("admin:survey_questionnaire_change", args=[questionnaire.pk])
+
+    def publish_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        questionnaire = self._object_or_404(request, object_id)
+        if not self.has_change_permission(request, questionnaire):
+            raise PermissionDenied
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        self._publish(request, questionnaire)
+        return HttpResponseRedirect(self._change_url(questionnaire))
+
+    def close_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        questionnaire = self._object_or_404(request, object_id)
+        if not self.has_change_permission(request, questionnaire):
+            raise PermissionDenied
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        self._close(request, questionnaire)
+        return HttpResponseRedirect(self._change_url(questionnaire))
+
+    def download_view(self, request: HttpRequest, object_id: str, fmt: str) -> HttpResponse:
+        questionnaire = self._object_or_404(request, object_id)
+        if not self.has_view_permission(request, questionnaire):
+            raise PermissionDenied
+        if fmt not in DEFINITION_FORMATS:
+            raise Http404(_("Definitions download as .yaml or .json."))
+        return self._definition_response(questionnaire, fmt)
+
+    def import_definition_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = DefinitionUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            questionnaire = self._import_definition(request, form)
+            if questionnaire is not None:
+                return HttpResponseRedirect(self._change_url(questionnaire))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Import a definition file"),
+            "form": form,
+            "opts": self.opts,
+            "has_view_permission": self.has_view_permission(request),
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(
+            request, "admin/survey/questionnaire/import_definition.html", context
+        )
+
+    # --- what the views and actions do
+
+    def _import_definition(
+        self, request: HttpRequest, form: DefinitionUploadForm
+    ) -> Questionnaire | None:
+        replace = form.cleaned_data["replace"]
+        if replace and not self.has_change_permission(request):
+            form.add_error("replace", _("You may not change existing questionnaires."))
+            return None
+        upload = form.cleaned_data["file"]
+        try:
+            definition = load_definition(upload.read(), filename=upload.name)
+            existed = Questionnaire.objects.filter(slug=definition.get("slug")).exists()
+            questionnaire = questionnaire_import(definition=definition, replace=replace)
+        except DefinitionError as exc:
+            for problem in exc.problems:
+                form.add_error("file", problem)
+            return None
+        if existed:
+            self.log_change(request, questionnaire, _("Replaced from %s") % upload.name)
+            message = _("%(slug)s was updated from %(file)s.")
+        else:
+            self.log_addition(request, questionnaire, _("Imported from %s") % upload.name)
+            message = _("%(slug)s was imported from %(file)s.")
+        self.message_user(
+            request, message % {"slug": questionnaire.slug, "file": upload.name}, messages.SUCCESS
+        )
+        return questionnaire
+
+    def _publish(self, request: HttpRequest, questionnaire: Questionnaire) -> None:
+        was_open = questionnaire.status == Questionnaire.Status.OPEN
+        try:
+            questionnaire_publish(questionnaire=questionnaire)
+        except DefinitionError as exc:
+            message = _("%(slug)s was not published; fix its definition first: %(problems)s")
+            problems = "; ".join(exc.problems)
+            self.message_user(
+                request,
+                message % {"slug": questionnaire.slug, "problems": problems},
+                messages.ERROR,
+            )
+            return
+        if was_open:
+            message = _("%(slug)s is already open for responses.")
+            self.message_user(request, message % {"slug": questionnaire.slug}, messages.INFO)
+        else:
+            self.log_change(request, questionnaire, _("Published"))
+            message = _("%(slug)s is now open for responses.")
+            self.message_user(request, message % {"slug": questionnaire.slug}, messages.SUCCESS)
+
+    def _close(self, request: HttpRequest, questionnaire: Questionnaire) -> None:
+        try:
+            questionnaire_close(questionnaire=questionnaire)
+        except QuestionnaireStateError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        self.log_change(request, questionnaire, _("Closed"))
+        message = _("%(slug)s is closed: it no longer takes responses.")
+        self.message_user(request, message % {"slug": questionnaire.slug}, messages.SUCCESS)
+
+    def _definition_response(self, questionnaire: Questionnaire, fmt: str) -> HttpResponse:
+        text = dump_definition(questionnaire_export(questionnaire=questionnaire), fmt=fmt)
+        response = HttpResponse(text, content_type=DEFINITION_FORMATS[fmt])
+        response["Content-Disposition"] = content_disposition_header(
+            as_attachment=True, filename=f"{questionnaire.slug}.{fmt}"
+        )
+        return response
+
+    # --- actions
+
+    @admin.action(description=_("Publish (open for responses)"), permissions=["change"])
+    def publish_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for questionnaire in queryset:
+            self._publish(request, questionnaire)
+
+    @admin.action(description=_("Close (stop taking responses)"), permissions=["change"])
+    def close_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for questionnaire in queryset:
+            self._close(request, questionnaire)
+
+    def _download_one(self, request: HttpRequest, queryset: QuerySet, fmt: str):
+        questionnaires = list(queryset[:2])
+        if len(questionnaires) != 1:
+            message = _("Select exactly one questionnaire to download its definition.")
+            self.message_user(request, message, messages.WARNING)
+            return None
+        return self._definition_response(questionnaires[0], fmt)
+
+    @admin.action(description=_("Download definition (YAML)"), permissions=["view"])
+    def download_yaml(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._download_one(request, queryset, "yaml")
+
+    @admin.action(description=_("Download definition (JSON)"), permissions=["view"])
+    def download_json(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._download_one(request, queryset, "json")
+
+
+# --- the question page ------------------------------------------------------------------------
+
+
+class OptionInline(LockAwareInline, admin.TabularInline):
+    model = Option
+    form = OptionForm
+    formset = OptionFormSet
+    structural_fields = ("code", "is_other", "exclusive")
+    ordering = ("position", "id")
+    verbose_name = _("option or scale point")
+    verbose_name_plural = _("options (the scale, for a matrix)")
+
+    def get_extra(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> int:
+        return 0 if obj else 2
+
+
+class ItemInline(LockAwareInline, admin.TabularInline):
+    model = Item
+    form = ItemForm
+    formset = ItemFormSet
+    structural_fields = ("code",)
+    ordering = ("position", "id")
+    verbose_name_plural = _("items (rows of a matrix or number grid)")
+
+    def get_extra(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> int:
+        return 0
+
+
+class LockAwareAdmin:
+    """A model admin of definition rows: the lock notice, read-only structure, no deleting."""
+
+    structural_fields: tuple[str, ...] = ()
+    fixed_fields: tuple[str, ...] = ()  # read-only once the row exists
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is None:
+            return fields
+        fields += self.fixed_fields
+        if structure_lock_reason(request, questionnaire_of(obj)):
+            fields += self.structural_fields
+        return fields
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and structure_lock_reason(request, questionnaire_of(obj)):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict,
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> HttpResponse:
+        context["structure_lock_reason"] = structure_lock_reason(
+            request, questionnaire_of(obj) if obj else None
+        )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+@admin.register(Question)
+class QuestionAdmin(LockAwareAdmin, PermissionCheckedImportExportMixin, ImportExportModelAdmin):
+    form = QuestionForm
+    resource_classes = [QuestionResource]
+    Media = AdminExtMedia
+    structural_fields = ("code", "type", "section")
+    fixed_fields = ("questionnaire",)
+    list_display = (
+        "code",
+        "label_text",
+        "type",
+        "section_code",
+        "questionnaire_slug",
+        "required",
+        "position",
+    )
+    list_display_links = ("code", "label_text")
+    list_filter = ("questionnaire", "type")
+    search_fields = ("code", "questionnaire__slug")
+    list_select_related = ("questionnaire", "section")
+    ordering = ("questionnaire", "section__position", "position", "id")
+    inlines = (OptionInline, ItemInline)
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "questionnaire",
+                    "section",
+                    "code",
+                    "type",
+                    "label",
+                    "required",
+                    "show_if",
+                    "position",
+                )
+            },
+        ),
+        (
+            _("Answer limits"),
+            {
+                "fields": (
+                    ("min_choices", "max_choices"),
+                    ("min_value", "max_value", "integer"),
+                    "max_length",
+                )
+            },
+        ),
+        (_("Quality checks"), {"fields": ("attention_expect", "straightlining_check")}),
+    )
+
+    @admin.display(description=_("label"))
+    def label_text(self, question: Question) -> str:
+        return label_text(question.label)
+
+    @admin.display(description=_("section"), ordering="section__position")
+    def section_code(self, question: Question) -> str:
+        return question.section.code
+
+    @admin.display(description=_("questionnaire"), ordering="questionnaire__slug")
+    def questionnaire_slug(self, question: Question) -> str:
+        return question.questionnaire.slug
+
+    def save_related(
+        self, request: HttpRequest, form: ModelForm, formsets: list, change: bool
+    ) -> None:
+        super().save_related(request, form, formsets, change)
+        if change and analysis_relevant_change(form, formsets):
+            questionnaire_definition_changed(questionnaire=form.instance.questionnaire)
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple:
+        """Also protected: questions that a show_if, a segment rule or the banner reads."""
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        questions = objs.select_related("questionnaire") if isinstance(objs, QuerySet) else objs
+        return (
+            deleted,
+            model_count,
+            perms_needed,
+            [
+                *protected,
+                *places_broken_by_removing(questions),
+            ],
+        )
+
+
+class StandaloneOptionForm(OptionForm):
+    """An option edited on its own page (the list the spreadsheet import works on)."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        question = self.instance.question
+        code = cleaned.get("code")
+        siblings = Option.objects.filter(question=question, code=code).exclude(pk=self.instance.pk)
+        if code and siblings.exists():
+            self.add_error(
+                "code",
+                _("%(question)s already has an option %(code)s.")
+                % {
+                    "question": question.code,
+                    "code": code,
+                },
+            )
+        if cleaned.get("exclusive") and question.type != Question.Type.MULTIPLE:
+            self.add_error(
+                "exclusive", _("Only options of a multiple-choice question can be exclusive.")
+            )
+        if cleaned.get("is_other") and question.type == Question.Type.MATRIX:
+            self.add_error("is_other", _("A point of a matrix scale cannot be “other”."))
+        return cleaned
+
+
+@admin.register(Option)
+class OptionAdmin(LockAwareAdmin, PermissionCheckedImportExportMixin, ImportExportModelAdmin):
+    """Options in one list, for spreadsheet import/export; added on their question's page."""
+
+    form = StandaloneOptionForm
+    resource_classes = [OptionResource]
+    Media = AdminExtMedia
+    structural_fields = ("code", "is_other", "exclusive")
+    fixed_fields = ("question",)
+    fields = ("question", "code", "label", "score", "is_other", "exclusive", "position")
+    list_display = ("code", "label_text", "score", "question_code", "questionnaire_slug")
+    list_display_links = ("code", "label_text")
+    list_filter = ("question__questionnaire",)
+    search_fields = ("code", "question__code", "question__questionnaire__slug")
+    list_select_related = ("question__questionnaire",)
+    ordering = (
+        "question__questionnaire",
+        "question__section__position",
+        "question__position",
+        "position",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description=_("label"))
+    def label_text(self, option: Option) -> str:
+        return label_text(option.label)
+
+    @admin.display(description=_("question"), ordering="question__code")
+    def question_code(self, option: Option) -> str:
+        return option.question.code
+
+    @admin.display(description=_("questionnaire"), ordering="question__questionnaire__slug")
+    def questionnaire_slug(self, option: Option) -> str:
+        return option.question.questionnaire.slug
+
+    def save_model(self, request: HttpRequest, obj: Option, form: ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and set(form.changed_data) - LABEL_FIELDS:
+            questionnaire_definition_changed(questionnaire=obj.question.questionnaire)
+
+
+import survey.admin_audit  # noqa: E402, F401  (the read-only audit trail)

@@ -1,0 +1,142 @@
+"""One error shape for every 4xx answer of the API, whatever raised it.
+
+    {"error": "invalid_answers", "message": "Some answers need attention.",
+     "fields": {"Q5.b": ["This question is required."]}}
+
+``error`` is a stable code from ``ERROR_CODES`` (clients branch on it), ``message`` is for a
+person (in the request's language), and ``fields`` maps a body field, query parameter, header
+or question code (``Q5``, ``Q5.b``, ``D6.other``) to its problems; ``{}`` when the problem is
+not about one place. Domain errors from the services are mapped here, so the services never
+know about HTTP. Anything this handler does not recognise is a bug and stays a 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from survey.services.responses import (
+    AnswersInvalid,
+    QuestionnaireNotOpen,
+    SubmissionConflict,
+    SubmissionError,
+    TimingInvalid,
+)
+from survey.services.review import StatusChangeInvalid
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = _("The request body is larger than this server accepts.")
+    default_code = "too_large"
+
+
+# DRF's exceptions, most specific first (NotAuthenticated before its relatives, etc.).
+_DRF_CODES: list[tuple[type[exceptions.APIException], str]] = [
+    (exceptions.ValidationError, "invalid"),
+    (exceptions.ParseError, "malformed_json"),
+    (exceptions.NotAuthenticated, "not_authenticated"),
+    (exceptions.AuthenticationFailed, "not_authenticated"),
+    (exceptions.PermissionDenied, "permission_denied"),
+    (exceptions.NotFound, "not_found"),
+    (exceptions.MethodNotAllowed, "method_not_allowed"),
+    (exceptions.NotAcceptable, "not_acceptable"),
+    (exceptions.UnsupportedMediaType, "unsupported_media_type"),
+    (exceptions.Throttled, "rate_limited"),
+    (RequestTooLarge, "too_large"),
+]
+
+# Domain errors and their HTTP status. A closed questionnaire is a state conflict (409), not a
+# permission problem: the same collector may submit again once it reopens.
+_DOMAIN_STATUS: dict[type[Exception], int] = {
+    AnswersInvalid: status.HTTP_400_BAD_REQUEST,
+    TimingInvalid: status.HTTP_400_BAD_REQUEST,
+    QuestionnaireNotOpen: status.HTTP_409_CONFLICT,
+    SubmissionConflict: status.HTTP_409_CONFLICT,
+    SubmissionError: status.HTTP_400_BAD_REQUEST,
+    StatusChangeInvalid: status.HTTP_400_BAD_REQUEST,
+}
+
+ERROR_CODES: list[str] = [
+    *dict.fromkeys(code for _exc, code in _DRF_CODES),
+    *(exc.code for exc in _DOMAIN_STATUS),
+    "error",
+]
+
+
+def error_body(code: str, message: Any, fields: dict[str, list[str]] | None = None) -> dict:
+    return {"error": code, "message": str(message), "fields": fields or {}}
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's ``EXCEPTION_HANDLER``: every client error in the one shape; None (a 500) else."""
+    if isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge()
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound(*exc.args)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
+    for domain_class, http_status in _DOMAIN_STATUS.items():
+        if isinstance(exc, domain_class):
+            return Response(error_body(exc.code, exc.message, _as_fields(exc.fields)), http_status)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        message, fields = _validation_errors(exc.detail)
+        response.data = error_body("invalid", message, fields)
+    else:
+        detail = response.data.get("detail", "") if isinstance(response.data, dict) else ""
+        response.data = error_body(_code_of(exc), detail or response.status_text)
+    return response
+
+
+def _code_of(exc: Exception) -> str:
+    for exception_class, code in _DRF_CODES:
+        if isinstance(exc, exception_class):
+            return code
+    return "error"
+
+
+def _validation_errors(detail: Any) -> tuple[str, dict[str, list[str]]]:
+    """A message and per-field messages from a ValidationError's (possibly nested) detail."""
+    default = _("Some fields need attention.")
+    if not isinstance(detail, dict):
+        messages = _messages(detail)
+        return (" ".join(messages) or str(default)), {}
+    general = _messages(detail.get(api_settings.NON_FIELD_ERRORS_KEY, []))
+    fields: dict[str, list[str]] = {}
+    for key, value in detail.items():
+        if key != api_settings.NON_FIELD_ERRORS_KEY:
+            _flatten(str(key), value, fields)
+    return (" ".join(general) or str(default)), fields
+
+
+def _flatten(path: str, value: Any, fields: dict[str, list[str]]) -> None:
+    if isinstance(value, dict):
+        for key, child in value.items():
+            _flatten(f"{path}.{key}", child, fields)
+    elif isinstance(value, list) and any(isinstance(item, dict | list) for item in value):
+        for index, child in enumerate(value):
+            if child:
+                _flatten(f"{path}.{index}", child, fields)
+    else:
+        fields.setdefault(path, []).extend(_messages(value))
+
+
+def _messages(value: Any) -> list[str]:
+    if isinstance(value, list | tuple):
+        return [str(item) for item in value]
+    return [str(value)]
+
+
+def _as_fields(fields: dict[str, Any]) -> dict[str, list[str]]:
+    return {str(key): _messages(messages) for key, messages in fields.items()}

@@ -1,0 +1,284 @@
+"""Input serializers (``...In``: check the shape of what a client sends) and output serializers
+(``...Out``: what the API answers), kept apart. Input serializers check types only; the
+services decide what is allowed (answers against the questionnaire, status decisions).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
+from rest_framework import serializers
+
+from survey.api.errors import ERROR_CODES
+from survey.models import Questionnaire, Response, StatusChange
+
+# Times before this are garbage from a broken clock (and far enough from year 1 that time zone
+# arithmetic cannot overflow).
+EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+@extend_schema_serializer(component_name="Error")
+class ErrorOut(serializers.Serializer):
+    """The shape of every 4xx answer: a stable code, a message for a person, and the problems
+    per place."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # "fields" cannot be declared as a class attribute: it is the Serializer's own property.
+        return {
+            "error": serializers.ChoiceField(
+                choices=ERROR_CODES, help_text=_("A stable code to branch on.")
+            ),
+            "message": serializers.CharField(help_text=_("What went wrong, for a person.")),
+            "fields": serializers.DictField(
+                child=serializers.ListField(child=serializers.CharField()),
+                help_text=_(
+                    "Problems per body field, query parameter, header or question code "
+                    "(Q5, Q5.b, D6.other); empty when the problem is not about one place."
+                ),
+            ),
+        }
+
+
+class StrictUUIDField(serializers.UUIDField):
+    """A UUID written as text; DRF would also take an integer, which is no client's UUID."""
+
+    def to_internal_value(self, data: Any) -> uuid.UUID:
+        if not isinstance(data, str):
+            self.fail("invalid", value=data)
+        return super().to_internal_value(data)
+
+
+class StrictCharField(serializers.CharField):
+    """Text only: DRF would turn a number into text, hiding a client's bug."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class SaneDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 date-time from 2000 on; a time without offset is in the site's time zone."""
+
+    def to_internal_value(self, value: Any) -> datetime:
+        if not isinstance(value, str):
+            self.fail("invalid", format="YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]")
+        result = super().to_internal_value(value)
+        _refuse_early(result)
+        return result
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class DateOrDateTimeField(serializers.Field):
+    """A date (``2024-05-01``: the whole day counts, in the site's time zone) or a date-time.
+
+    ``day_end`` chooses which end of a date is meant: its start (for "after", inclusive) or
+    the start of the next day (for "before", exclusive), so both bounds include the day named.
+    """
+
+    default_error_messages = {
+        "invalid": _("Use a date (2024-05-01) or a date-time (2024-05-01T08:30:00+08:00)."),
+    }
+
+    def __init__(self, *, day_end: bool = False, **kwargs: Any) -> None:
+        self.day_end = day_end
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> datetime:
+        text = data.strip() if isinstance(data, str) else ""
+        try:
+            day = parse_date(text) if len(text) == 10 else None
+        except ValueError:
+            self.fail("invalid")
+        if day is not None:
+            try:
+                day += timedelta(days=1) if self.day_end else timedelta()
+            except OverflowError:
+                self.fail("invalid")
+            result = timezone.make_aware(datetime.combine(day, time.min))
+            _refuse_early(result)
+            return result
+        return SaneDateTimeField().run_validation(text)
+
+    def to_representation(self, value: datetime) -> str:
+        return value.isoformat()
+
+
+def _refuse_early(value: datetime) -> None:
+    if value < EARLIEST_TIME:
+        raise serializers.ValidationError(_("Times before 2000 are not accepted."))
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": True,
+        "description": "Answers keyed by question code, as in questionnaire/v1 "
+        '("Answers"): {"D1": 1, "Q5": {"a": 1, "b": 2}, "Q9": [1, 4], "D6.other": "..."}',
+    }
+)
+class AnswersField(serializers.JSONField):
+    default_error_messages = {"not_object": _("Answers must be an object keyed by question code.")}
+
+    def to_internal_value(self, data: Any) -> dict:
+        if not isinstance(data, dict):
+            self.fail("not_object")
+        return data  # came from the JSON parser: no need to check it serialises
+
+
+@extend_schema_serializer(component_name="Submission")
+class SubmissionIn(serializers.Serializer):
+    submission_id = StrictUUIDField(
+        required=False,
+        help_text=_(
+            "The client's id of this submission (a UUID), so a retry is stored once. "
+            "May be sent as the Idempotency-Key header instead; if both are sent they must match."
+        ),
+    )
+    answers = AnswersField()
+    started_at = SaneDateTimeField(required=False, allow_null=True)
+    submitted_at = SaneDateTimeField(
+        required=False,
+        allow_null=True,
+        help_text=_("When the respondent finished; defaults to now (a collector may send later)."),
+    )
+    respondent_key = StrictCharField(
+        required=False,
+        max_length=256,
+        trim_whitespace=False,
+        help_text=_(
+            "The collector's own key for the respondent (hashed, never stored raw); the same "
+            "key twice is the same respondent for duplicate detection."
+        ),
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        header = self.context.get("idempotency_key")
+        if header is not None:
+            try:
+                from_header = uuid.UUID(hex=header.strip())
+            except ValueError:
+                raise serializers.ValidationError(
+                    {IDEMPOTENCY_HEADER: [_("Must be a UUID.")]}
+                ) from None
+            if attrs.get("submission_id", from_header) != from_header:
+                raise serializers.ValidationError(
+                    {"submission_id": [_("Differs from the Idempotency-Key header.")]}
+                )
+            attrs["submission_id"] = from_header
+        if "submission_id" not in attrs:
+            raise serializers.ValidationError(
+                {"submission_id": [_("Send a submission_id or an Idempotency-Key header.")]}
+            )
+        return attrs
+
+
+@extend_schema_serializer(component_name="SubmissionResult")
+class SubmissionOut(serializers.ModelSerializer):
+    reasons = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = Response
+        fields = ["id", "submission_id", "status", "reasons", "status_provisional", "submitted_at"]
+        read_only_fields = fields
+
+
+class OptionalChoiceField(serializers.ChoiceField):
+    """A choice stored as "" when unset, shown as null."""
+
+    def to_representation(self, value: Any) -> str | None:
+        return super().to_representation(value) if value else None
+
+
+@extend_schema_serializer(component_name="SurveyResponse")
+class ResponseOut(serializers.ModelSerializer):
+    reasons = serializers.ListField(child=serializers.CharField(), read_only=True)
+    manual_status = OptionalChoiceField(
+        choices=Response.Status.choices,
+        allow_null=True,
+        read_only=True,
+        help_text=_("A reviewer's decision (null when none); it is also the status."),
+    )
+    answers = AnswersField(read_only=True)
+
+    class Meta:
+        model = Response
+        fields = [
+            "id",
+            "submission_id",
+            "status",
+            "reasons",
+            "manual_status",
+            "status_provisional",
+            "channel",
+            "started_at",
+            "submitted_at",
+            "duration_seconds",
+            "answers",
+        ]
+        read_only_fields = fields
+
+
+@extend_schema_serializer(component_name="StatusChange")
+class StatusChangeOut(serializers.ModelSerializer):
+    changed_by = serializers.CharField(source="changed_by.get_username", read_only=True)
+
+    class Meta:
+        model = StatusChange
+        fields = ["from_status", "to_status", "reason", "changed_by", "changed_at"]
+        read_only_fields = fields
+
+
+@extend_schema_serializer(component_name="SurveyResponseDetail")
+class ResponseDetailOut(ResponseOut):
+    status_changes = StatusChangeOut(many=True, read_only=True)
+
+    class Meta(ResponseOut.Meta):
+        fields = [*ResponseOut.Meta.fields, "status_changes"]
+        read_only_fields = fields
+
+
+class ResponseFilterIn(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=Response.Status.choices,
+        required=False,
+        help_text=_("The effective status (a reviewer's decision when there is one)."),
+    )
+    submitted_after = DateOrDateTimeField(
+        required=False,
+        help_text=_("From this date (the whole day, site time zone) or date-time (inclusive)."),
+    )
+    submitted_before = DateOrDateTimeField(
+        required=False,
+        day_end=True,
+        help_text=_("Up to this date (the whole day included) or before this date-time."),
+    )
+
+
+@extend_schema_serializer(component_name="StatusDecision")
+class StatusChangeIn(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Response.Status.choices)
+    reason = StrictCharField(
+        allow_blank=True, trim_whitespace=False, help_text=_("Why; required, not blank.")
+    )
+
+
+@extend_schema_serializer(component_name="QuestionnaireDefinition")
+class DefinitionOut(serializers.Serializer):
+    slug = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=Questionnaire.Status.choices,
+        help_text=_("Only an open questionnaire accepts submissions."),
+    )
+    definition_version = serializers.IntegerField()
+    definition = serializers.DictField(
+        help_text=_("The questionnaire in the questionnaire/v1 interchange format.")
+    )

@@ -1,0 +1,65 @@
+"""Reads behind the API: which questionnaires a user may see, and their responses.
+
+Every function here is a bounded number of queries whatever the number of rows: lists page
+through an indexed ordering and related rows come with ``select_related``/``prefetch_related``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Prefetch, QuerySet
+
+from survey.models import Questionnaire, QuestionnaireAccess, Response, StatusChange
+
+
+def questionnaire_for_user(
+    *, slug: str, user: AbstractBaseUser | None, admin: bool
+) -> Questionnaire | None:
+    """The questionnaire ``slug`` if ``user`` may work on it: admins see every questionnaire,
+    anyone else only those granted to them through ``QuestionnaireAccess``. One query."""
+    questionnaires = Questionnaire.objects.filter(slug=slug)
+    if not admin:
+        if user is None or not user.is_authenticated:
+            return None
+        questionnaires = questionnaires.filter(access_grants__user=user)
+    return questionnaires.first()
+
+
+def questionnaire_by_slug(*, slug: str) -> Questionnaire | None:
+    return Questionnaire.objects.filter(slug=slug).first()
+
+
+def questionnaire_granted(*, questionnaire: Questionnaire, user: AbstractBaseUser) -> bool:
+    return QuestionnaireAccess.objects.filter(questionnaire=questionnaire, user_id=user.pk).exists()
+
+
+def response_list(
+    *,
+    questionnaire: Questionnaire,
+    status: str | None = None,
+    submitted_after: datetime | None = None,
+    submitted_before: datetime | None = None,
+) -> QuerySet[Response]:
+    """The questionnaire's responses, newest first; ``status`` is the effective status (a
+    person's decision when there is one), ``submitted_after`` is inclusive and
+    ``submitted_before`` exclusive."""
+    responses = Response.objects.filter(questionnaire=questionnaire)
+    if status:
+        responses = responses.filter(status=status)
+    if submitted_after is not None:
+        responses = responses.filter(submitted_at__gte=submitted_after)
+    if submitted_before is not None:
+        responses = responses.filter(submitted_at__lt=submitted_before)
+    return responses.order_by("-submitted_at", "-id")
+
+
+def response_get(*, questionnaire: Questionnaire, response_id: int) -> Response | None:
+    """One response of the questionnaire with its status history (newest first), or None."""
+    history = StatusChange.objects.select_related("changed_by").order_by("-changed_at", "-id")
+    return (
+        Response.objects.filter(questionnaire=questionnaire, pk=response_id)
+        .prefetch_related(Prefetch("status_changes", queryset=history))
+        .first()
+    )

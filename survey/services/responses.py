@@ -1,0 +1,215 @@
+"""The one way a response enters the platform: the form, the collector API, imports and the
+demo generator all call ``response_submit``.
+
+Promises:
+- an accepted submission is stored whole (the response and all its answer rows) or not at all;
+- a ``submission_id`` is stored at most once, whatever the races: the same id with the same
+  answers gives back the first response, with different answers it is refused;
+- every accepted submission is kept, valid or not: validity is a mark, never a deletion;
+- raw respondent identities and IP addresses never reach the database (keyed hashes only).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from survey.models import Answer, Questionnaire, Respondent, Response, ValidityRule
+from survey.services.answers import OTHER_SUFFIX, answers_check
+from survey.services.identity import Identity, ip_hash, respondent_get_or_create
+from survey.services.notify import new_data_signal
+from survey.services.validity import single_response_reasons, status_for
+from survey.structure import Structure, structure_for
+
+# Clocks of phones and collector machines drift; a little future is tolerated.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+class SubmissionError(Exception):
+    """A submission that was refused. Nothing was stored."""
+
+    code = "invalid_submission"
+
+    def __init__(self, message: str, fields: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+class QuestionnaireNotOpen(SubmissionError):
+    code = "questionnaire_not_open"
+
+
+class AnswersInvalid(SubmissionError):
+    code = "invalid_answers"
+
+
+class TimingInvalid(SubmissionError):
+    code = "invalid_timing"
+
+
+class SubmissionConflict(SubmissionError):
+    code = "submission_conflict"
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    response: Response
+    created: bool  # False: an earlier identical submission was found and returned
+
+
+def answers_digest(answers: dict[str, Any]) -> str:
+    canonical = json.dumps(answers, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def response_submit(
+    *,
+    questionnaire: Questionnaire,
+    answers: Any,
+    submission_id: uuid.UUID,
+    channel: str,
+    identity: Identity | None = None,
+    started_at: datetime | None = None,
+    submitted_at: datetime | None = None,
+    ip_address: str | None = None,
+    drop_hidden: bool = False,
+) -> SubmitResult:
+    """Validate and store one submission; see the module docstring for the promises.
+
+    Raises ``AnswersInvalid`` (with per-question ``fields``), ``TimingInvalid``,
+    ``QuestionnaireNotOpen`` or ``SubmissionConflict``.
+    """
+    structure = structure_for(questionnaire)
+    check = answers_check(structure=structure, answers=answers, drop_hidden=drop_hidden)
+    digest = answers_digest(check.answers) if check.ok else ""
+    now = timezone.now()
+    submitted_at = submitted_at or now
+    try:
+        if not check.ok:
+            raise AnswersInvalid(_("Some answers need attention."), check.errors)
+        _check_timing(started_at=started_at, submitted_at=submitted_at, now=now)
+        if questionnaire.status != Questionnaire.Status.OPEN:
+            raise QuestionnaireNotOpen(_("This questionnaire is not accepting responses."))
+    except SubmissionError:
+        # A retry of a submission stored before (say, just before the questionnaire closed)
+        # still gets its original answer back.
+        earlier = _earlier(submission_id, questionnaire, digest)
+        if earlier is not None:
+            return SubmitResult(earlier, created=False)
+        raise
+    reasons = single_response_reasons(structure, check.answers)
+    respondent = respondent_get_or_create(identity=identity) if identity else None
+    response = Response(
+        questionnaire=questionnaire,
+        respondent=respondent,
+        submission_id=submission_id,
+        answers_digest=digest,
+        answers=check.answers,
+        channel=channel,
+        definition_version=structure.definition_version,
+        status_provisional=ValidityRule.Kind.SPEEDER in structure.validity,
+        started_at=started_at,
+        submitted_at=submitted_at,
+        duration_seconds=(submitted_at - started_at).total_seconds() if started_at else None,
+        ip_hash=ip_hash(ip_address),
+    )
+    try:
+        with transaction.atomic():
+            once = structure.one_response_per == Questionnaire.OneResponsePer.RESPONDENT
+            if once and respondent and _has_earlier(respondent, questionnaire, submitted_at):
+                reasons.append(ValidityRule.Kind.DUPLICATE.value)
+            for kind in reasons:
+                setattr(response, Response.REASON_FIELDS[kind], True)
+            response.status = status_for(structure.validity, reasons)
+            response.save(force_insert=True)
+            Answer.objects.bulk_create(answer_rows(structure, response, check.answers))
+            transaction.on_commit(partial(new_data_signal, questionnaire.pk))
+    except IntegrityError:
+        # Another request stored this submission_id first (a double tap, a browser retry).
+        earlier = _earlier(submission_id, questionnaire, digest)
+        if earlier is None:
+            raise
+        return SubmitResult(earlier, created=False)
+    return SubmitResult(response, created=True)
+
+
+def _check_timing(*, started_at: datetime | None, submitted_at: datetime, now: datetime) -> None:
+    fields: dict[str, list[str]] = {}
+    if submitted_at > now + CLOCK_SKEW:
+        fields["submitted_at"] = [_("The submission time is in the future.")]
+    if started_at is not None:
+        if started_at > now + CLOCK_SKEW:
+            fields["started_at"] = [_("The start time is in the future.")]
+        elif started_at > submitted_at:
+            fields["started_at"] = [_("The start time is after the submission time.")]
+    if fields:
+        raise TimingInvalid(_("The submission's times are not possible."), fields)
+
+
+def _earlier(
+    submission_id: uuid.UUID, questionnaire: Questionnaire, digest: str
+) -> Response | None:
+    """The stored response with this id, if it is the same submission; conflict otherwise."""
+    earlier = Response.objects.filter(submission_id=submission_id).first()
+    if earlier is None:
+        return None
+    if earlier.questionnaire_id != questionnaire.pk or earlier.answers_digest != digest:
+        raise SubmissionConflict(
+            _("This submission id was already used for different answers."),
+            {"submission_id": [_("Already used for different answers.")]},
+        )
+    return earlier
+
+
+def _has_earlier(
+    respondent: Respondent, questionnaire: Questionnaire, submitted_at: datetime
+) -> bool:
+    # The row lock serialises one respondent's concurrent submissions, so two arriving at
+    # once cannot both count as the first.
+    Respondent.objects.select_for_update().filter(pk=respondent.pk).first()
+    return Response.objects.filter(
+        questionnaire=questionnaire, respondent=respondent, submitted_at__lte=submitted_at
+    ).exists()
+
+
+def answer_rows(structure: Structure, response: Response, answers: dict[str, Any]) -> list[Answer]:
+    """The indexed answer rows of a normalised answers object (see ``Answer``'s docstring)."""
+    rows: list[Answer] = []
+    for code, value in answers.items():
+        if code.endswith(OTHER_SUFFIX):
+            continue
+        question = structure.questions[code]
+        other = answers.get(f"{code}{OTHER_SUFFIX}", "")
+        base = {"response": response, "question_id": question.id}
+        if question.type in ("single", "multiple"):
+            for chosen in value if isinstance(value, list) else [value]:
+                option = question.options[str(chosen)]
+                text = other if option.is_other else ""
+                rows.append(Answer(**base, option_id=option.id, text=text))
+        elif question.type == "matrix":
+            for item_code, scale in value.items():
+                rows.append(
+                    Answer(
+                        **base,
+                        item_id=question.items[item_code].id,
+                        option_id=question.options[str(scale)].id,
+                    )
+                )
+        elif question.type == "number_grid":
+            for item_code, number in value.items():
+                rows.append(Answer(**base, item_id=question.items[item_code].id, number=number))
+        elif question.type == "number":
+            rows.append(Answer(**base, number=value))
+        else:
+            rows.append(Answer(**base, text=value))
+    return rows

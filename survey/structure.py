@@ -1,0 +1,181 @@
+"""A questionnaire's definition as plain, immutable Python data, loaded once and cached.
+
+The submit path validates every response against it; reading it from the database on every
+submission would cost more queries than storing the response. The cache is keyed by the
+questionnaire's ``updated_at``, which every change to its definition touches (see
+``survey.signals``), so a cached structure is never stale.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from survey.expressions import QuestionSpec, compile_expression
+from survey.models import Question, Questionnaire, ValidityRule
+
+
+@dataclass(frozen=True)
+class OptionDef:
+    id: int
+    code: str  # canonical
+    value: int | str  # as written in definition files and answers (1, not "1")
+    score: Decimal | None
+    is_other: bool
+    exclusive: bool
+    # For the form. Labels are a string or {language: text}; kept out of comparisons.
+    label: Any = field(default="", compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class ItemDef:
+    id: int
+    code: str
+    label: Any = field(default="", compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class QuestionDef:
+    id: int
+    code: str
+    type: str
+    required: bool
+    show_if: Any  # a compiled expression, or None
+    show_if_source: str
+    options: dict[str, OptionDef]  # canonical code → option, in order
+    items: dict[str, ItemDef]
+    min_choices: int | None
+    max_choices: int | None
+    min_value: Decimal | None
+    max_value: Decimal | None
+    integer: bool
+    max_length: int
+    straightlining_check: bool
+    attention_expect: str  # canonical option code, "" when not an attention check
+    section_code: str
+    label: Any = field(default="", compare=False, repr=False)
+
+    @property
+    def has_other(self) -> bool:
+        return any(option.is_other for option in self.options.values())
+
+
+@dataclass(frozen=True)
+class Structure:
+    questionnaire_id: int
+    slug: str
+    definition_version: int
+    one_response_per: str
+    questions: dict[str, QuestionDef]  # code → question, in questionnaire order
+    validity: dict[str, tuple[str, dict]] = field(default_factory=dict)  # kind → (action, params)
+    # Section code → title (a label), in order; for the form.
+    section_titles: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def question_specs(self) -> dict[str, QuestionSpec]:
+        return {
+            q.code: QuestionSpec(
+                code=q.code, type=q.type, options=frozenset(q.options), items=frozenset(q.items)
+            )
+            for q in self.questions.values()
+        }
+
+
+def _option_value(code: str) -> int | str:
+    if code.lstrip("-").isdigit() and str(int(code)) == code:
+        return int(code)
+    return code
+
+
+def structure_build(questionnaire: Questionnaire) -> Structure:
+    """Read the whole definition in a fixed number of queries (not one per question)."""
+    questions = list(
+        Question.objects.filter(questionnaire=questionnaire)
+        .select_related("section")
+        .prefetch_related("options", "items")
+        .order_by("section__position", "section_id", "position", "id")
+    )
+    specs = {
+        q.code: QuestionSpec(
+            code=q.code,
+            type=q.type,
+            options=frozenset(o.code for o in q.options.all()),
+            items=frozenset(i.code for i in q.items.all()),
+        )
+        for q in questions
+    }
+    defs: dict[str, QuestionDef] = {}
+    for q in questions:
+        defs[q.code] = QuestionDef(
+            id=q.id,
+            code=q.code,
+            type=q.type,
+            required=q.required,
+            show_if=compile_expression(q.show_if, specs) if q.show_if.strip() else None,
+            show_if_source=q.show_if,
+            options={
+                o.code: OptionDef(
+                    id=o.id,
+                    code=o.code,
+                    value=_option_value(o.code),
+                    score=o.score,
+                    is_other=o.is_other,
+                    exclusive=o.exclusive,
+                    label=o.label,
+                )
+                for o in q.options.all()
+            },
+            items={i.code: ItemDef(id=i.id, code=i.code, label=i.label) for i in q.items.all()},
+            min_choices=q.min_choices,
+            max_choices=q.max_choices,
+            min_value=q.min_value,
+            max_value=q.max_value,
+            integer=q.integer,
+            max_length=q.effective_max_length,
+            straightlining_check=q.straightlining_check,
+            attention_expect=q.attention_expect,
+            section_code=q.section.code,
+            label=q.label,
+        )
+    validity = {
+        rule.kind: (rule.action, dict(rule.params))
+        for rule in ValidityRule.objects.filter(questionnaire=questionnaire)
+    }
+    return Structure(
+        questionnaire_id=questionnaire.pk,
+        slug=questionnaire.slug,
+        definition_version=questionnaire.definition_version,
+        one_response_per=questionnaire.one_response_per,
+        questions=defs,
+        validity=validity,
+        section_titles={q.section.code: q.section.title for q in questions},
+    )
+
+
+_CACHE_SIZE = 64
+_cache: OrderedDict[tuple[int, int, datetime], Structure] = OrderedDict()
+_lock = threading.Lock()
+
+
+def structure_for(questionnaire: Questionnaire) -> Structure:
+    """The cached structure of this questionnaire as of its ``updated_at``."""
+    key = (questionnaire.pk, questionnaire.definition_version, questionnaire.updated_at)
+    with _lock:
+        cached = _cache.get(key)
+        if cached is not None:
+            _cache.move_to_end(key)
+            return cached
+    built = structure_build(questionnaire)
+    with _lock:
+        _cache[key] = built
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return built
+
+
+def structure_cache_clear() -> None:
+    with _lock:
+        _cache.clear()

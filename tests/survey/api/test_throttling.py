@@ -1,0 +1,96 @@
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
+
+from survey.api.throttling import DefinitionThrottle
+from survey.models import Response
+from survey.services.identity import ip_hash
+from tests.survey.api.helpers import assert_error, definition_url, submission_body, submission_url
+
+pytestmark = pytest.mark.django_db
+
+
+def test_submissions_over_the_rate_are_429_with_retry_after(collector_client, settings):
+    settings.SUBMIT_RATE_LIMIT = "2/minute"
+    for _ in range(2):
+        reply = collector_client.post(submission_url(), submission_body(), format="json")
+        assert reply.status_code == 201
+    reply = collector_client.post(submission_url(), submission_body(), format="json")
+    assert_error(reply, 429, "rate_limited")
+    assert 0 < int(reply["Retry-After"]) <= 60
+    assert Response.objects.count() == 2
+
+
+def test_each_collector_has_its_own_budget(collector_client, make_user, client_for, ipb, settings):
+    settings.SUBMIT_RATE_LIMIT = "1/minute"
+    colleague = client_for(make_user("colleague", "collector", grants=(ipb,)))
+    for client in (collector_client, colleague):
+        assert client.post(submission_url(), submission_body(), format="json").status_code == 201
+    reply = collector_client.post(submission_url(), submission_body(), format="json")
+    assert_error(reply, 429, "rate_limited")
+
+
+def test_refused_submissions_count_too(collector_client, settings):
+    settings.SUBMIT_RATE_LIMIT = "2/minute"
+    for _ in range(2):
+        collector_client.post(submission_url(), {"answers": []}, format="json")
+    reply = collector_client.post(submission_url(), submission_body(), format="json")
+    assert_error(reply, 429, "rate_limited")
+
+
+def test_anonymous_definition_reads_are_limited_per_ip(client_for, ipb, settings):
+    settings.DEFINITION_RATE_LIMIT = "2/minute"
+    client = client_for(None)
+    for _ in range(2):
+        assert client.get(definition_url(), REMOTE_ADDR="203.0.113.1").status_code == 200
+    assert_error(client.get(definition_url(), REMOTE_ADDR="203.0.113.1"), 429, "rate_limited")
+    assert client.get(definition_url(), REMOTE_ADDR="203.0.113.2").status_code == 200
+
+
+def test_a_forged_forwarded_for_header_does_not_buy_a_new_budget(client_for, ipb, settings):
+    settings.DEFINITION_RATE_LIMIT = "1/minute"
+    client = client_for(None)
+    assert client.get(definition_url(), HTTP_X_FORWARDED_FOR="1.1.1.1").status_code == 200
+    reply = client.get(definition_url(), HTTP_X_FORWARDED_FOR="2.2.2.2")
+    assert_error(reply, 429, "rate_limited")
+
+
+def test_the_throttle_key_holds_the_ip_hash_never_the_ip(db):
+    request = Request(APIRequestFactory().get("/", REMOTE_ADDR="198.51.100.77"))
+    key = DefinitionThrottle().get_cache_key(request, view=None)
+    assert "198.51.100.77" not in key
+    assert ip_hash("198.51.100.77") in key
+
+
+def test_a_signed_in_readers_budget_is_their_own(client_for, analyst, ipb, settings):
+    settings.DEFINITION_RATE_LIMIT = "1/minute"
+    assert client_for(None).get(definition_url()).status_code == 200
+    assert client_for(analyst).get(definition_url()).status_code == 200
+
+
+@pytest.mark.parametrize("value", ["30", "30/fortnight", "0/minute", "-1/minute", "many/minute"])
+def test_a_malformed_rate_setting_stops_start_up(monkeypatch, value):
+    from config.settings import _env_rate
+
+    monkeypatch.setenv("SUBMIT_RATE_LIMIT", value)
+    with pytest.raises(ImproperlyConfigured, match="SUBMIT_RATE_LIMIT"):
+        _env_rate("SUBMIT_RATE_LIMIT", "30/minute")
+
+
+def test_the_default_rate_is_30_per_minute(monkeypatch):
+    from config.settings import _env_rate
+
+    monkeypatch.delenv("SUBMIT_RATE_LIMIT", raising=False)
+    assert _env_rate("SUBMIT_RATE_LIMIT", "30/minute") == "30/minute"
+
+
+def test_behind_a_trusted_proxy_the_forwarded_client_has_its_own_budget(client_for, ipb, settings):
+    settings.DEFINITION_RATE_LIMIT = "1/minute"
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    client = client_for(None)
+    proxy = {"REMOTE_ADDR": "127.0.0.1"}
+    assert client.get(definition_url(), HTTP_X_FORWARDED_FOR="1.1.1.1", **proxy).status_code == 200
+    assert client.get(definition_url(), HTTP_X_FORWARDED_FOR="2.2.2.2", **proxy).status_code == 200
+    reply = client.get(definition_url(), HTTP_X_FORWARDED_FOR="1.1.1.1", **proxy)
+    assert_error(reply, 429, "rate_limited")
