@@ -48,13 +48,21 @@ def ip_hash(ip_address: str | None) -> str:
     return keyed_hash("ip", ip_address) if ip_address else ""
 
 
-def respondent_get_or_create(*, identity: Identity) -> Respondent:
+def respondent_upsert(*, identity: Identity) -> Respondent:
+    """The respondent with this identity, created if new, in one statement.
+
+    INSERT … ON CONFLICT DO UPDATE: inside a transaction it also locks the respondent's row
+    until commit, which is what serialises one respondent's concurrent submissions.
+    """
     if identity.kind not in Respondent.Kind.values:
         raise ValueError(f"unknown identity kind {identity.kind!r}")
     if not identity.raw or len(identity.raw) > 256:
         raise ValueError("an identity must be 1 to 256 characters")
-    respondent, _ = Respondent.objects.get_or_create(
-        identity_hash=identity_hash(identity), defaults={"kind": identity.kind}
+    (respondent,) = Respondent.objects.bulk_create(
+        [Respondent(identity_hash=identity_hash(identity), kind=identity.kind)],
+        update_conflicts=True,
+        unique_fields=["identity_hash"],
+        update_fields=["kind"],
     )
     return respondent
 

@@ -14,6 +14,7 @@ import pytest
 import yaml
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.utils import translation
 
 from survey.interchange import dump_definition, load_definition
 from survey.models import Question, Questionnaire, Section
@@ -23,7 +24,16 @@ from tests.survey.test_interchange import question
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def english():
+    with translation.override("en"):
+        yield
+
+
 def run(*args: str, **options: object) -> tuple[str, str]:
+    if args[0] == "demo_setup":
+        # Generating the 2,299 demo responses is covered by tests/test_demo_calibration.py.
+        options.setdefault("responses", 0)
     out, err = io.StringIO(), io.StringIO()
     call_command(*args, stdout=out, stderr=err, **options)
     return out.getvalue(), err.getvalue()
