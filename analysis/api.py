@@ -222,13 +222,8 @@ class AnalysisRunDetailView(APIView):
         number = _run_id(run_id)
         run = run_get(questionnaire=questionnaire, run_id=number) if number else None
         if run is None:
-            raise NotFound(
-                _("Questionnaire %(slug)s has no analysis run %(id)s.")
-                % {
-                    "slug": slug,
-                    "id": run_id,
-                }
-            )
+            message = _("Questionnaire %(slug)s has no analysis run %(id)s.")
+            raise NotFound(message % {"slug": slug, "id": run_id})
         return ApiResponse(_run_out(run, questionnaire))
 
 

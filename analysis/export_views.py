@@ -359,8 +359,9 @@ class ResponsesCsvView(_JsonErrors, APIView):
         parameters=[SLUG_PARAMETER, ExportCsvIn],
         summary="Stream the responses as CSV now (any number of responses)",
         description="The same export as a CSV job, streamed: constant memory and a fixed "
-        "number of queries whatever the size. `kind` is responses_wide (default) or "
-        "responses_long. Audited.",
+        "number of queries whatever the size. `kind` is responses_wide (default), "
+        "responses_long, or tables / comparisons (the latest analysis run's results, "
+        "without filters). Audited.",
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="The CSV."),
             **errors(400, 401, 403, 404),

@@ -21,6 +21,8 @@ class Export(models.Model):
     class Kind(models.TextChoices):
         RESPONSES_WIDE = "responses_wide", _("Responses, one row per response")
         RESPONSES_LONG = "responses_long", _("Responses, one row per answer")
+        TABLES = "tables", _("Analysis tables, one row per figure")
+        COMPARISONS = "comparisons", _("Segment comparisons (segment vs rest)")
 
     class Format(models.TextChoices):
         CSV = "csv", "CSV"
@@ -83,7 +85,7 @@ class Export(models.Model):
                 name="export_status_known",
             ),
             models.CheckConstraint(
-                condition=Q(kind__in=["responses_wide", "responses_long"]),
+                condition=Q(kind__in=["responses_wide", "responses_long", "tables", "comparisons"]),
                 name="export_kind_known",
             ),
             models.CheckConstraint(

@@ -303,7 +303,8 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 # Export files (XLSX, SAV, CSV made as a job) live under MEDIA_ROOT/exports for this long.
 EXPORT_RETENTION_HOURS = env_int("EXPORT_RETENTION_HOURS", 24, minimum=1)
 # pyreadstat writes a .sav from a whole DataFrame in memory: larger SPSS exports are refused
-# with a message suggesting CSV. About 8 bytes per numeric cell (100 columns: ~200 MB here).
+# with a message suggesting CSV. ~2.8 KB per response of the reference questionnaire: 250,000
+# responses peak at ~700 MB (bench/export/README.md).
 EXPORT_SAV_MAX_ROWS = env_int("EXPORT_SAV_MAX_ROWS", 250000, minimum=1)
 # Responses fetched per round trip while an export streams (server-side cursor on PostgreSQL).
 EXPORT_CHUNK_SIZE = env_int("EXPORT_CHUNK_SIZE", 2000, minimum=1)

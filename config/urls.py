@@ -13,5 +13,6 @@ urlpatterns = [
     path(
         "api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"
     ),
+    path("results/", include("analysis.page_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

@@ -6,8 +6,11 @@ from __future__ import annotations
 from analysis.exporters.base import Exporter
 from analysis.exporters.responses_long import ResponsesLong
 from analysis.exporters.responses_wide import ResponsesWide
+from analysis.exporters.tables import AnalysisComparisons, AnalysisTables
 
 EXPORTERS: dict[str, type[Exporter]] = {
     ResponsesWide.id: ResponsesWide,
     ResponsesLong.id: ResponsesLong,
+    AnalysisTables.id: AnalysisTables,
+    AnalysisComparisons.id: AnalysisComparisons,
 }

@@ -13,8 +13,9 @@ Promises of the writers (``write_csv``/``csv_chunks``, ``write_xlsx``, ``write_s
   reads a BOM-less file as GBK);
 - CSV and XLSX need memory independent of the row count (rows are streamed; XLSX uses
   openpyxl's write-only mode). SAV does not: pyreadstat writes a whole DataFrame, so it holds
-  every row, about 8 bytes per numeric cell plus the text, and ``write_sav`` refuses more than
-  ``max_rows`` rows with ``ExportTooLarge`` (the message suggests CSV);
+  every row (numbers as float64 arrays, filled chunk by chunk; ~2.8 KB per response of the
+  reference questionnaire at the peak, see bench/export/README.md), and ``write_sav`` refuses
+  more than ``max_rows`` rows with ``ExportTooLarge`` (the message suggests CSV);
 - ``progress(rows_written)`` is called every ``PROGRESS_EVERY`` rows and at the end.
 """
 
@@ -97,6 +98,8 @@ class Exporter(ABC):
 
     id: ClassVar[str]
     label: ClassVar[Any]
+    # False for exports of the analysis results: filters of responses do not apply to them.
+    reads_responses: ClassVar[bool] = True
 
     def __init__(
         self, *, questionnaire: Questionnaire, responses: Any, options: ExportOptions
@@ -105,6 +108,10 @@ class Exporter(ABC):
         self.responses = responses  # a QuerySet of Response, already filtered; or None
         self.options = options
         self.responses_done = 0
+
+    @classmethod  # noqa: B027  (an optional hook: most exports can always be made)
+    def check(cls, questionnaire: Questionnaire) -> None:
+        """Raise ``ExportError`` (saying why) when this export cannot be made now."""
 
     @abstractmethod
     def columns(self) -> list[Column]: ...

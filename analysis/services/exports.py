@@ -63,6 +63,7 @@ from analysis.exporters.filters import (
     responses_filtered,
 )
 from analysis.exports_models import Export
+from analysis.selectors import latest_successful_run
 from survey.models import AuditEvent, Questionnaire, Response
 from survey.services.audit import audit_event_add_details, audit_event_record
 
@@ -128,12 +129,26 @@ def export_plan(
     if plan.options.identity and not may_see_identity(user):
         message = _("You may not export respondent identities.")
         raise ExportForbidden(message, {"identity": [message]})
+    exporter_class = EXPORTERS[kind]
+    if not exporter_class.reads_responses and plan.filters != ResponseFilters():
+        message = _(
+            "The analysis tables cover the valid responses of the latest run; "
+            "filters do not apply to them."
+        )
+        raise ExportInvalid(message, {"filters": [message]})
+    exporter_class.check(questionnaire)
     responses_filtered(questionnaire=questionnaire, filters=plan.filters)  # checks the segment
     return plan
 
 
-def _snapshot(plan: ExportPlan) -> tuple[QuerySet[Response], int]:
-    """The plan's responses up to the newest one now, and how many they are (one query)."""
+def _snapshot(plan: ExportPlan) -> tuple[QuerySet[Response] | None, int]:
+    """The plan's responses up to the newest one now, and how many they are (one query).
+
+    For an export of the analysis results: no responses, and the run's count of valid ones.
+    """
+    if not EXPORTERS[plan.kind].reads_responses:
+        run = latest_successful_run(plan.questionnaire)
+        return None, ((run.results or {}).get("base") or {}).get("valid", 0) if run else 0
     responses = responses_filtered(questionnaire=plan.questionnaire, filters=plan.filters)
     seen = responses.aggregate(count=Count("id"), last=Max("id"))
     if not seen["count"]:
@@ -141,7 +156,7 @@ def _snapshot(plan: ExportPlan) -> tuple[QuerySet[Response], int]:
     return responses.filter(id__lte=seen["last"]), seen["count"]
 
 
-def _exporter(plan: ExportPlan, responses: QuerySet[Response]) -> Exporter:
+def _exporter(plan: ExportPlan, responses: QuerySet[Response] | None) -> Exporter:
     return EXPORTERS[plan.kind](
         questionnaire=plan.questionnaire, responses=responses, options=plan.options
     )
@@ -156,6 +171,9 @@ def _audit(plan: ExportPlan, user: Any, responses: int, **extra: Any) -> AuditEv
         "responses": responses,
         **extra,
     }
+    if not EXPORTERS[plan.kind].reads_responses:  # which results: the run's id
+        run = latest_successful_run(plan.questionnaire)
+        details["run_id"] = run.pk if run else None
     return audit_event_record(
         action=AuditEvent.Action.EXPORT,
         user=user,

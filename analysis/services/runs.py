@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -34,7 +35,14 @@ from typing import Any
 from celery import chord, current_app, signature
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
 from django.db.models import Count, Exists, F, Max, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Least
 from django.utils import timezone
@@ -146,19 +154,51 @@ def analysis_run_dispatch(run_id: int, *, countdown: float = 0) -> None:
 # --- one attempt of one run ------------------------------------------------------------------
 
 
+class _Heartbeat:
+    """Moves a run's heartbeat from a thread while the work goes on, so that one long step
+    (a validity recompute over a million responses takes minutes) does not look like a lost
+    worker. It stops when the work ends, and with the process when the worker dies."""
+
+    def __init__(self, run_id: int, attempt: int) -> None:
+        self.runs = AnalysisRun.objects.filter(pk=run_id, status=Status.RUNNING, attempts=attempt)
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"heartbeat-{run_id}", daemon=True)
+
+    def _beat(self) -> None:
+        interval = max(1.0, settings.ANALYSIS_STALE_SECONDS / 4)
+        try:
+            while not self.stopped.wait(interval):
+                try:
+                    if not self.runs.update(heartbeat_at=timezone.now()):
+                        return  # finished, or no longer this attempt's
+                except DatabaseError as exc:  # a locked SQLite file, a hiccup: next beat
+                    logger.warning("analysis heartbeat missed: %s", exc)
+        finally:
+            connection.close()  # this thread's own connection
+
+    def __enter__(self) -> _Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=10)
+
+
 class _Attempt:
     """One attempt at one run, as the process working on it sees it.
 
     ``update`` writes only while the run is still running under this attempt and raises
-    ``RunLost`` otherwise. As a context manager it records what ends the work: ``RunLost`` is
-    swallowed (someone else owns the run now), a transient error requeues the run, anything
-    else fails it; both are re-raised.
+    ``RunLost`` otherwise. As a context manager it keeps the heartbeat going and records what
+    ends the work: ``RunLost`` is swallowed (someone else owns the run now), a transient error
+    requeues the run, anything else fails it; both are re-raised.
     """
 
     def __init__(self, run: AnalysisRun, on_progress: ProgressCallback | None = None) -> None:
         self.run = run
         self.attempt = run.attempts
         self.on_progress = on_progress
+        self.heartbeat = _Heartbeat(run.pk, run.attempts)
 
     @classmethod
     def load(cls, run_id: int, attempt: int) -> _Attempt:
@@ -195,9 +235,11 @@ class _Attempt:
             self.on_progress(self.run.progress, chunks)
 
     def __enter__(self) -> _Attempt:
+        self.heartbeat.__enter__()
         return self
 
     def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: Any) -> bool:
+        self.heartbeat.__exit__(exc_type, exc, tb)
         if exc is None:
             return False
         if isinstance(exc, RunLost):

@@ -111,7 +111,10 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int):
         "--keep-alive=30",
         "--log-level=warning",
     ]
-    process = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
+    # gunicorn.conf.py (production settings) applies; its access log goes to /dev/null here.
+    process = subprocess.Popen(
+        command, env=env, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -282,15 +285,23 @@ def main() -> None:
     raw_one = raw_limit(args.db, questionnaire_id, min(args.n, 5000), 1)
     raw_two = raw_limit(args.db, questionnaire_id, min(args.n, 5000), 2)
     limit = max(raw_one, raw_two)
-    print(f"ingest: {args.n} submissions, {args.clients} clients, gunicorn "
-          f"{args.workers} workers x {args.threads} threads, PostgreSQL + Redis on 127.0.0.1")
-    print(f"  HTTP stack      {result['rate']:8.0f} submissions/s   "
-          f"p50 {result['p50_ms']:.1f} ms   p99 {result['p99_ms']:.1f} ms")
-    print(f"  201 received    {result['created']:8d}   rows stored {stored}   "
-          f"lost {result['created'] - stored}   other statuses {result['other'] or 'none'}")
+    print(
+        f"ingest: {args.n} submissions, {args.clients} clients, gunicorn "
+        f"{args.workers} workers x {args.threads} threads, PostgreSQL + Redis on 127.0.0.1"
+    )
+    print(
+        f"  HTTP stack      {result['rate']:8.0f} submissions/s   "
+        f"p50 {result['p50_ms']:.1f} ms   p99 {result['p99_ms']:.1f} ms"
+    )
+    print(
+        f"  201 received    {result['created']:8d}   rows stored {stored}   "
+        f"lost {result['created'] - stored}   other statuses {result['other'] or 'none'}"
+    )
     print(f"  raw psycopg     {raw_one:8.0f} /s on 1 connection, {raw_two:.0f} /s on 2")
-    print(f"  ratio           {result['rate'] / limit:8.0%} of the raw limit "
-          f"(goal >= 50%, p99 < 100 ms)")  # fmt: skip
+    print(
+        f"  ratio           {result['rate'] / limit:8.0%} of the raw limit "
+        f"(goal >= 50%, p99 < 100 ms)"
+    )
 
 
 if __name__ == "__main__":

@@ -44,16 +44,16 @@ from django.utils import timezone
 from survey.expressions import ExpressionError, compile_expression
 from survey.models import Questionnaire, Response, Segment, ValidityRule
 from survey.services.generate_calibration import Calibration, calibration_load
-from survey.services.generate_model import (
+from survey.services.generate_draws import (
     ATTENTION,
     DUPLICATE,
     SPEEDER,
     VALID,
     Member,
     Model,
-    answers_draw,
     population,
 )
+from survey.services.generate_model import answers_draw
 from survey.services.identity import Identity
 from survey.services.responses import SubmissionError, response_submit
 from survey.structure import Structure, structure_for

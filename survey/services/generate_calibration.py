@@ -128,7 +128,8 @@ def calibration_load(
     try:
         data = load_definition(text, filename=filename)
     except DefinitionError as error:
-        raise CalibrationError([p.replace("definition:", "calibration:") for p in error.problems])
+        problems = [p.replace("definition:", "calibration:") for p in error.problems]
+        raise CalibrationError(problems) from error
     checker = _Checker(structure, rules)
     calibration = checker.calibration(data, filename or "calibration")
     if checker.problems:
@@ -191,14 +192,17 @@ class _Checker:
             correlation = self.fraction(
                 traits["correlation"], "traits.correlation", low=-0.9, high=0.9
             )
+        families = self.families(data.get("segment_families"))
+        questions = self.questions(self.mapping(data.get("questions"), "questions"))
+        self.drivers_shares_only(families, questions)
         return Calibration(
             name=name,
             valid_rate=valid_rate,
             invalid_mix=self.invalid_mix(data.get("invalid_mix")),
             straightliners=straightliners,
             trait_correlation=correlation,
-            families=self.families(data.get("segment_families")),
-            questions=self.questions(self.mapping(data.get("questions"), "questions")),
+            families=families,
+            questions=questions,
         )
 
     def invalid_mix(self, value: Any) -> dict[str, float]:
@@ -225,9 +229,8 @@ class _Checker:
             trait = entry.get("trait")
             if trait not in TRAITS:
                 self.add(f"{place}.trait", f"must be one of {', '.join(TRAITS)}, not {trait!r}")
-            ladder = tuple(self.rung(r, f"{place}.ladder[{i}]") for i, r in enumerate(
-                entry.get("ladder") if isinstance(entry.get("ladder"), list) else []
-            ))  # fmt: skip
+            rungs = entry.get("ladder") if isinstance(entry.get("ladder"), list) else []
+            ladder = tuple(self.rung(r, f"{place}.ladder[{i}]") for i, r in enumerate(rungs))
             if sum(rung.share is None for rung in ladder) != 1:
                 self.add(f"{place}.ladder", "needs exactly one rung with share: rest")
             if sum(rung.share or 0 for rung in ladder) > 1 + 1e-9:
@@ -275,6 +278,30 @@ class _Checker:
                             f"its rule reads the text question {code}",
                         )
 
+    def drivers_shares_only(
+        self, families: Sequence[Family], questions: Mapping[str, QuestionTargets]
+    ) -> None:
+        """The questions a ladder's rules read are drawn with the ladder, from shares only."""
+        drivers = {
+            code
+            for family in families
+            for segment in family.segments
+            for code, _item in references(compile_expression(self.rules[segment]))
+        }
+        for code in sorted(drivers & set(questions)):
+            targets = questions[code]
+            by_segment = targets.segments.values()
+            if (
+                targets.by
+                or targets.overall.mean is not None
+                or any(t.mean is not None for t in by_segment)
+            ):
+                self.add(
+                    f"questions.{code}",
+                    "decides a segment of segment_families, so only its shares (overall and "
+                    "by segment) can be targets, not means or breakdowns",
+                )
+
     def questions(self, value: dict) -> dict[str, QuestionTargets]:
         result = {}
         for code, spec in value.items():
@@ -284,12 +311,14 @@ class _Checker:
                 self.add(place, "the questionnaire has no such question")
                 continue
             if question.type not in TARGET_TYPES:
-                self.add(place, f"targets are for single, multiple and matrix questions, "
-                         f"not {question.type}")  # fmt: skip
+                kinds = "single, multiple and matrix questions"
+                self.add(place, f"targets are for {kinds}, not {question.type}")
                 continue
             spec = self.mapping(spec, place)
             for key in sorted(set(spec) - _QUESTION_KEYS, key=str):
-                self.add(f"{place}.{key}", f"unknown key (known: {', '.join(sorted(_QUESTION_KEYS))})")
+                self.add(
+                    f"{place}.{key}", f"unknown key (known: {', '.join(sorted(_QUESTION_KEYS))})"
+                )
             trait = spec.get("trait")
             if trait is not None and trait not in TRAITS:
                 self.add(f"{place}.trait", f"must be one of {', '.join(TRAITS)}, not {trait!r}")
@@ -326,18 +355,26 @@ class _Checker:
                     self.add(f"{where}.{option}", f"{banner.code} has no option {option}")
                     continue
                 at = f"{where}.{option}"
-                targets[banner.code][str(option)] = self.target(question, self.mapping(spec, at), at)
+                targets[banner.code][str(option)] = self.target(
+                    question, self.mapping(spec, at), at
+                )
         return targets
 
-    def target(self, question: QuestionDef, spec: dict, place: str, *, item: bool = False) -> Target:
-        for key in sorted(set(spec) & {"shares", "top2", "mean", "items"} - self.allowed(question, item)):
-            self.add(f"{place}.{key}", f"not a target for a {question.type} "
-                     f"{'item' if item else 'question'}")  # fmt: skip
+    def target(
+        self, question: QuestionDef, spec: dict, place: str, *, item: bool = False
+    ) -> Target:
+        for key in sorted(
+            set(spec) & {"shares", "top2", "mean", "items"} - self.allowed(question, item)
+        ):
+            what = f"{question.type} {'item' if item else 'question'}"
+            self.add(f"{place}.{key}", f"not a target for a {what}")
             spec = {k: v for k, v in spec.items() if k != key}
         shares = self.shares(question, spec.get("shares"), f"{place}.shares")
         top2 = None
         if "top2" in spec:
             top2 = self.fraction(spec["top2"], f"{place}.top2")
+            if sum(o.score is not None for o in question.options.values()) < 2:
+                self.add(f"{place}.top2", f"{question.code} has fewer than two scored points")
         mean = None
         if "mean" in spec:
             mean = self.mean(question, spec["mean"], f"{place}.mean")
@@ -347,7 +384,9 @@ class _Checker:
             if str(code) not in question.items:
                 self.add(where, f"{question.code} has no item {code}")
                 continue
-            items[str(code)] = self.target(question, self.mapping(item_spec, where), where, item=True)
+            items[str(code)] = self.target(
+                question, self.mapping(item_spec, where), where, item=True
+            )
         return Target(shares=shares, top2=top2, mean=mean, items=items)
 
     @staticmethod
@@ -367,6 +406,13 @@ class _Checker:
             shares[str(code)] = self.fraction(share, f"{place}.{code}")
         if question.type != "multiple" and sum(shares.values()) > 1 + 1e-6:
             self.add(place, f"the shares add up to {sum(shares.values()):.4f}, more than 1")
+        regular = sum(v for c, v in shares.items() if not question.options[c].exclusive)
+        if question.type == "multiple" and question.max_choices and regular > question.max_choices:
+            self.add(
+                place,
+                f"the shares add up to {regular:.4f}: more choices than max_choices "
+                f"({question.max_choices}) allows",
+            )
         return shares
 
     def mean(self, question: QuestionDef, value: Any, place: str) -> float | None:
@@ -417,134 +463,143 @@ def rake(
     *, variables: Sequence[Variable], weights: Sequence[int], constraints: Sequence[Constraint]
 ) -> Distributions:
     """Distributions per variable and atom (a group of ``weights[a]`` respondents) that meet
-    every constraint, starting from each variable's base (so, closest to it)."""
-    dist = [[list(v.base) for _ in weights] for v in variables]
+    every constraint, starting from each variable's base (so, the closest such to it).
+
+    Raises ``CalibrationError`` naming a constraint that stays off when they cannot all hold.
+    """
+    raking = _Raking(variables, weights)
     if not constraints:
-        return dist
-    gap, worst = 0.0, constraints[0]
+        return raking.dist
     for _sweep in range(MAX_SWEEPS):
         for constraint in constraints:
             if constraint.mean is None:
-                _fit_shares(constraint, dist, weights)
+                raking.fit_shares(constraint)
             else:
-                _fit_mean(constraint, dist, variables, weights)
-        gap, worst = max((_gap(c, dist, variables, weights), c) for c in constraints)  # type: ignore[misc]
-        if gap < TOLERANCE:
-            return dist
-    if gap > ACCEPTABLE:
-        raise CalibrationError(
-            [
-                f"{worst.place}: the targets cannot all hold at once (this one stays "
-                f"{gap:.4f} off); leave one group of a breakdown without a target, or make the "
-                "overall and the group targets agree"
-            ]
-        )
-    return dist
+                raking.fit_mean(constraint)
+        if max(raking.gap(c) for c in constraints) < TOLERANCE:
+            return raking.dist
+    # Not met exactly: fine while every gap is below what one respondent more or less in the
+    # group changes anyway (small groups), or plain rounding between near-equal targets.
+    for constraint in constraints:
+        gap = raking.gap(constraint)
+        if gap > max(ACCEPTABLE, raking.one_respondent(constraint)):
+            raise CalibrationError(
+                [
+                    f"{constraint.place}: the targets cannot all hold at once (this one stays "
+                    f"{gap:.4f} off); leave one group of a breakdown without a target, or make "
+                    "the overall and the group targets agree"
+                ]
+            )
+    return raking.dist
 
 
-def _group_shares(constraint: Constraint, dist: Distributions, weights: Sequence[int]) -> list[float]:
-    variable = dist[constraint.variables[0]]
-    total = sum(weights[a] for a in constraint.groups)
-    size = len(variable[constraint.groups[0]])
-    shares = [0.0] * size
-    for a in constraint.groups:
-        for k, p in enumerate(variable[a]):
-            shares[k] += weights[a] * p
-    return [s / total for s in shares]
+class _Raking:
+    """Iterative proportional fitting; means by exponential tilting of scores scaled to 0..1."""
 
+    def __init__(self, variables: Sequence[Variable], weights: Sequence[int]) -> None:
+        self.weights = weights
+        self.dist: Distributions = [[list(v.base) for _ in weights] for v in variables]
+        self.ranges: list[tuple[float, float]] = []
+        self.units: list[list[float | None]] = []
+        for variable in variables:
+            scored = [s for s in variable.scores if s is not None] or [0.0]
+            low, high = min(scored), max(scored)
+            span = (high - low) or 1.0
+            self.ranges.append((low, span))
+            self.units.append([None if s is None else (s - low) / span for s in variable.scores])
 
-def _fit_shares(constraint: Constraint, dist: Distributions, weights: Sequence[int]) -> None:
-    current = _group_shares(constraint, dist, weights)
-    factors = [1.0] * len(current)
-    covered: set[int] = set()
-    for categories, share in constraint.shares:
-        now = sum(current[k] for k in categories)
-        for k in categories:
-            factors[k] = share / now if now > 0 else 1.0
-        covered |= categories
-    rest_now = sum(current[k] for k in range(len(current)) if k not in covered)
-    rest_want = 1.0 - sum(share for _c, share in constraint.shares)
-    for k in range(len(current)):
-        if k not in covered:
-            factors[k] = max(rest_want, 0.0) / rest_now if rest_now > 0 else 1.0
-    variable = dist[constraint.variables[0]]
-    for a in constraint.groups:
-        variable[a] = _normalised([p * f for p, f in zip(variable[a], factors, strict=True)])
+    def shares(self, constraint: Constraint) -> list[float]:
+        variable = self.dist[constraint.variables[0]]
+        total = sum(self.weights[a] for a in constraint.groups)
+        shares = [0.0] * len(variable[constraint.groups[0]])
+        for a in constraint.groups:
+            weight = self.weights[a]
+            for k, p in enumerate(variable[a]):
+                shares[k] += weight * p
+        return [share / total for share in shares]
+
+    def fit_shares(self, constraint: Constraint) -> None:
+        current = self.shares(constraint)
+        factors = [1.0] * len(current)
+        covered: set[int] = set()
+        for categories, share in constraint.shares:
+            now = sum(current[k] for k in categories)
+            for k in categories:
+                factors[k] = share / now if now > 0 else 1.0
+            covered |= categories
+        rest_now = sum(p for k, p in enumerate(current) if k not in covered)
+        rest_want = max(1.0 - sum(share for _c, share in constraint.shares), 0.0)
+        for k in range(len(current)):
+            if k not in covered:
+                factors[k] = rest_want / rest_now if rest_now > 0 else 1.0
+        variable = self.dist[constraint.variables[0]]
+        for a in constraint.groups:
+            variable[a] = _normalised([p * f for p, f in zip(variable[a], factors, strict=True)])
+
+    def mean(self, constraint: Constraint, lam: float = 0.0) -> tuple[float, float]:
+        """The group's mean score after tilting by ``lam``, and its derivative in ``lam``."""
+        total = sum(self.weights[a] for a in constraint.groups)
+        mean = slope = 0.0
+        for v in constraint.variables:
+            low, span = self.ranges[v]
+            units = self.units[v]
+            first = second = 0.0
+            for a in constraint.groups:
+                mass = m1 = m2 = 0.0
+                for p, u in zip(self.dist[v][a], units, strict=True):
+                    if u is not None:
+                        w = p * math.exp(lam * u)
+                        mass += w
+                        m1 += w * u
+                        m2 += w * u * u
+                if mass > 0:
+                    first += self.weights[a] * m1 / mass
+                    second += self.weights[a] * (m2 / mass - (m1 / mass) ** 2)
+            mean += low + span * first / total
+            slope += span * second / total
+        count = len(constraint.variables)
+        return mean / count, slope / count
+
+    def fit_mean(self, constraint: Constraint) -> None:
+        """Tilt the group's distributions so that their mean score is the target: Newton's
+        method on the tilt, kept inside a shrinking bracket."""
+        assert constraint.mean is not None
+        low, high, lam = -60.0, 60.0, 0.0
+        for _step in range(60):
+            value, slope = self.mean(constraint, lam)
+            error = value - constraint.mean
+            if abs(error) < 1e-12:
+                break
+            if error < 0:
+                low = lam
+            else:
+                high = lam
+            step = lam - error / slope if slope > 1e-12 else (low + high) / 2
+            lam = step if low < step < high else (low + high) / 2
+        for v in constraint.variables:
+            units = self.units[v]
+            tilt = [1.0 if u is None else math.exp(lam * u) for u in units]
+            for a in constraint.groups:
+                self.dist[v][a] = _normalised(
+                    [p * t for p, t in zip(self.dist[v][a], tilt, strict=True)]
+                )
+
+    def one_respondent(self, constraint: Constraint) -> float:
+        """How much one respondent moves the constrained figure of the group."""
+        size = sum(self.weights[a] for a in constraint.groups)
+        span = self.ranges[constraint.variables[0]][1] if constraint.mean is not None else 1.0
+        return span / size if size else math.inf
+
+    def gap(self, constraint: Constraint) -> float:
+        if constraint.mean is not None:
+            return abs(self.mean(constraint)[0] - constraint.mean)
+        current = self.shares(constraint)
+        return max(abs(sum(current[k] for k in cats) - share) for cats, share in constraint.shares)
 
 
 def _normalised(values: list[float]) -> list[float]:
     total = sum(values)
     return [v / total for v in values] if total > 0 else values
-
-
-def _tilted_mean(probs: Sequence[float], scores: Sequence[float | None], lam: float) -> float:
-    weights = [(p * math.exp(lam * s), s) for p, s in zip(probs, scores, strict=True) if s is not None]
-    mass = sum(w for w, _s in weights)
-    return sum(w * s for w, s in weights) / mass if mass > 0 else 0.0
-
-
-def _group_mean(
-    constraint: Constraint,
-    dist: Distributions,
-    variables: Sequence[Variable],
-    weights: Sequence[int],
-    lam: float = 0.0,
-) -> float:
-    total = sum(weights[a] for a in constraint.groups)
-    means = []
-    for v in constraint.variables:
-        scores = _unit_scores(variables[v])
-        # The tilt runs on scores scaled to 0..1, so that lam's range suits any score scale.
-        low, high = _score_range(variables[v])
-        value = sum(weights[a] * _tilted_mean(dist[v][a], scores, lam) for a in constraint.groups)
-        means.append(low + (high - low) * value / total)
-    return sum(means) / len(means)
-
-
-def _score_range(variable: Variable) -> tuple[float, float]:
-    scored = [s for s in variable.scores if s is not None]
-    return min(scored), max(scored)
-
-
-def _unit_scores(variable: Variable) -> list[float | None]:
-    low, high = _score_range(variable)
-    span = (high - low) or 1.0
-    return [None if s is None else (s - low) / span for s in variable.scores]
-
-
-def _fit_mean(
-    constraint: Constraint,
-    dist: Distributions,
-    variables: Sequence[Variable],
-    weights: Sequence[int],
-) -> None:
-    assert constraint.mean is not None
-    low, high = -60.0, 60.0
-    for _step in range(60):
-        middle = (low + high) / 2
-        if _group_mean(constraint, dist, variables, weights, middle) < constraint.mean:
-            low = middle
-        else:
-            high = middle
-    lam = (low + high) / 2
-    for v in constraint.variables:
-        scores = _unit_scores(variables[v])
-        for a in constraint.groups:
-            dist[v][a] = _normalised(
-                [p * (1.0 if s is None else math.exp(lam * s)) for p, s in zip(dist[v][a], scores, strict=True)]
-            )
-
-
-def _gap(
-    constraint: Constraint,
-    dist: Distributions,
-    variables: Sequence[Variable],
-    weights: Sequence[int],
-) -> float:
-    if constraint.mean is not None:
-        return abs(_group_mean(constraint, dist, variables, weights) - constraint.mean)
-    current = _group_shares(constraint, dist, weights)
-    return max(abs(sum(current[k] for k in cats) - share) for cats, share in constraint.shares)
 
 
 # --- rounding ---------------------------------------------------------------------------------
@@ -564,4 +619,42 @@ def quota(count: int, probabilities: Sequence[float], rng: random.Random) -> lis
         counts.append(upto - before)
         before = upto
     counts[-1] += count - before
+    return counts
+
+
+def quotas(
+    sizes: Sequence[int], distributions: Sequence[Sequence[float]], rng: random.Random
+) -> list[list[int]]:
+    """Whole counts per group (``sizes[a]`` respondents over ``distributions[a]``), each group's
+    adding up to its size, with the rounding carried from group to group: over any run of
+    consecutive groups every category's count is within about one of its expectation, so many
+    small groups do not add up their rounding."""
+    if not sizes:
+        return []
+    carry = [rng.random() - 0.5 for _ in distributions[0]]
+    shift = sum(carry) / len(carry)
+    carry = [c - shift for c in carry]
+    result = []
+    for size, probabilities in zip(sizes, distributions, strict=True):
+        total = sum(probabilities) or 1.0
+        expected = [size * p / total + c for p, c in zip(probabilities, carry, strict=True)]
+        counts = _round_to(expected, size)
+        carry = [e - n for e, n in zip(expected, counts, strict=True)]
+        result.append(counts)
+    return result
+
+
+def _round_to(expected: Sequence[float], size: int) -> list[int]:
+    """Non-negative integers adding up to ``size``, as close to ``expected`` as rounding allows."""
+    counts = [max(0, math.floor(e)) for e in expected]
+    order = sorted(range(len(expected)), key=lambda k: counts[k] - expected[k])
+    missing = size - sum(counts)
+    for k in order[:missing] if missing > 0 else ():
+        counts[k] += 1
+    for k in reversed(order) if missing < 0 else ():
+        if missing == 0:
+            break
+        if counts[k] > 0:
+            counts[k] -= 1
+            missing += 1
     return counts

@@ -28,15 +28,13 @@ from __future__ import annotations
 
 import itertools
 import math
-import random
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from survey.expressions import Expr, evaluate, references
+from survey.expressions import evaluate, references
 from survey.services.answers import OTHER_SUFFIX
 from survey.services.generate_calibration import (
-    Calibration,
     CalibrationError,
     Constraint,
     Family,
@@ -44,89 +42,35 @@ from survey.services.generate_calibration import (
     Target,
     Variable,
     quota,
+    quotas,
     rake,
 )
-from survey.structure import QuestionDef, Structure
+from survey.services.generate_draws import (
+    ATTENTION,
+    OTHER_PHRASES,
+    VALID,
+    Member,
+    Model,
+    base_distributions,
+    complete,
+    draw_one,
+    free_answer,
+    put,
+    put_in,
+    top2_codes,
+    unit_score,
+)
+from survey.structure import QuestionDef
 
-VALID, SPEEDER, ATTENTION, DUPLICATE = "valid", "speeder", "attention", "duplicate"
 SKIP_OPTIONAL = 0.04  # share of respondents skipping an optional (non-text) question
 OTHER_TEXT = 0.6  # share of "other" choices that come with a typed answer
+# A matrix item's ranking: the trait, the respondent's own style in this matrix, and noise.
+# Items correlate about ITEM_TRAIT² + ITEM_SHARED². Kept low: with items as lopsided as the
+# report's (80-88% in the top two points) about one respondent in ten already answers every
+# item alike, which the straight-lining rule flags.
+ITEM_TRAIT, ITEM_SHARED = 0.25, 0.1
 MAX_TRIES = 5000  # attempts to draw a segment's defining answers before giving up
 MAX_COMBINATIONS = 4096  # defining single questions enumerated together, at most
-PHRASES = {
-    "zh": [
-        "希望平台更简洁好用",
-        "加强培训",
-        "内容再丰富一些",
-        "减少形式主义",
-        "无",
-        "希望加强线下交流",
-        "页面加载太慢",
-        "建议增加互动功能",
-        "没有意见",
-        "希望各平台数据互通",
-    ],
-    "en": [
-        "Make it simpler to use",
-        "More training please",
-        "No comment",
-        "Less box-ticking",
-        "Faster pages",
-        "More face-to-face meetings",
-        "Connect the platforms",
-    ],
-}
-OTHER_PHRASES = {"zh": ["协会", "事业单位", "其他单位", "个体"], "en": ["Association", "Other unit"]}
-
-
-@dataclass
-class Member:
-    """One generated respondent: traits, ladder segments and answers (the format's JSON shape)."""
-
-    index: int
-    kind: str
-    engagement: float
-    positivity: float
-    care: float
-    segments: frozenset[str] = frozenset()
-    straightliner: bool = False
-    answers: dict[str, Any] = field(default_factory=dict)
-
-    def trait(self, name: str) -> float:
-        return self.positivity if name == "positivity" else self.engagement
-
-
-def population(
-    *, kinds: Sequence[str], correlation: float, rng: random.Random
-) -> list[Member]:
-    """Members with correlated engagement and positivity, one per entry of ``kinds``."""
-    spread = math.sqrt(1 - correlation**2)
-    members = []
-    for index, kind in enumerate(kinds):
-        engagement = rng.gauss(0, 1)
-        positivity = correlation * engagement + spread * rng.gauss(0, 1)
-        members.append(Member(index, kind, engagement, positivity, rng.gauss(0, 1)))
-    return members
-
-
-@dataclass
-class Model:
-    structure: Structure
-    rules: Mapping[str, Expr]  # segment code → compiled rule
-    calibration: Calibration | None
-    rng: random.Random
-    language: str  # "zh" or "en": of the phrases
-    _bases: dict[str, Any] = field(default_factory=dict)
-
-    def gauss(self) -> float:
-        return self.rng.gauss(0, 1)
-
-    def key(self, member: Member, trait: str, rho: float) -> float:
-        """A noisy copy of ``trait``: respondents ranked on it get options in score order."""
-        return rho * member.trait(trait) + math.sqrt(1 - rho**2) * self.gauss()
-
-    def targets(self, code: str) -> QuestionTargets | None:
-        return self.calibration.questions.get(code) if self.calibration else None
 
 
 def answers_draw(*, model: Model, members: Sequence[Member]) -> None:
@@ -191,9 +135,13 @@ def _needs(model: Model, question: QuestionDef) -> set[str]:
 def _climb_ladder(model: Model, family: Family, valid: Sequence[Member]) -> None:
     """Hand out the family's segments down the ranking of a noisy trait: exact sizes."""
     ranked = sorted(valid, key=lambda m: -model.key(m, family.trait, 0.9))
-    wanted = [round(rung.share * len(valid)) if rung.share is not None else 0 for rung in family.ladder]
-    sizes = [w if rung.share is not None else max(0, len(valid) - sum(wanted))
-             for w, rung in zip(wanted, family.ladder, strict=True)]  # fmt: skip
+    wanted = [
+        round(rung.share * len(valid)) if rung.share is not None else 0 for rung in family.ladder
+    ]
+    rest = max(0, len(valid) - sum(wanted))
+    sizes = [
+        rest if rung.share is None else w for w, rung in zip(wanted, family.ladder, strict=True)
+    ]
     start = 0
     for rung, size in zip(family.ladder, sizes, strict=True):
         for member in ranked[start : start + size]:
@@ -233,10 +181,10 @@ def _draw_drivers(model: Model, members: Sequence[Member], drivers: set[str]) ->
         if member.kind != VALID:
             for code in sorted(drivers):
                 question = model.structure.questions[code]
-                base = _base(model, question)
+                base = base_distributions(model, question)
                 if question.type == "single":
                     base = [_driver_probs(model, question, frozenset())]
-                _set(member, question, _draw_one(model, question, member, base))
+                put(member, question, draw_one(model, question, member, base))
 
 
 def _pattern(model: Model, segments: frozenset[str], answers: Mapping[str, Any]) -> frozenset[str]:
@@ -246,14 +194,14 @@ def _pattern(model: Model, segments: frozenset[str], answers: Mapping[str, Any])
 def _driver_probs(model: Model, question: QuestionDef, cell: frozenset[str]) -> list[float]:
     """A defining question's distribution for respondents in ``cell``: the target of the first
     of its segments with one, else the overall target, else the model's base."""
-    base = _base(model, question)[0]
+    base = base_distributions(model, question)[0]
     targets = model.targets(question.code)
     if targets is None:
         return base
     for segment, target in targets.segments.items():
         if segment in cell and target.shares:
-            return _complete(question, target.shares, base)
-    return _complete(question, targets.overall.shares, base) if targets.overall.shares else base
+            return complete(question, target.shares, base)
+    return complete(question, targets.overall.shares, base) if targets.overall.shares else base
 
 
 def _enumerate_drivers(
@@ -268,17 +216,21 @@ def _enumerate_drivers(
     cells: dict[frozenset[str], list[Member]] = {}
     for member in valid:
         cells.setdefault(member.segments & segments, []).append(member)
+    # Lowest-scored combinations first, for the least positive respondents.
+    order = sorted(range(len(combos)), key=lambda i: _combo_score(questions, combos[i]))
     for cell, group in sorted(cells.items(), key=lambda kv: sorted(kv[0])):
-        dists = [_driver_probs(model, q, cell) for q in questions]
+        probs = [
+            dict(zip(q.options, _driver_probs(model, q, cell), strict=True)) for q in questions
+        ]
         weights = [
-            math.prod(d[list(q.options).index(o.code)] for d, q, o in zip(dists, questions, c, strict=True))
-            if pattern == cell else 0.0
-            for c, pattern in zip(combos, patterns, strict=True)
-        ]  # fmt: skip
+            math.prod(p[o.code] for p, o in zip(probs, combo, strict=True))
+            if pattern == cell
+            else 0.0
+            for combo, pattern in zip(combos, patterns, strict=True)
+        ]
         if not sum(weights) > 0:
             raise CalibrationError([_no_fit(questions, cell)])
         counts = quota(len(group), weights, model.rng)
-        order = sorted(range(len(combos)), key=lambda i: _combo_score(combos[i]))
         ranked = sorted(group, key=lambda m: model.key(m, "positivity", 0.6))
         start = 0
         for i in order:
@@ -288,15 +240,11 @@ def _enumerate_drivers(
             start += counts[i]
 
 
-def _combo_score(combo: Sequence[Any]) -> float:
-    return sum(_unit(o.score, combo) for o in combo)
-
-
-def _unit(score: Any, options: Iterable[Any]) -> float:
-    scores = [float(o.score) for o in options if o.score is not None]
-    if score is None or not scores or max(scores) == min(scores):
-        return 0.0
-    return (float(score) - min(scores)) / (max(scores) - min(scores))
+def _combo_score(questions: Sequence[QuestionDef], combo: Sequence[Any]) -> float:
+    return sum(
+        unit_score(option.score, question.options.values())
+        for question, option in zip(questions, combo, strict=True)
+    )
 
 
 def _no_fit(questions: Sequence[QuestionDef], cell: frozenset[str]) -> str:
@@ -313,73 +261,18 @@ def _reject_drivers(
 ) -> None:
     """Draw the defining answers from the model until they give the member's segments."""
     cell = member.segments & segments
-    bases = {q.code: _base(model, q) for q in questions}
+    bases = {q.code: base_distributions(model, q) for q in questions}
     for q in questions:
         if q.type == "single":
             bases[q.code] = [_driver_probs(model, q, cell)]
     for _try in range(MAX_TRIES):
         trial: dict[str, Any] = {}
         for question in questions:
-            _set_in(trial, question, _draw_one(model, question, member, bases[question.code]))
+            put_in(trial, question, draw_one(model, question, member, bases[question.code]))
         if _pattern(model, segments, trial) == cell:
             member.answers.update(trial)
             return
     raise CalibrationError([_no_fit(questions, cell) + f" (in {MAX_TRIES} tries)"])
-
-
-# --- base distributions -----------------------------------------------------------------------
-
-
-def _base(model: Model, question: QuestionDef) -> list[list[float]]:
-    """The model's own distributions for a question (per variable), fixed once per question."""
-    if question.code not in model._bases:
-        model._bases[question.code] = _make_base(model, question)
-    return model._bases[question.code]
-
-
-def _make_base(model: Model, question: QuestionDef) -> list[list[float]]:
-    options = list(question.options.values())
-    if question.type == "multiple":
-        rates = [_option_rate(model, o) for o in options]
-        regular = sum(r for r, o in zip(rates, options, strict=True) if not o.exclusive)
-        limit = 0.85 * (question.max_choices or len(options))
-        scale = min(1.0, limit / regular) if regular else 1.0
-        return [[r * scale if not o.exclusive else r, 0.0] for r, o in zip(rates, options, strict=True)]
-    if question.type == "matrix":
-        return [_scale_base(model, options) for _item in question.items]
-    if question.type == "single":
-        return [_scale_base(model, options)]
-    return []
-
-
-def _option_rate(model: Model, option: Any) -> float:
-    if option.exclusive:
-        return 0.05
-    return 0.04 if option.is_other else model.rng.uniform(0.2, 0.55)
-
-
-def _scale_base(model: Model, options: Sequence[Any]) -> list[float]:
-    """Scored: a softmax of the scores leaning positive. Unscored: seeded weights."""
-    weights = []
-    for option in options:
-        if option.score is not None:
-            weight = math.exp(0.9 * (2 * _unit(option.score, options) - 1) + 0.15 * model.gauss())
-        else:
-            weight = model.rng.uniform(0.6, 1.4)
-        weights.append(weight * (0.25 if option.is_other else 1.0))
-    total = sum(weights)
-    return [w / total for w in weights]
-
-
-def _complete(question: QuestionDef, shares: Mapping[str, float], base: Sequence[float]) -> list[float]:
-    """A full distribution: the given shares, the rest spread over the others like ``base``."""
-    codes = list(question.options)
-    left = max(0.0, 1.0 - sum(shares.values()))
-    free = sum(b for c, b in zip(codes, base, strict=True) if c not in shares)
-    full = [shares[c] if c in shares else (left * b / free if free else 0.0)
-            for c, b in zip(codes, base, strict=True)]  # fmt: skip
-    total = sum(full)
-    return [f / total for f in full]
 
 
 # --- one question for everyone ----------------------------------------------------------------
@@ -417,7 +310,7 @@ def _answer_column(model: Model, question: QuestionDef, members: Sequence[Member
         _choice_column(model, question, asked)
     else:
         for member in asked:
-            _set(member, question, _free_answer(model, question, member))
+            put(member, question, free_answer(model, question, member))
 
 
 def _attention_column(model: Model, question: QuestionDef, members: Sequence[Member]) -> None:
@@ -425,36 +318,37 @@ def _attention_column(model: Model, question: QuestionDef, members: Sequence[Mem
     wrong = [o for o in question.options.values() if o.code != expected.code]
     for member in members:
         failing = member.kind == ATTENTION and wrong
-        member.answers[question.code] = (
-            model.rng.choice(wrong).value if failing else expected.value
-        )
+        member.answers[question.code] = model.rng.choice(wrong).value if failing else expected.value
 
 
 @dataclass(frozen=True)
 class _AtomKey:
+    """Respondents whose answers to a question are fitted together: the same kind (meant
+    valid or not), the same target segments, the same answers to the ``by`` questions."""
+
     valid: bool
     segments: frozenset[str]
     by: tuple[str, ...]
 
 
 def _choice_column(model: Model, question: QuestionDef, members: Sequence[Member]) -> None:
+    """Rake the question's distributions per group to its targets, round them to counts and
+    hand the options out within each group."""
     targets = model.targets(question.code)
-    keys: list[_AtomKey] = []
     atoms: dict[_AtomKey, list[Member]] = {}
     for member in members:
-        key = _atom_key(model, targets, member)
-        if key not in atoms:
-            keys.append(key)
-            atoms[key] = []
-        atoms[key].append(member)
+        atoms.setdefault(_atom_key(model, targets, member), []).append(member)
+    # Groups of the same segments side by side: their rounding is carried from one to the next.
+    keys = sorted(atoms, key=lambda k: (not k.valid, sorted(k.segments), k.by))
     variables = _variables(model, question, targets)
     constraints = _constraints(question, targets, keys) if targets else []
-    dist = rake(
-        variables=variables, weights=[len(atoms[k]) for k in keys], constraints=constraints
-    )
+    sizes = [len(atoms[k]) for k in keys]
+    dist = rake(variables=variables, weights=sizes, constraints=constraints)
+    counts = [quotas(sizes, per_atom, model.rng) for per_atom in dist]  # [variable][atom]
     trait = (targets.trait if targets else None) or _default_trait(question)
     for a, key in enumerate(keys):
-        _ALLOCATE[question.type](model, question, atoms[key], [d[a] for d in dist], trait)
+        atom_counts = [[*variable[a]] for variable in counts]
+        _ALLOCATE[question.type](model, question, atoms[key], atom_counts, trait)
     _other_texts(model, question, members)
 
 
@@ -473,7 +367,7 @@ def _atom_key(model: Model, targets: QuestionTargets | None, member: Member) -> 
 def _variables(
     model: Model, question: QuestionDef, targets: QuestionTargets | None
 ) -> list[Variable]:
-    base = _base(model, question)
+    base = base_distributions(model, question)
     options = list(question.options.values())
     scores = tuple(None if o.score is None else float(o.score) for o in options)
     codes = tuple(question.options)
@@ -484,12 +378,14 @@ def _variables(
             for o, b in zip(options, base, strict=True)
         ]
     if question.type == "matrix":
+        items = overall.items
         return [
-            Variable(codes, scores, tuple(_complete(question, overall.items[item].shares, b)
-                                          if item in overall.items else b))
-            for item, b in zip(question.items, base, strict=True)
-        ]  # fmt: skip
-    return [Variable(codes, scores, tuple(_complete(question, overall.shares, base[0])))]
+            Variable(
+                codes, scores, tuple(complete(question, items[i].shares, b) if i in items else b)
+            )
+            for i, b in zip(question.items, base, strict=True)
+        ]
+    return [Variable(codes, scores, tuple(complete(question, overall.shares, base[0])))]
 
 
 def _rate(rate: float) -> tuple[float, float]:
@@ -544,12 +440,6 @@ def _target_constraints(
     return found
 
 
-def top2_codes(question: QuestionDef) -> list[str]:
-    """The two scale points with the highest scores (ties: the earlier), as the analysis has it."""
-    scored = [(o.score, -i, o.code) for i, o in enumerate(question.options.values()) if o.score is not None]
-    return [code for _s, _i, code in sorted(scored, reverse=True)[:2]]
-
-
 # --- handing out options ----------------------------------------------------------------------
 
 
@@ -557,20 +447,19 @@ def _score_order(model: Model, question: QuestionDef) -> list[int]:
     """Option indexes from the lowest score up; unscored questions: a seeded order."""
     options = list(question.options.values())
     key = f"order:{question.code}"
-    if key not in model._bases:
-        if any(o.score is not None for o in options):
-            middle = sum(float(o.score) for o in options if o.score is not None) / len(
-                [o for o in options if o.score is not None]
-            )
+    if key not in model.memo:
+        scores = [None if o.score is None else float(o.score) for o in options]
+        known = [score for score in scores if score is not None]
+        if known:
+            middle = sum(known) / len(known)  # an unscored option sits mid-scale
             order = sorted(
-                range(len(options)),
-                key=lambda i: middle if options[i].score is None else float(options[i].score),
+                range(len(options)), key=lambda i: middle if scores[i] is None else scores[i]
             )
         else:
             order = list(range(len(options)))
             model.rng.shuffle(order)
-        model._bases[key] = order
-    return model._bases[key]
+        model.memo[key] = order
+    return model.memo[key]
 
 
 def _rho(question: QuestionDef) -> float:
@@ -578,22 +467,30 @@ def _rho(question: QuestionDef) -> float:
 
 
 def _allocate_single(
-    model: Model, question: QuestionDef, members: Sequence[Member], dists: list[list[float]], trait: str
+    model: Model,
+    question: QuestionDef,
+    members: Sequence[Member],
+    counts: list[list[int]],
+    trait: str,
 ) -> None:
-    counts = quota(len(members), dists[0], model.rng)
+    """The lowest-ranked respondents get the lowest-scored option, and so on up."""
     ranked = sorted(members, key=lambda m: model.key(m, trait, _rho(question)))
     values = [o.value for o in question.options.values()]
     start = 0
     for k in _score_order(model, question):
-        for member in ranked[start : start + counts[k]]:
+        for member in ranked[start : start + counts[0][k]]:
             member.answers[question.code] = values[k]
-        start += counts[k]
+        start += counts[0][k]
 
 
 def _allocate_matrix(
-    model: Model, question: QuestionDef, members: Sequence[Member], dists: list[list[float]], trait: str
+    model: Model,
+    question: QuestionDef,
+    members: Sequence[Member],
+    counts: list[list[int]],
+    trait: str,
 ) -> None:
-    counts = [quota(len(members), d, model.rng) for d in dists]
+    """Straight-liners take one point on every item first; the rest are ranked item by item."""
     values = [o.value for o in question.options.values()]
     items = list(question.items)
     cells: dict[int, dict[str, Any]] = {m.index: {} for m in members}
@@ -607,11 +504,14 @@ def _allocate_matrix(
             item_counts[point] -= 1
             cells[member.index][item] = values[point]
     shared = {m.index: model.gauss() for m in rest}
-    weight = _rho(question) * 0.8
+    weight = ITEM_TRAIT if _rho(question) > 0.5 else ITEM_TRAIT / 2
+    noise = math.sqrt(1 - weight**2 - ITEM_SHARED**2)
     for item, item_counts in zip(items, counts, strict=True):
         ranked = sorted(
             rest,
-            key=lambda m: weight * m.trait(trait) + 0.35 * shared[m.index] + 0.78 * model.gauss(),
+            key=lambda m: (
+                weight * m.trait(trait) + ITEM_SHARED * shared[m.index] + noise * model.gauss()
+            ),
         )
         start = 0
         for k in _score_order(model, question):
@@ -629,10 +529,16 @@ def _common_point(counts: list[list[int]]) -> int | None:
 
 
 def _allocate_multiple(
-    model: Model, question: QuestionDef, members: Sequence[Member], dists: list[list[float]], trait: str
+    model: Model,
+    question: QuestionDef,
+    members: Sequence[Member],
+    per_option: list[list[int]],
+    trait: str,
 ) -> None:
+    """Exclusive options first (chosen alone), then each option to the highest-ranked of
+    those with room left, then a top-up so that nobody is below the minimum."""
     options = list(question.options.values())
-    counts = [quota(len(members), d, model.rng)[0] for d in dists]
+    counts = [chosen_and_not[0] for chosen_and_not in per_option]
     chosen: dict[int, list[int]] = {m.index: [] for m in members}
     alone: set[int] = set()
     capacity = question.max_choices or len(options)
@@ -648,7 +554,12 @@ def _allocate_multiple(
     for k in sorted(regular, key=lambda k: -counts[k]):
         ranked = sorted(
             (
-                (0.4 * m.trait(trait) + 0.8 * model.gauss() + bonus * (capacity - len(chosen[m.index])), m.index)
+                (
+                    0.4 * m.trait(trait)
+                    + 0.8 * model.gauss()
+                    + bonus * (capacity - len(chosen[m.index])),
+                    m.index,
+                )
                 for m in members
                 if m.index not in alone and len(chosen[m.index]) < capacity
             ),
@@ -673,25 +584,26 @@ def _top_up(
 ) -> None:
     """Give everyone short of the minimum a choice moved from someone above it (the option
     totals stay as allocated), or a new one when nobody can spare any."""
-    need = max(question.min_choices or 0, 1)
-    capacity = question.max_choices or len(question.options)
+    need = min(max(question.min_choices or 0, 1), len(regular))
+    rich = [m.index for m in members if m.index not in alone and len(chosen[m.index]) > need]
     for member in members:
         mine = chosen[member.index]
-        while member.index not in alone and len(mine) < min(need, len(regular)):
-            donors = [
-                (d, k)
-                for d in members
-                if d.index not in alone and len(chosen[d.index]) > need
-                for k in chosen[d.index]
-                if k not in mine
-            ]
-            if donors:
-                donor, k = donors[model.rng.randrange(len(donors))]
-                chosen[donor.index].remove(k)
-            else:
-                k = model.rng.choice([k for k in regular if k not in mine])
-            if len(mine) < capacity:
-                mine.append(k)
+        while member.index not in alone and len(mine) < need:
+            moved = None
+            for _try in range(20):
+                if not rich:
+                    break
+                donor = rich[model.rng.randrange(len(rich))]
+                spare = [k for k in chosen[donor] if k not in mine]
+                if spare:
+                    moved = model.rng.choice(spare)
+                    chosen[donor].remove(moved)
+                    if len(chosen[donor]) <= need:
+                        rich.remove(donor)
+                    break
+            if moved is None:
+                moved = model.rng.choice([k for k in regular if k not in mine])
+            mine.append(moved)
 
 
 _ALLOCATE = {"single": _allocate_single, "matrix": _allocate_matrix, "multiple": _allocate_multiple}
@@ -709,76 +621,6 @@ def _other_texts(model: Model, question: QuestionDef, members: Sequence[Member])
             member.answers[f"{question.code}{OTHER_SUFFIX}"] = text
 
 
-# --- one answer for one respondent ------------------------------------------------------------
-
-
-def _set(member: Member, question: QuestionDef, value: Any) -> None:
-    _set_in(member.answers, question, value)
-
-
-def _set_in(answers: dict[str, Any], question: QuestionDef, value: Any) -> None:
-    if value is not None:
-        answers[question.code] = value
-
-
-def _free_answer(model: Model, question: QuestionDef, member: Member) -> Any:
-    if question.type == "number":
-        return _number(question, 0.6 * member.engagement + 0.8 * model.gauss())
-    if question.type == "number_grid":
-        shared = model.gauss()
-        return {
-            item: _number(question, 0.6 * member.engagement + 0.35 * shared + 0.72 * model.gauss())
-            for item in question.items
-        }
-    answer_rate = 1 / (1 + math.exp(-(member.care - 1.1)))  # about one in four
-    if question.required or model.rng.random() < answer_rate:
-        return model.rng.choice(PHRASES[model.language])[: question.max_length]
-    return None
-
-
-def _number(question: QuestionDef, z: float) -> int | float:
-    """A number within [min, max] from a standard normal ``z``."""
-    low = float(question.min_value) if question.min_value is not None else 0.0
-    high = float(question.max_value) if question.max_value is not None else low + 100
-    span = high - low
-    if span <= 12:
-        value = low + span * (0.5 * (1 + math.erf(z / math.sqrt(2))))
-    else:
-        typical = min(max(span * 0.04, 1.0), span / 2)
-        value = low + math.expm1(math.log1p(typical) + 0.8 * z)
-    value = min(max(value, low), high)
-    if question.integer:
-        return min(max(round(value), math.ceil(low)), math.floor(high))
-    return min(max(round(value, 1), low), high)
-
-
-def _draw_one(model: Model, question: QuestionDef, member: Member, base: list[list[float]]) -> Any:
-    """One answer drawn at random from ``base`` (the model's or a cell's distributions)."""
-    values = [o.value for o in question.options.values()]
-    if question.type == "single":
-        return model.rng.choices(values, weights=base[0])[0]
-    if question.type == "matrix":
-        return {item: model.rng.choices(values, weights=b)[0] for item, b in zip(question.items, base, strict=True)}
-    if question.type == "multiple":
-        return _draw_multiple(model, question, base)
-    return _free_answer(model, question, member)
-
-
-def _draw_multiple(model: Model, question: QuestionDef, base: list[list[float]]) -> list:
-    options = list(question.options.values())
-    for k, option in enumerate(options):
-        if option.exclusive and model.rng.random() < base[k][0]:
-            return [option.value]
-    regular = [k for k, o in enumerate(options) if not o.exclusive]
-    picked = [k for k in regular if model.rng.random() < base[k][0]]
-    model.rng.shuffle(picked)
-    picked = picked[: question.max_choices or len(picked)]
-    need = min(max(question.min_choices or 0, 1), len(regular))
-    while len(picked) < need:
-        picked.append(model.rng.choice([k for k in regular if k not in picked]))
-    return [options[k].value for k in sorted(picked)]
-
-
 def _settle(model: Model, member: Member) -> None:
     """Make the answers what the form would send: hidden questions unanswered, visible
     required ones answered (with the model's own distribution where the column missed them)."""
@@ -790,7 +632,7 @@ def _settle(model: Model, member: Member) -> None:
             member.answers.pop(f"{question.code}{OTHER_SUFFIX}", None)
             continue
         if question.code not in member.answers and question.required:
-            base = _base(model, question)
-            _set(member, question, _draw_one(model, question, member, base))
+            base = base_distributions(model, question)
+            put(member, question, draw_one(model, question, member, base))
         if question.code in member.answers:
             so_far[question.code] = member.answers[question.code]

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 import analysis.exporters.base as exporters_base
 import analysis.services.exports as exports_service
@@ -256,7 +257,9 @@ def test_expiry_deletes_the_file_and_marks_the_export_expired(
     done_export.refresh_from_db()
     assert done_export.status == "expired" and done_export.file_path == ""
     assert not path.exists() and not path.parent.exists()
-    answer = client_for(analyst).get(f"{base(ipb)}{done_export.pk}/download/")
+    answer = client_for(analyst).get(
+        f"{base(ipb)}{done_export.pk}/download/", HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert answer.status_code == 404 and "Expired" in answer.json()["message"]
 
 
@@ -278,7 +281,8 @@ def test_a_job_whose_worker_vanished_is_failed_by_the_cleanup(
         )
     long_ago = export.created_at - timedelta(days=2)
     Export.objects.filter(pk=export.pk).update(status="running", started_at=long_ago)
-    export_expire()
+    with translation.override("en"):
+        export_expire()
     export.refresh_from_db()
     assert export.status == "failed" and "worker" in export.error
 
@@ -296,7 +300,7 @@ def test_an_unreachable_broker_fails_the_export_with_a_message(
         raise OperationalError("connection refused")
 
     monkeypatch.setattr(celery_app, "send_task", send_task)
-    with django_capture_on_commit_callbacks(execute=True):
+    with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
         export = export_request(
             questionnaire=ipb, kind="responses_wide", fmt="csv", filters={}, user=analyst
         )

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 import pyreadstat
 import pytest
+from django.utils import translation
 from openpyxl import load_workbook
 
 from analysis.exporters.base import (
@@ -327,7 +328,9 @@ def test_the_sav_has_valid_names_variable_labels_and_value_labels(
     assert labels["D1"] == "D1 您的性别"
     assert meta.variable_value_labels["D1"] == {1.0: "男", 2.0: "女"}
     assert meta.variable_value_labels["Q5_a"][4.0] == "较差"
-    assert meta.variable_value_labels["Q9_1"] == {0.0: "not chosen", 1.0: "chosen"}
+    with translation.override(ipb.default_language):  # the export's language
+        chosen = {0.0: translation.gettext("not chosen"), 1.0: translation.gettext("chosen")}
+    assert meta.variable_value_labels["Q9_1"] == chosen
     assert meta.variable_measure["D1"] == "nominal"
     for index, response in enumerate(responses):
         for column, expected in expected_cells(response.answers, ipb).items():
@@ -349,7 +352,7 @@ def test_a_sav_export_above_the_row_limit_is_refused_with_a_message(ipb, analyst
     settings.EXPORT_SAV_MAX_ROWS = 1
     submit(ipb)
     submit(ipb)
-    with pytest.raises(ExportTooLarge, match="CSV"):
+    with translation.override("en"), pytest.raises(ExportTooLarge, match="export CSV"):
         export_request(
             questionnaire=ipb, kind="responses_wide", fmt="sav", filters={}, user=analyst
         )
@@ -360,7 +363,8 @@ def test_a_long_sav_past_the_limit_fails_the_job_with_a_readable_error(
 ):
     settings.EXPORT_SAV_MAX_ROWS = 10  # one response, but ~60 long rows
     submit(ipb)
-    export = requested(questionnaire=ipb, kind="responses_long", fmt="sav", user=analyst)
+    with translation.override("en"):
+        export = requested(questionnaire=ipb, kind="responses_long", fmt="sav", user=analyst)
     assert export.status == "failed"
     assert "CSV" in export.error
     assert not any(media.rglob("*.sav*"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 
 import pytest
@@ -394,6 +395,26 @@ def test_chunks_of_an_interrupted_attempt_change_nothing(ipb, sent, settings, ch
     run_chord_by_hand(header, body)
     run.refresh_from_db()
     assert run.status == Status.DONE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_step_keeps_the_heartbeat_going_so_the_run_is_not_reaped(ipb, eager, settings):
+    settings.ANALYSIS_STALE_SECONDS = 2  # the heartbeat thread beats every second
+    submit(ipb, 2)
+    run = request(ipb)
+    beats = []
+
+    def slow_step(_progress, note):
+        if note == "validity":
+            before = AnalysisRun.objects.get(pk=run.pk).heartbeat_at
+            time.sleep(2.5)  # longer than ANALYSIS_STALE_SECONDS, in one step
+            assert analysis_runs_reap()["requeued"] == []
+            beats.append((before, AnalysisRun.objects.get(pk=run.pk).heartbeat_at))
+
+    done = analysis_run_execute(run_id=run.pk, on_progress=slow_step)
+    ((before, during),) = beats
+    assert during > before
+    assert (done.status, done.attempts) == (Status.DONE, 1)
 
 
 def test_the_reaper_sends_again_a_queued_run_whose_task_was_lost(

@@ -10,6 +10,7 @@ app and cache are pointed at the same Redis for the duration of a test.
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 import shutil
@@ -25,6 +26,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
+from django.core.management import call_command
 from kombu import pools
 
 from analysis.models import AnalysisRun
@@ -379,3 +381,16 @@ def test_with_the_broker_down_submissions_succeed_and_the_catch_up_analyses_them
         return latest.counts["collected"] == 5 and latest.trigger == "schedule"
 
     _wait_for(caught_up, 90, "the catch-up to analyse the new data", worker.tail)
+
+
+def test_the_command_waits_for_the_workers_and_prints_their_progress(
+    ipb, settings, redis_url, start_worker
+):
+    quietly_submit(ipb, 10, settings)
+    start_worker(redis_url, chunk_size=2, test_chunk_delay_ms=800)
+    out = io.StringIO()
+    call_command("analysis_run", ipb.slug, "--wait", "--timeout", "60", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith(": queued")
+    assert any(line.endswith("running") for line in lines[1:])
+    assert lines[-1].startswith("done: 10 collected")

@@ -1,0 +1,11 @@
+"""The analyst pages, included from config/urls.py under results/ (see analysis/views.py)."""
+
+from django.urls import path
+
+from analysis import views
+
+app_name = "analysis-pages"
+urlpatterns = [
+    path("<str:slug>/", views.results_page, name="results"),
+    path("<str:slug>/run/", views.results_rerun, name="rerun"),
+]

@@ -1,0 +1,332 @@
+"""Analysis benchmark: a full re-run of the reference questionnaire's analysis at scale.
+
+    .venv/bin/python bench/analysis/run.py [--n 100000 1000000] [--workers 1 2]
+                                           [--chunk-size 50000] [--runs 1] [--work-mem 128MB]
+
+For each N: recreates the PostgreSQL database ``wenji_bench``, migrates it, imports the
+reference questionnaire and bulk-loads N responses with COPY (bench/analysis/load.py). Then:
+
+- a first run, which sets every response's validity flags after the bulk load (reported only);
+- a timed full re-run with 1 and with 2 real Celery worker processes (``celery -A config
+  worker -c 1`` each, Redis database 13), from the request to the row saying done, with the
+  time of each phase and the peak memory (VmHWM from /proc) of every worker process;
+- the limit, in the same run: one hand-written SQL statement that computes the same counts and
+  sums over all valid responses (group sizes, answer cells by banner column and segment,
+  per-response multiple/score rows), with no validity recompute, no chunks and no Python;
+
+and prints each run's time over the limit's. Not a test: it prints figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # Django is set up at run time, after the environment is
+    from survey.models import Questionnaire
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+PG = "postgres://postgres@127.0.0.1:5432"
+DB = "wenji_bench"
+REDIS = "redis://127.0.0.1:6379/13"
+SLUG = "ipb-survey"
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, nargs="+", default=[100_000], help="responses to load")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--chunk-size", type=int, default=50_000, help="ANALYSIS_CHUNK_SIZE")
+    parser.add_argument("--runs", type=int, default=1, help="timed runs per worker count")
+    parser.add_argument(
+        "--work-mem", default="", help="PostgreSQL work_mem for the bench database (e.g. 128MB)"
+    )
+    return parser.parse_args()
+
+
+def environment(chunk_size: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=f"{PG}/{DB}?conn_max_age=600",
+        REDIS_URL=REDIS,
+        SECRET_KEY="bench-" + "k" * 50,
+        IDENTITY_HASH_KEY="bench-identity-key",
+        DEBUG="false",
+        SECURE_SSL_REDIRECT="false",
+        ALLOWED_HOSTS="127.0.0.1",
+        LOG_LEVEL="WARNING",
+        ANALYSIS_CHUNK_SIZE=str(chunk_size),
+        ANALYSIS_MAX_CHUNKS="256",
+        DJANGO_SETTINGS_MODULE="config.settings",
+    )
+    return env
+
+
+# --- database ---------------------------------------------------------------------------------
+
+
+def recreate_database(work_mem: str) -> None:
+    import psycopg
+    from django.db import connections
+
+    connections.close_all()
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB}"')
+        if work_mem:
+            conn.execute(f"ALTER DATABASE \"{DB}\" SET work_mem = '{work_mem}'")
+
+
+def prepare() -> Questionnaire:
+    from django.core.management import call_command
+
+    from survey.interchange import load_definition
+    from survey.services.questionnaires import questionnaire_import, questionnaire_publish
+
+    call_command("migrate", verbosity=0)
+    definition = load_definition((ROOT / "examples" / "ipb-survey.yaml").read_text())
+    return questionnaire_publish(questionnaire=questionnaire_import(definition=definition))
+
+
+def load(questionnaire: Questionnaire, n: int) -> None:
+    from bench.analysis.load import bulk_load
+    from survey.structure import structure_for
+
+    started = time.perf_counter()
+    rows = bulk_load(f"{PG}/{DB}", structure_for(questionnaire), n)
+    elapsed = time.perf_counter() - started
+    print(f"  loaded {n:,} responses, {rows:,} answer rows in {elapsed:.0f} s (COPY)")
+
+
+# --- workers ----------------------------------------------------------------------------------
+
+
+class Workers:
+    """``count`` worker instances, one pool process each, in their own process groups."""
+
+    def __init__(self, count: int, env: dict[str, str]) -> None:
+        self.processes: list[subprocess.Popen] = []
+        self.logs: list[Path] = []
+        for index in range(count):
+            log = Path(f"/tmp/wenji-bench-worker-{index}.log")
+            log.write_text("")
+            command = [str(ROOT / ".venv/bin/celery"), "-A", "config", "worker", "-P", "prefork"]
+            command += ["-c", "1", "--without-heartbeat", "--without-gossip", "--without-mingle"]
+            command += ["-n", f"bench{index}@%h", "-l", "INFO", "--logfile", str(log)]
+            self.processes.append(
+                subprocess.Popen(
+                    command,
+                    cwd=ROOT,
+                    env=env,
+                    start_new_session=True,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+            self.logs.append(log)
+        deadline = time.monotonic() + 60
+        while not all(" ready." in log.read_text() for log in self.logs):
+            if time.monotonic() > deadline:
+                self.stop()
+                raise SystemExit("the workers did not start; see /tmp/wenji-bench-worker-*.log")
+            time.sleep(0.1)
+
+    def peak_memory_mb(self) -> list[dict[str, float]]:
+        """VmHWM of each worker's main process and of its pool process (the one that works)."""
+        return [_group_memory(process.pid) for process in self.processes]
+
+    def stop(self) -> None:
+        for process in self.processes:
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def _group_memory(pgid: int) -> dict[str, float]:
+    peaks = {"main": 0.0, "pool": 0.0}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[2]) != pgid:
+            continue
+        hwm = next(line for line in status.splitlines() if line.startswith("VmHWM"))
+        role = "main" if int(entry.name) == pgid else "pool"
+        peaks[role] = max(peaks[role], int(hwm.split()[1]) / 1024)
+    return peaks
+
+
+# --- one run ----------------------------------------------------------------------------------
+
+MILESTONES = {15: "validity", 20: "planned", 90: "chunks", 100: "tables"}
+
+
+def timed_run(questionnaire_id: int) -> dict:
+    """Request a run (sent to the workers) and poll its row until it ends."""
+    from analysis.models import AnalysisRun
+    from analysis.services.runs import analysis_run_request
+
+    started = time.perf_counter()
+    run = analysis_run_request(questionnaire_id=questionnaire_id, trigger="manual")
+    reached: dict[str, float] = {}
+    while True:
+        status, progress = AnalysisRun.objects.values_list("status", "progress").get(pk=run.pk)
+        now = time.perf_counter() - started
+        for mark, name in MILESTONES.items():
+            if progress >= mark and name not in reached:
+                reached[name] = now
+        if status in AnalysisRun.FINISHED:
+            break
+        time.sleep(0.02)
+    run.refresh_from_db()
+    if run.status != AnalysisRun.Status.DONE:
+        raise SystemExit(f"run {run.pk} failed: {run.error}")
+    return {"seconds": now, "phases": reached, "chunks": run.chunks_total}
+
+
+def flush_redis() -> None:
+    import redis
+
+    redis.Redis.from_url(REDIS).flushdb()
+
+
+def run_with_workers(questionnaire_id: int, count: int, env: dict[str, str]) -> dict:
+    flush_redis()
+    workers = Workers(count, env)
+    try:
+        result = timed_run(questionnaire_id)
+        result["memory"] = workers.peak_memory_mb()
+    finally:
+        workers.stop()
+    return result
+
+
+# --- the limit --------------------------------------------------------------------------------
+
+
+def limit_sql(questionnaire: Questionnaire) -> str:
+    """One statement, written by hand for the reference questionnaire, computing what the
+    analysis aggregates: group sizes, answer cells per group, per-response multiple and
+    matrix-score rows per group; groups = all, each banner option (D1–D6), each segment."""
+    from survey.structure import structure_for
+
+    q = structure_for(questionnaire).questions
+    banner = ["D1", "D2", "D3", "D4", "D5", "D6"]
+    choices = ", ".join(
+        f"MAX(CASE WHEN a.question_id = {q[c].id} THEN a.option_id END) AS {c.lower()}"
+        for c in banner
+    )
+    q2 = ", ".join(str(q["Q2"].items[i].id) for i in "abcd")
+    q14 = q["Q14"].options
+    segments = (
+        f"COUNT(*) FILTER (WHERE a.item_id IN ({q2}) AND a.number >= 3) = 4 AS active, "
+        f"COUNT(*) FILTER (WHERE a.item_id IN ({q2}) AND a.number < 3) = 4 AS passive, "
+        f"BOOL_OR(a.option_id IN ({q14['3'].id}, {q14['4'].id})) AS sceptic, "
+        f"BOOL_OR(a.option_id IN ({q14['1'].id}, {q14['2'].id})) "
+        f"AND BOOL_OR(a.option_id = {q['Q15'].options['1'].id}) AS agree_return"
+    )
+    groups = ["COUNT(*)"]
+    groups += [
+        f"COUNT(*) FILTER (WHERE p.{c.lower()} = {option.id})"
+        for c in banner
+        for option in q[c].options.values()
+    ]
+    groups += [
+        f"COUNT(*) FILTER (WHERE p.{s})" for s in ("active", "passive", "sceptic", "agree_return")
+    ]
+    counts = ", ".join(groups)
+    multiple = [x.id for x in q.values() if x.type == "multiple"]
+    matrices = [x.id for x in q.values() if x.type == "matrix"]
+    per_response = ", ".join(str(i) for i in multiple + matrices)
+    return f"""
+WITH p AS MATERIALIZED (
+  SELECT r.id, {choices}, {segments}
+  FROM survey_response r JOIN survey_answer a ON a.response_id = r.id
+  WHERE r.questionnaire_id = {questionnaire.pk} AND r.status <> 'invalid'
+  GROUP BY r.id
+)
+SELECT 'n', NULL::bigint, NULL::bigint, NULL::bigint, NULL::decimal, NULL::bigint,
+       NULL::decimal, {counts} FROM p
+UNION ALL
+SELECT 'c', a.question_id, a.item_id, a.option_id, a.number, NULL, NULL, {counts}
+FROM p JOIN survey_answer a ON a.response_id = p.id
+GROUP BY a.question_id, a.item_id, a.option_id, a.number
+UNION ALL
+SELECT 'r', x.question_id, NULL, NULL, NULL, x.k, x.s, {counts}
+FROM p JOIN (
+  SELECT a.response_id, a.question_id, COUNT(o.score) AS k, SUM(o.score) AS s
+  FROM survey_answer a JOIN survey_option o ON o.id = a.option_id
+  WHERE a.question_id IN ({per_response})
+  GROUP BY a.response_id, a.question_id
+) x ON x.response_id = p.id
+GROUP BY x.question_id, x.k, x.s
+"""
+
+
+def time_limit(sql: str) -> float:
+    import psycopg
+
+    best = float("inf")
+    with psycopg.connect(f"{PG}/{DB}") as conn:
+        for _attempt in range(2):
+            started = time.perf_counter()
+            conn.execute(sql).fetchall()
+            best = min(best, time.perf_counter() - started)
+    return best
+
+
+# --- main -------------------------------------------------------------------------------------
+
+
+def bench(n: int, args: argparse.Namespace, env: dict[str, str]) -> None:
+    memory = f", work_mem {args.work_mem}" if args.work_mem else ""
+    print(f"\n== N = {n:,} responses (chunk size {args.chunk_size:,}{memory}) ==")
+    recreate_database(args.work_mem)
+    questionnaire = prepare()
+    load(questionnaire, n)
+    first = run_with_workers(questionnaire.pk, max(args.workers), env)
+    print(f"  first run after the load (sets every validity flag): {first['seconds']:.1f} s")
+    limit = time_limit(limit_sql(questionnaire))
+    print(f"  limit (one hand-written SQL statement, best of 2): {limit:.2f} s")
+    for count in args.workers:
+        for _run in range(args.runs):
+            result = run_with_workers(questionnaire.pk, count, env)
+            phases = ", ".join(f"{k} {v:.1f}" for k, v in result["phases"].items())
+            pools = [round(m["pool"]) for m in result["memory"]]
+            mains = [round(m["main"]) for m in result["memory"]]
+            print(
+                f"  {count} worker(s): {result['seconds']:.2f} s = {result['seconds'] / limit:.2f}"
+                f" x limit; {result['chunks']} chunks; reached at (s): {phases}; "
+                f"peak memory MB: pool {pools}, main {mains}"
+            )
+
+
+def main() -> None:
+    args = parse_args()
+    env = environment(args.chunk_size)
+    os.environ.update(env)
+    import django
+
+    django.setup()
+    for n in args.n:
+        bench(n, args, env)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""Exports of the analysis results: the tables (one row per figure, a column per breakdown)
+and the segment comparisons, equal to the latest done run's results document."""
+
+from __future__ import annotations
+
+import pyreadstat
+import pytest
+from django.utils import translation
+
+from analysis.exporters.base import ExportError
+from analysis.models import AnalysisRun
+from analysis.selectors import latest_successful_run
+from analysis.services.exports import export_file_path, export_stream_csv
+from analysis.services.runs import analysis_run_request
+from survey.models import AuditEvent
+from tests.analysis import exports_support
+from tests.analysis.exports_support import csv_rows, submit
+from tests.survey.answers import complete_answers
+
+pytestmark = pytest.mark.django_db
+
+analyst, client_for, make_user, media, requested = (  # fixtures
+    exports_support.analyst,
+    exports_support.client_for,
+    exports_support.make_user,
+    exports_support.media,
+    exports_support.requested,
+)
+
+ACTIVE = {"a": 5, "b": 5, "c": 5, "d": 5}
+
+
+@pytest.fixture
+def analysed(ipb, settings, django_capture_on_commit_callbacks):
+    """Four responses and a done analysis run; gives back its results document."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    submit(ipb)
+    submit(ipb, complete_answers(D1=2, Q2=ACTIVE, Q3=2))
+    submit(ipb, complete_answers(D1=2, Q2=ACTIVE, Q14=4, Q3=3))
+    submit(ipb, complete_answers(Q17=1))  # invalid: counts nowhere
+    with django_capture_on_commit_callbacks(execute=True):
+        analysis_run_request(questionnaire_id=ipb.pk, trigger=AnalysisRun.Trigger.MANUAL)
+    run = latest_successful_run(ipb)
+    assert run is not None
+    return run.results
+
+
+def exported(questionnaire, user, kind: str, **options) -> list[dict[str, str]]:
+    stream = export_stream_csv(
+        questionnaire=questionnaire, kind=kind, filters={}, options=options, user=user
+    )
+    rows = csv_rows(b"".join(stream.chunks))
+    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+
+
+def find(rows, **match) -> dict[str, str]:
+    found = [row for row in rows if all(row[k] == v for k, v in match.items())]
+    assert len(found) == 1, match
+    return found[0]
+
+
+def number(cell: str) -> float | None:
+    return None if cell == "" else float(cell)
+
+
+def test_the_tables_hold_the_figures_of_the_results_document(ipb, analyst, analysed):
+    rows = exported(ipb, analyst, "tables", language="en")
+    d1 = next(q for q in analysed["questions"] if q["code"] == "D1")
+    n = find(rows, table="D1", statistic="n")
+    assert (n["label"], number(n["total"]), number(n["D1=1"])) == ("Gender", 3, 1)
+    share = find(rows, table="D1", statistic="share", code="2")
+    assert share["label"] == "Female"
+    assert number(share["total"]) == d1["total"]["options"]["2"]["share"]
+    assert number(share["segment:active"]) == d1["by"]["segment:active"]["options"]["2"]["share"]
+    assert number(share["rest:active"]) == d1["by"]["rest:active"]["options"]["2"]["share"]
+
+    q5 = next(q for q in analysed["questions"] if q["code"] == "Q5")
+    mean = find(rows, table="Q5", item="a", statistic="mean")
+    assert number(mean["total"]) == q5["total"]["items"]["a"]["mean"]
+    top2 = find(rows, table="Q5", item="a", statistic="top2_share")
+    assert number(top2["total"]) == q5["total"]["items"]["a"]["top2"]["share"]
+
+    grid = find(rows, table="Q2", item="d", statistic="median")
+    q2 = next(q for q in analysed["questions"] if q["code"] == "Q2")
+    assert number(grid["total"]) == q2["total"]["items"]["d"]["median"]
+
+    score = find(rows, table="usage_effect", statistic="mean")
+    assert number(score["total"]) == analysed["scores"][0]["total"]["mean"]
+    active = find(rows, table="segments", statistic="n", code="active")
+    members = next(s for s in analysed["segments"] if s["code"] == "active")["n"]
+    assert number(active["total"]) == members and active["D1=1"] == ""
+    assert find(rows, table="Q18", statistic="n")["total"] == "0"
+
+
+def test_the_tables_have_a_label_row_naming_every_breakdown(ipb, analyst, analysed):
+    stream = export_stream_csv(
+        questionnaire=ipb, kind="tables", filters={}, options={"labels": True}, user=analyst
+    )
+    header, labels = csv_rows(b"".join(stream.chunks))[:2]
+    assert labels[header.index("D1=1")] == "您的性别: 男"
+    assert labels[header.index("segment:active")] == "积极参与者: 积极参与者"
+    assert header[:7] == ["table", "type", "item", "statistic", "code", "label", "total"]
+
+
+def test_the_comparisons_hold_each_test_of_each_segment(ipb, analyst, analysed):
+    rows = exported(ipb, analyst, "comparisons", language="en")
+    first = analysed["comparisons"][0]
+    test = first["options"][0]
+    row = find(rows, segment=first["segment"], kind="option", question="D1", option="1")
+    assert row["label"] == "Male"
+    assert number(row["segment_n"]) == test["segment"]["n"]
+    assert number(row["rest_value"]) == test["rest"]["share"]
+    assert row["reason"] == (test["reason"] or "")
+    scores = [r for r in rows if r["segment"] == first["segment"] and r["kind"] == "score"]
+    assert [r["question"] for r in scores] == [s["score"] for s in first["scores"]]
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "sav"])
+def test_the_tables_export_as_files_too(ipb, analyst, analysed, requested, fmt):
+    export = requested(questionnaire=ipb, kind="tables", fmt=fmt, user=analyst)
+    assert export.status == "done", export.error
+    assert export.responses == analysed["base"]["valid"] == 3
+    event = AuditEvent.objects.get(details__export_id=export.pk)
+    assert event.details["run_id"] == latest_successful_run(ipb).pk
+    if fmt == "sav":
+        frame, meta = pyreadstat.read_sav(str(export_file_path(export)))
+        assert {"D1_1", "segment_active", "rest_active"} <= set(meta.column_names)
+        assert len(frame) == export.rows
+
+
+def test_tables_are_refused_until_an_analysis_run_is_done(ipb, analyst, client_for):
+    submit(ipb)
+    with translation.override("en"), pytest.raises(ExportError, match="run the analysis"):
+        exported(ipb, analyst, "tables")
+    answer = client_for(analyst).post(
+        f"/api/v1/questionnaires/{ipb.slug}/exports/",
+        {"kind": "tables", "format": "xlsx"},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert answer.status_code == 400 and "kind" in answer.json()["fields"]
+
+
+def test_filters_do_not_apply_to_the_tables(ipb, analyst, analysed):
+    with pytest.raises(ExportError) as refused:
+        export_stream_csv(
+            questionnaire=ipb,
+            kind="tables",
+            filters={"status": "all"},
+            options={},
+            user=analyst,
+        )
+    assert "filters" in refused.value.fields
