@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -93,3 +94,46 @@ def ipb(ipb_draft):
     from survey.services.questionnaires import questionnaire_publish
 
     return questionnaire_publish(questionnaire=ipb_draft)
+
+
+# One headless Chromium per session, shared by every browser test (Playwright's sync API
+# cannot run twice at once in one thread).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """One headless Chromium for the session. Playwright's own default of disabling the
+    back/forward cache is dropped: the form's back-button handling is tested with it.
+
+    Playwright's sync API keeps an asyncio loop running in this thread, which Django's
+    async-safety check mistakes for async code calling the ORM (fixtures, flushes); the
+    check is switched off for the browser tests only, as Playwright's docs advise.
+    """
+    from playwright.sync_api import sync_playwright
+
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
+            ignore_default_args=["--disable-back-forward-cache"],
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+            if previous is None:
+                os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+            else:
+                os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous

@@ -538,36 +538,32 @@ def test_api_docs_init_script_is_served_as_javascript_from_a_url(client):
 
 
 @pytest.mark.browser
-def test_api_docs_render_in_chromium_without_a_policy_violation(live_server):
-    from playwright.sync_api import sync_playwright
-
+def test_api_docs_render_in_chromium_without_a_policy_violation(live_server, browser):
     violations: list[str] = []
     foreign: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
-        try:
-            page = browser.new_page()
-            page.on(
-                "console",
-                lambda message: (
-                    violations.append(message.text)
-                    if "Content Security Policy" in message.text
-                    else None
-                ),
-            )
-            page.on(
-                "request",
-                lambda request: (
-                    foreign.append(request.url)
-                    if not request.url.startswith((live_server.url, "data:"))
-                    else None
-                ),
-            )
-            page.goto(f"{live_server.url}/api/v1/docs/")
-            page.wait_for_selector(".swagger-ui .info .title", timeout=15000)
-            title = page.inner_text(".swagger-ui .info .title")
-        finally:
-            browser.close()
+    page = browser.new_page()
+    try:
+        page.on(
+            "console",
+            lambda message: (
+                violations.append(message.text)
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
+        page.on(
+            "request",
+            lambda request: (
+                foreign.append(request.url)
+                if not request.url.startswith((live_server.url, "data:"))
+                else None
+            ),
+        )
+        page.goto(f"{live_server.url}/api/v1/docs/")
+        page.wait_for_selector(".swagger-ui .info .title", timeout=15000)
+        title = page.inner_text(".swagger-ui .info .title")
+    finally:
+        page.close()
     assert "Wenji API" in title
     assert violations == []
     assert foreign == []

@@ -9,7 +9,6 @@ rows, or shares the in-memory SQLite connection as pytest-django's live_server d
 
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 from collections.abc import Callable, Iterator
@@ -25,16 +24,6 @@ from django.test.testcases import LiveServerThread
 
 from tests.conftest import REPO_ROOT
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 WECHAT_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
     "(KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.47(0x18002f2f) NetType/WIFI "
@@ -52,13 +41,14 @@ def collected_static(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]
     which keeps it quick; the storage, hashing and compression are the production ones.
     """
     root = tmp_path_factory.mktemp("static")
-    overrides = override_settings(
-        STATIC_ROOT=root,
-        STATICFILES_FINDERS=["django.contrib.staticfiles.finders.FileSystemFinder"],
-    )
+    overrides = override_settings(STATIC_ROOT=root)
     overrides.enable()
     try:
-        call_command("collectstatic", interactive=False, verbosity=0)
+        # Only around collectstatic: other tests of the session look static files up too.
+        with override_settings(
+            STATICFILES_FINDERS=["django.contrib.staticfiles.finders.FileSystemFinder"]
+        ):
+            call_command("collectstatic", interactive=False, verbosity=0)
         yield root
     finally:
         overrides.disable()
@@ -120,35 +110,6 @@ def server(collected_static: Path, transactional_db: None) -> Iterator[Server]:
                 other.join(timeout=5)
         for conn in shared.values():
             conn.dec_thread_sharing()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    """One headless Chromium for the session. Playwright's own default of disabling the
-    back/forward cache is dropped: the form's back-button handling is tested with it.
-
-    Playwright's sync API keeps an asyncio loop running in this thread, which Django's
-    async-safety check mistakes for async code calling the ORM (fixtures, flushes); the
-    check is switched off for the browser tests only, as Playwright's docs advise.
-    """
-    from playwright.sync_api import sync_playwright
-
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=CHROMIUM_ARGS,
-            ignore_default_args=["--disable-back-forward-cache"],
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-            if previous is None:
-                os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-            else:
-                os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ def test_a_respondent_fills_the_whole_questionnaire_on_a_phone(ipb, server, phon
     page.goto(server(FORM))
     page.screenshot(path=str(artifacts / "form-first-screen.png"))
     assert page.is_visible("#s-A") and not page.is_visible("#s-B")
-    assert page.inner_text("#wf-progress-text") == "Part 1 of 4"
+    assert page.inner_text("#wf-progress-text") == "第 1 部分（共 4 部分）"
 
     # Next without answering: errors beside the questions and a summary that gets focus.
     next_section(page)
@@ -50,7 +50,7 @@ def test_a_respondent_fills_the_whole_questionnaire_on_a_phone(ipb, server, phon
     assert page.is_visible("#o-D6")
     next_section(page)
     assert page.is_visible("#s-B") and not page.is_visible("#error-summary")
-    assert page.inner_text("#wf-progress-text") == "Part 2 of 4"
+    assert page.inner_text("#wf-progress-text") == "第 2 部分（共 4 部分）"
     answer_section(page, "B", answers)
     next_section(page)
 
@@ -78,7 +78,7 @@ def test_a_respondent_fills_the_whole_questionnaire_on_a_phone(ipb, server, phon
     answer(page, "Q15", 1)
     assert page.is_visible("#q-Q15R") and page.is_enabled("#f-Q15R")
     page.fill("#f-Q15R", answers["Q15R"])
-    assert page.inner_text("#q-Q15R-count") == f"{len(answers['Q15R'])} of 500 characters"
+    assert page.inner_text("#q-Q15R-count") == f"{len(answers['Q15R'])}/500 字"
     answer(page, "Q15", 2)
     assert not page.is_visible("#q-Q15R")
     answer_section(page, "D", answers)
@@ -147,9 +147,9 @@ def test_the_back_button_after_sending_stores_nothing_more(ipb, server, phone):
     page.click("#wf-submit")
     page.wait_for_url(server("/s/ipb-survey/thanks/"))
     page.go_back()
-    page.wait_for_selector("text=You have already answered")
+    page.wait_for_selector("text=您已填写过本问卷")
     page.reload()
-    page.wait_for_selector("text=You have already answered")
+    page.wait_for_selector("text=您已填写过本问卷")
     assert Response.objects.count() == 1
 
 
@@ -162,7 +162,7 @@ def test_a_reload_of_the_thank_you_page_stores_nothing_more(ipb, server, phone):
     page.click("#wf-submit")
     page.wait_for_url(server("/s/ipb-survey/thanks/"))
     page.reload()
-    assert "Thank you" in page.inner_text("h1")
+    assert "感谢您的参与" in page.inner_text("h1")
     assert Response.objects.count() == 1
 
 
@@ -186,7 +186,7 @@ def test_server_errors_bring_the_respondent_to_the_first_question_in_error(ipb, 
     page.wait_for_selector("#error-summary:not([hidden])")
     assert page.evaluate("document.activeElement.id") == "error-summary"
     assert page.is_visible("#q-Q8") and page.is_visible("#s-C")
-    assert "Choose at most 3 options." in page.inner_text("#q-Q8-err")
+    assert "最多只能选择 3 项" in page.inner_text("#q-Q8-err")
     assert Response.objects.count() == 0
     for option in ("2", "3", "4"):
         page.uncheck(f'#q-Q8 input[value="{option}"]')

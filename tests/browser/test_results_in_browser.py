@@ -82,13 +82,13 @@ def test_rerun_now_with_javascript_posts_to_the_api_and_reloads_with_the_new_run
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else 0)
     first = AnalysisRun.objects.get()
     page.goto(server("/results/ipb-survey/"))
-    assert f"#{first.pk}," in page.locator("#run").inner_text()
+    assert f"#{first.pk}，" in page.locator("#run").inner_text()
 
     with page.expect_navigation():  # the run finished at once (eager): the page reloads
-        page.get_by_role("button", name="Re-run now").click()
+        page.get_by_role("button", name="立即重新分析").click()
 
     assert ("POST", "/api/v1/questionnaires/ipb-survey/analysis/runs/") in server.seen
     second = AnalysisRun.objects.exclude(pk=first.pk).get()
     assert second.status == AnalysisRun.Status.DONE
-    assert f"#{second.pk}," in page.locator("#run").inner_text()
+    assert f"#{second.pk}，" in page.locator("#run").inner_text()
     assert not problems, problems
