@@ -727,3 +727,4 @@ class OptionAdmin(LockAwareAdmin, PermissionCheckedImportExportMixin, ImportExpo
 
 
 import survey.admin_audit  # noqa: E402, F401  (the read-only audit trail)
+import survey.admin_responses  # noqa: E402, F401  (registers the response pages)

@@ -18,7 +18,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from survey.models import Response, StatusChange
+from survey.models import AuditEvent, Response, StatusChange
+from survey.services.audit import audit_event_record
 
 REASON_MAX_LENGTH = 2000
 
@@ -58,6 +59,18 @@ def response_set_status(
             changed_at=now,
         )
         Response.objects.filter(pk=response.pk).update(status=status, manual_status=status)
+        audit_event_record(
+            action=AuditEvent.Action.STATUS_OVERRIDE,
+            user=user,
+            questionnaire=response.questionnaire,
+            details={
+                "response": response.pk,
+                "from": current,
+                "to": status,
+                "reason": reason_text,
+                "rows": 1,
+            },
+        )
     response.status = status
     response.manual_status = status
     return response
