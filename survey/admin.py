@@ -726,5 +726,5 @@ class OptionAdmin(LockAwareAdmin, PermissionCheckedImportExportMixin, ImportExpo
             questionnaire_definition_changed(questionnaire=obj.question.questionnaire)
 
 
-import survey.admin_audit  # noqa: E402, F401  (the read-only audit trail)
+import survey.admin_audit  # noqa: E402  (the read-only audit trail)
 import survey.admin_responses  # noqa: E402, F401  (registers the response pages)

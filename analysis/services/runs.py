@@ -285,15 +285,16 @@ def _readable(exc: BaseException) -> str:
 
 
 def analysis_run_execute(
-    *, run_id: int, on_progress: ProgressCallback | None = None
+    *, run_id: int, on_progress: ProgressCallback | None = None, inline: bool = False
 ) -> AnalysisRun | None:
     """Claim the run and compute it: validity recompute, aggregation in chunks, tables.
 
     With Celery eager (no broker) or a single chunk everything happens here and the run comes
     back done; otherwise the chunks go to the workers as a chord and the run comes back
-    running (``analysis.finish`` completes it). None when there was nothing to do: the run is
-    not queued (taken, finished) or another run of the questionnaire is running (that one
-    sends this one when it ends).
+    running (``analysis.finish`` completes it); ``inline`` keeps every chunk in this process
+    even with workers (the demo's set-up, a command run by hand). None when there was nothing
+    to do: the run is not queued (taken, finished) or another run of the questionnaire is
+    running (that one sends this one when it ends).
     """
     run = _claim(run_id)
     if run is None:
@@ -306,7 +307,7 @@ def analysis_run_execute(
         chunks = _chunk_count(run.response_count or 0)
         bounds = chunk_bounds(questionnaire_id=run.questionnaire_id, chunks=chunks)
         current.update(progress=CHUNKS_FROM, chunks_total=len(bounds), note="chunks planned")
-        if settings.CELERY_TASK_ALWAYS_EAGER or len(bounds) <= 1:
+        if inline or settings.CELERY_TASK_ALWAYS_EAGER or len(bounds) <= 1:
             partials = [_aggregate(current, low, high) for low, high in bounds]
             _finish(current, partials)
         else:

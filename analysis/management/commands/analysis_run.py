@@ -30,14 +30,21 @@ class Command(BaseCommand):
             "--wait", action="store_true", help="with workers: wait for the run, printing progress"
         )
         parser.add_argument(
+            "--here",
+            action="store_true",
+            help="run in this process even when workers are configured",
+        )
+        parser.add_argument(
             "--timeout", type=int, default=3600, help="seconds --wait waits at most (3600)"
         )
 
-    def handle(self, *args: Any, slug: str, wait: bool, timeout: int, **options: Any) -> None:
+    def handle(
+        self, *args: Any, slug: str, wait: bool, here: bool, timeout: int, **options: Any
+    ) -> None:
         questionnaire = questionnaire_by_slug(slug=slug)
         if questionnaire is None:
             raise CommandError(f"no questionnaire with the slug {slug!r}")
-        eager = settings.CELERY_TASK_ALWAYS_EAGER
+        eager = settings.CELERY_TASK_ALWAYS_EAGER or here
         run = analysis_run_request(
             questionnaire_id=questionnaire.pk,
             trigger=AnalysisRun.Trigger.MANUAL,
@@ -45,7 +52,8 @@ class Command(BaseCommand):
         )
         self.stdout.write(f"analysis run #{run.pk} of {slug}: {run.status}")
         if eager:
-            if analysis_run_execute(run_id=run.pk, on_progress=self._progress) is None:
+            done = analysis_run_execute(run_id=run.pk, on_progress=self._progress, inline=True)
+            if done is None:
                 raise CommandError(f"run #{run.pk} could not start: another run is in progress")
         elif wait:
             self._follow(run.pk, timeout)

@@ -133,7 +133,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Generated {result.planned} responses in {result.seconds:.1f} s. Analysing them:"
         )
-        call_command("analysis_run", DEMO_SLUG, stdout=self.stdout, stderr=self.stderr)
+        call_command("analysis_run", DEMO_SLUG, here=True, stdout=self.stdout, stderr=self.stderr)
 
     def _admin(self, password_file: Path) -> str:
         user_model = get_user_model()
