@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import operator
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache, reduce
@@ -701,6 +701,62 @@ def to_q(
 
 
 @dataclass(frozen=True)
+class AnswerTests:
+    """An expression as tests on single answer rows, combined per response.
+
+    `tests[k]` is a `Q` over `survey.Answer` (no response in it). The expression holds on a
+    response when `holds` does, each of its leaves ``("test", k)`` read as "some answer row of
+    the response passes `tests[k]`". This is the same condition as `to_q`'s, in a shape that a
+    grouped pass over many responses' answers computes at once (one flag per test and response)
+    instead of one `EXISTS` per comparison and response.
+    """
+
+    tests: list[Q]
+    holds: Q
+
+    def sql(self, passed: Callable[[int], str]) -> str:
+        """`holds` as SQL text, leaf k written as `passed(k)`, a boolean SQL expression that must
+        be false (not NULL) for a response without a row passing test k."""
+        return _render(self.holds, passed)
+
+
+def to_answer_tests(
+    expr: Expr,
+    *,
+    question_ids: Mapping[str, int],
+    item_ids: Mapping[tuple[str, str], int],
+    option_ids: Mapping[tuple[str, str], int],
+) -> AnswerTests | None:
+    """`expr` as `AnswerTests` (same arguments and meaning as `to_q`), or None when it compares
+    two references (`Q2.a > Q2.b` reads two answer rows at once: use `to_q`)."""
+    builder = _TestsBuilder(question_ids, item_ids, option_ids)
+    try:
+        holds = builder.build(expr)
+    except _AcrossRows:
+        return None
+    return AnswerTests(tests=builder.tests, holds=holds)
+
+
+class _AcrossRows(Exception):
+    """A comparison of two references: no single answer row can decide it."""
+
+
+def _render(condition: Q, passed: Callable[[int], str]) -> str:
+    from django.db.models import Q
+
+    parts = []
+    for child in condition.children:
+        if isinstance(child, Q):
+            parts.append(_render(child, passed))
+        elif child[0] == "test":
+            parts.append(passed(child[1]))
+        else:  # _never()
+            parts.append("1 = 0")
+    joined = f" {condition.connector} ".join(f"({part})" for part in parts)
+    return f"NOT ({joined})" if condition.negated else joined
+
+
+@dataclass(frozen=True)
 class _QueryBuilder:
     question_ids: Mapping[str, int]
     item_ids: Mapping[tuple[str, str], int]
@@ -731,24 +787,28 @@ class _QueryBuilder:
         numbers = [Decimal(v) for v in values if isinstance(v, int | Decimal)]
         return self._values(ref, op, "number", numbers)
 
-    def _answers(self, ref: Ref, response: Any = None) -> QuerySet:
-        """The Answer rows of `ref`, for the response given (by default the outer query's)."""
-        from django.db.models import OuterRef
-
-        from survey.models import Answer
+    def _rows(self, ref: Ref) -> Q:
+        """A `Q` over `survey.Answer`: the answer rows of `ref`, of any response."""
+        from django.db.models import Q
 
         try:
             question_id = self.question_ids[ref.question]
             item_id = None if ref.item is None else self.item_ids[(ref.question, ref.item)]
         except KeyError as missing:
             raise ExpressionError(f"no database id for {missing}", ref.pos) from None
-        return Answer.objects.filter(
-            response=OuterRef("pk") if response is None else response,
-            question_id=question_id,
-            item_id=item_id,
-        )
+        return Q(question_id=question_id, item_id=item_id)
+
+    def _answered(self, rows: Q) -> Q:
+        """A `Q` over `survey.Response`: it has an answer row matching `rows`."""
+        from django.db.models import OuterRef
+
+        from survey.models import Answer
+
+        return _exists(Answer.objects.filter(rows, response=OuterRef("pk")))
 
     def _options(self, ref: Ref, op: str, values: list[Any]) -> Q:
+        from django.db.models import Q
+
         # The same comparison evaluate() makes, applied to every option code of the question.
         test = op if op in ORDERING_OPERATORS else "=="
         ids = [
@@ -756,24 +816,28 @@ class _QueryBuilder:
             for (question, code), option_id in self.option_ids.items()
             if question == ref.question and any(_holds(code, test, value) for value in values)
         ]
-        answers = self._answers(ref).filter(option__isnull=False)
+        rows = self._rows(ref) & Q(option__isnull=False)
         if op == "!=":
-            return _exists(answers.exclude(option_id__in=ids) if ids else answers)
-        return _exists(answers.filter(option_id__in=ids)) if ids else _never()
+            return self._answered(rows & ~Q(option_id__in=ids) if ids else rows)
+        return self._answered(rows & Q(option_id__in=ids)) if ids else _never()
 
     def _values(self, ref: Ref, op: str, column: str, values: list[Any]) -> Q:
-        answers = self._answers(ref).filter(**{f"{column}__isnull": False})
+        from django.db.models import Q
+
+        rows = self._rows(ref) & Q(**{f"{column}__isnull": False})
         if op == "!=":
-            return _exists(answers.exclude(**{column: values[0]}) if values else answers)
+            return self._answered(rows & ~Q(**{column: values[0]}) if values else rows)
         if not values:
             return _never()
         if op in ORDERING_OPERATORS:
-            return _exists(answers.filter(**{f"{column}__{_LOOKUPS[op]}": values[0]}))
-        return _exists(answers.filter(**{f"{column}__in": values}))
+            return self._answered(rows & Q(**{f"{column}__{_LOOKUPS[op]}": values[0]}))
+        return self._answered(rows & Q(**{f"{column}__in": values}))
 
     def _number_pair(self, left: Ref, op: str, right: Ref) -> Q:
         """`left op right` on two numbers: an answer row of `left` with a matching `right` row."""
         from django.db.models import OuterRef, Q
+
+        from survey.models import Answer
 
         here = OuterRef("number")
         if op == "==":
@@ -782,10 +846,26 @@ class _QueryBuilder:
             relation = Q(number__lt=here) | Q(number__gt=here)
         else:  # left < right reads, from the right row, right > left
             relation = Q(**{f"number__{_LOOKUPS[_FLIPPED[op]]}": here})
-        right_rows = self._answers(right, OuterRef(OuterRef("pk")))
+        right_rows = Answer.objects.filter(self._rows(right), response=OuterRef(OuterRef("pk")))
         right_rows = right_rows.filter(relation, number__isnull=False)
-        left_rows = self._answers(left).filter(number__isnull=False)
-        return _exists(left_rows.filter(_exists(right_rows)))
+        left_rows = Answer.objects.filter(self._rows(left), response=OuterRef("pk"))
+        return _exists(left_rows.filter(_exists(right_rows), number__isnull=False))
+
+
+@dataclass(frozen=True)
+class _TestsBuilder(_QueryBuilder):
+    """Builds `AnswerTests`: each row test is collected, and stands as ``("test", k)``."""
+
+    tests: list[Q] = field(default_factory=list)
+
+    def _answered(self, rows: Q) -> Q:
+        from django.db.models import Q
+
+        self.tests.append(rows)
+        return Q(test=len(self.tests) - 1)
+
+    def _number_pair(self, left: Ref, op: str, right: Ref) -> Q:
+        raise _AcrossRows
 
 
 def _exists(queryset: QuerySet) -> Q:

@@ -1,16 +1,27 @@
-"""`to_q` selects in the database exactly the responses on which `evaluate` holds."""
+"""`to_q` and `to_answer_tests` select in the database exactly the responses on which
+`evaluate` holds."""
 
 from __future__ import annotations
 
 import random
+import re
 import uuid
 from decimal import Decimal
 from typing import Any
 
 import pytest
 import yaml
+from django.db import connection
+from django.db.models import Case, Max, Value, When
 
-from survey.expressions import ExpressionError, canonical_code, evaluate, parse, to_q
+from survey.expressions import (
+    ExpressionError,
+    canonical_code,
+    evaluate,
+    parse,
+    to_answer_tests,
+    to_q,
+)
 from survey.models import Answer, Item, Option, Question, Questionnaire, Response, Section
 from tests.conftest import EXAMPLE_DEFINITION
 
@@ -71,6 +82,9 @@ HAND_MADE = [
     "(D1 == 1 or Q9 has 6) and not (AGE < 30)",
     "not (Q14 in [1, 2] or Q5.a >= 3) or Q18 == 'no' and Q2.d != 0",
 ]
+
+
+TWO_ANSWERS = re.compile(r"[A-Z][A-Z0-9]*(\.\w+)? *(==|!=|<=|>=|<|>) *[A-Z]")
 
 
 def reference_rules() -> list[str]:
@@ -184,6 +198,30 @@ def selected(stored: Stored, source: str) -> set[int]:
     return set(rows.filter(to_q(parse(source), **stored.ids())).values_list("id", flat=True))
 
 
+def selected_by_tests(stored: Stored, source: str) -> set[int] | None:
+    """The responses `to_answer_tests` selects: one grouped pass over the answers (a flag per
+    test and response), the flags combined by `AnswerTests.sql`; None if it declines."""
+    tests = to_answer_tests(parse(source), **stored.ids())
+    if tests is None:
+        return None
+    flags = {
+        f"t{k}": Max(Case(When(test, then=Value(1)), default=Value(0)))
+        for k, test in enumerate(tests.tests)
+    }
+    answers = Answer.objects.filter(response__questionnaire=stored.questionnaire)
+    grouped, params = (
+        answers.values("response_id").annotate(**flags).order_by().query.sql_with_params()
+    )
+    holds = tests.sql(lambda k: f"COALESCE(f.t{k}, 0) = 1")
+    sql = (
+        f"SELECT r.id FROM {Response._meta.db_table} r LEFT JOIN ({grouped}) f "
+        f"ON f.response_id = r.id WHERE r.questionnaire_id = %s AND ({holds})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, stored.questionnaire.pk])
+        return {pk for (pk,) in cursor.fetchall()}
+
+
 def evaluated(stored: Stored, source: str) -> set[int]:
     expr = parse(source)
     rows = Response.objects.filter(questionnaire=stored.questionnaire)
@@ -197,6 +235,10 @@ def test_the_database_filter_selects_exactly_the_responses_evaluate_accepts(
 ) -> None:
     expected = evaluated(stored, source)
     assert selected(stored, source) == expected
+    # Row tests decline exactly the rules comparing two answers (they need two rows at once).
+    by_tests = selected_by_tests(stored, source)
+    assert (by_tests is None) == bool(TWO_ANSWERS.search(source))
+    assert by_tests in (None, expected)
     # The data must tell the two outcomes apart for the comparison to mean something.
     assert 0 < len(expected) < Response.objects.count()
 
