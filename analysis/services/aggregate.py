@@ -28,9 +28,15 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, Exists, Q, Value, When
+from django.db.models import Case, Exists, F, Max, Q, Value, When
 
-from survey.expressions import ExpressionError, compile_expression, to_q
+from survey.expressions import (
+    AnswerTests,
+    ExpressionError,
+    compile_expression,
+    to_answer_tests,
+    to_q,
+)
 from survey.models import Answer, DerivedScore, Questionnaire, Response, Segment
 from survey.structure import QuestionDef, Structure, structure_for
 
@@ -56,6 +62,8 @@ class SegmentDef:
     rule: str
     index: int
     condition: Q | None  # None when the rule no longer fits the questionnaire (see problems)
+    # The same rule as tests on single answer rows (None: it compares two answers, or no fit)
+    tests: AnswerTests | None = None
 
 
 @dataclass(frozen=True)
@@ -153,15 +161,16 @@ def _segments(
     }
     segments = []
     for index, segment in enumerate(Segment.objects.filter(questionnaire=questionnaire)):
+        ids = {"question_ids": question_ids, "item_ids": item_ids, "option_ids": option_ids}
         try:
             expr = compile_expression(segment.rule, specs)
-            condition = to_q(
-                expr, question_ids=question_ids, item_ids=item_ids, option_ids=option_ids
-            )
+            condition, tests = to_q(expr, **ids), to_answer_tests(expr, **ids)
         except ExpressionError as error:
             problems.append(f"segment {segment.code}: rule {segment.rule!r}: {error}")
-            condition = None
-        segments.append(SegmentDef(segment.code, segment.label, segment.rule, index, condition))
+            condition, tests = None, None
+        segments.append(
+            SegmentDef(segment.code, segment.label, segment.rule, index, condition, tests)
+        )
     return segments
 
 
@@ -262,8 +271,14 @@ def _group_columns(plan: AnalysisPlan) -> list[tuple[str, str | None]]:
 
 def _people(plan: AnalysisPlan, low_id: int, high_id: int) -> tuple[str, list[Any]]:
     """SQL of one row per valid response in the range: its id, the option it chose in each
-    banner question (``b0``, ``b1``, …; one grouped pass over the banner answers) and whether
-    it is in each segment (``s0``, …: 0/1, by the segment's ``to_q`` condition)."""
+    banner question (``b0``, ``b1``, …) and whether it is in each segment (``s0``, …: 0/1).
+
+    Banner choices and segment memberships come from one grouped pass over the range's answers
+    to the questions they read (``_flags``): a segment rule is a boolean combination of "has an
+    answer row passing test k" (``AnswerTests``), each such flag one ``MAX(CASE …)`` column.
+    A rule comparing two answers (``Q2.a > Q2.b``) has no row tests; it keeps its ``to_q``
+    condition, whose EXISTS subqueries are limited to the range (``_within_ids``).
+    """
     people = (
         Response.objects.filter(
             questionnaire_id=plan.questionnaire.pk, id__gte=low_id, id__lte=high_id
@@ -272,31 +287,77 @@ def _people(plan: AnalysisPlan, low_id: int, high_id: int) -> tuple[str, list[An
         .order_by()
     )
     names = ["id"]
+    tested: list[tuple[SegmentDef, AnswerTests]] = []
     for segment in plan.segments:
-        if segment.condition is not None:
-            condition = _within_ids(segment.condition, low_id, high_id)
-            member = Case(When(condition, then=Value(1)), default=Value(0))
-            people = people.annotate(**{f"s{segment.index}": member})
-            names.append(f"s{segment.index}")
+        if segment.condition is None:
+            continue
+        if segment.tests is not None:
+            tested.append((segment, segment.tests))
+            continue
+        condition = _within_ids(segment.condition, low_id, high_id)
+        member = Case(When(condition, then=Value(1)), default=Value(0))
+        people = people.annotate(**{f"s{segment.index}": member})
+        names.append(f"s{segment.index}")
     sql, params = people.values(*names).query.sql_with_params()
     banner = plan.banner_questions()
-    if not banner:
+    if not banner and not tested:
         return sql, list(params)
-    choices = ", ".join(
-        f"MAX(CASE WHEN b.question_id = {int(q.id)} THEN b.option_id END) AS b{index}"
-        for index, q in enumerate(banner)
-    )
-    chosen = (
-        f"SELECT b.response_id, {choices} FROM {Answer._meta.db_table} b "
-        f"WHERE b.response_id BETWEEN %s AND %s "
-        f"AND b.question_id IN ({', '.join(str(int(q.id)) for q in banner)}) "
-        "GROUP BY b.response_id"
-    )
-    columns = ", ".join(f"c.b{index}" for index in range(len(banner)))
+    flags, flag_params, offsets = _flags(banner, [tests for _, tests in tested], low_id, high_id)
+    columns = [f"f.b{index}" for index in range(len(banner))]
+    for (segment, tests), offset in zip(tested, offsets, strict=True):
+        holds = tests.sql(lambda k, offset=offset: f"COALESCE(f.t{offset + k}, 0) = 1")
+        columns.append(f"CASE WHEN {holds} THEN 1 ELSE 0 END AS s{segment.index}")
     return (
-        f"SELECT q.*, {columns} FROM ({sql}) q LEFT JOIN ({chosen}) c ON c.response_id = q.id",
-        [*params, low_id, high_id],
+        f"SELECT q.*, {', '.join(columns)} FROM ({sql}) q "
+        f"LEFT JOIN ({flags}) f ON f.response_id = q.id",
+        [*params, *flag_params],
     )
+
+
+def _flags(
+    banner: list[QuestionDef], rules: list[AnswerTests], low_id: int, high_id: int
+) -> tuple[str, list[Any], list[int]]:
+    """One grouped pass over the range's answers to the banner questions and to the questions
+    the rules read: per response, ``b{i}`` the option chosen in banner question i and ``t{k}``
+    1 if some answer row passes test k (the rules' tests numbered in order), else 0.
+    Returns the SQL, its parameters and each rule's first test number."""
+    columns: dict[str, Any] = {
+        f"b{index}": Max(Case(When(question_id=question.id, then=F("option_id"))))
+        for index, question in enumerate(banner)
+    }
+    offsets = []
+    for tests in rules:
+        offsets.append(len(columns) - len(banner))
+        for test in tests.tests:
+            flag = Max(Case(When(test, then=Value(1)), default=Value(0)))
+            columns[f"t{len(columns) - len(banner)}"] = flag
+    question_ids = {question.id for question in banner}
+    question_ids |= {
+        value
+        for tests in rules
+        for test in tests.tests
+        for key, value in _lookups(test)
+        if key == "question_id"
+    }
+    rows = (
+        Answer.objects.filter(
+            response_id__gte=low_id, response_id__lte=high_id, question_id__in=question_ids
+        )
+        .values("response_id")
+        .annotate(**columns)
+        .order_by()
+    )
+    sql, params = rows.query.sql_with_params()
+    return sql, list(params), offsets
+
+
+def _lookups(condition: Q) -> Iterable[tuple[str, Any]]:
+    """Every (lookup, value) pair in a Q, at any depth."""
+    for child in condition.children:
+        if isinstance(child, Q):
+            yield from _lookups(child)
+        else:
+            yield child
 
 
 def _within_ids(condition: Q, low_id: int, high_id: int) -> Q:

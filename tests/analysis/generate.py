@@ -312,6 +312,8 @@ HARD_CASES = {
         {"code": "fans", "label": "Fans", "rule": "rate.a == 1 or media has 1"},
         {"code": "solo", "label": "Only one", "rule": "tier == 3"},
         {"code": "nobody", "label": "Nobody", "rule": "counts.p > 1000"},
+        # Compares two answers: computed by EXISTS subqueries, not by the row tests.
+        {"code": "more_p", "label": "More P", "rule": 'counts.p > counts.q and not (sex == "f")'},
     ],
     "validity": {
         "speeder": {"action": "invalidate", "below_fraction_of_median": 0.3},
@@ -320,7 +322,14 @@ HARD_CASES = {
         "straightlining": {"action": "flag", "min_items": 3},
     },
     "analysis": {
-        "banner": ["tier", "sex", "segment:busy", "segment:solo", "segment:nobody"],
+        "banner": [
+            "tier",
+            "sex",
+            "segment:busy",
+            "segment:solo",
+            "segment:nobody",
+            "segment:more_p",
+        ],
         "significance": 0.05,
     },
 }
