@@ -3,8 +3,9 @@
 Promises:
 - The rules are re-read from the current definition, so a rule, a parameter, an attention
   check's expected option or an option set changed after collection applies to every response.
-- Set-based: a fixed number of UPDATEs and SELECTs whatever the number of responses (flags by
-  filters and EXISTS subqueries, duplicates by a window function); no Python loop over rows.
+- Set-based: a fixed number of UPDATEs and SELECTs whatever the number of responses (flags
+  by filters and correlated EXISTS subqueries, duplicates by a window function); no Python
+  loop over rows.
   Each UPDATE touches only the rows whose value changes, so a recompute with nothing new
   writes nothing. Runs on SQLite and PostgreSQL, in one transaction.
 - ``manual_status`` (a person's decision) always wins over the rules.
@@ -20,21 +21,21 @@ import operator
 from functools import reduce
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     CharField,
     Count,
+    Exists,
     F,
     Max,
     Min,
+    OuterRef,
     Q,
     QuerySet,
     Value,
     When,
-    Window,
 )
-from django.db.models.functions import RowNumber
 
 from survey.models import Answer, Questionnaire, Response, ValidityRule
 from survey.structure import Structure, structure_build
@@ -59,6 +60,11 @@ def validity_recompute(*, questionnaire: Questionnaire) -> dict[str, Any]:
     structure = structure_build(questionnaire)
     responses = Response.objects.filter(questionnaire_id=questionnaire.pk)
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Row estimates for the correlated subqueries are poor; compiling them costs
+            # seconds and gains nothing here.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
         median = _median_duration(responses)
         threshold = _speeder_threshold(structure, median)
         conditions = {
@@ -101,25 +107,29 @@ def _speeder_threshold(structure: Structure, median: float | None) -> float | No
 def _attention_condition(structure: Structure) -> Q | None:
     """Answered other than expected; unanswered too, unless a show_if may have hidden it.
 
-    IN (subquery) rather than EXISTS: one pass over the question's answers, not one probe per
-    response."""
+    EXISTS and NOT EXISTS, correlated on the response: PostgreSQL runs them as index probes
+    (or anti-joins) at any ``work_mem``. ``NOT (id IN (subquery))`` was hashed only while the
+    question's answers fitted in ``work_mem`` and otherwise rescanned them for every response:
+    quadratic, hours at a million responses with the default 4 MB."""
     if Kind.ATTENTION not in structure.validity:
         return None
     parts = []
     for question in structure.questions.values():
         if not question.attention_expect:
             continue
-        rows = Answer.objects.filter(question_id=question.id)
+        rows = Answer.objects.filter(response=OuterRef("pk"), question_id=question.id)
         expected = question.options.get(question.attention_expect)
         other = rows.exclude(option_id=expected.id) if expected else rows
-        parts.append(Q(pk__in=other.values("response_id")))
+        parts.append(Q(Exists(other)))
         if question.show_if is None:
-            parts.append(~Q(pk__in=rows.values("response_id")))
+            parts.append(~Q(Exists(rows)))
     return reduce(operator.or_, parts) if parts else None
 
 
 def _straightlining_condition(structure: Structure) -> Q | None:
-    """A checked matrix with enough items, every item answered, one scale point throughout."""
+    """A checked matrix with enough items, every item answered, one scale point throughout.
+
+    Correlated EXISTS (one index probe per response), for the reason given above."""
     if Kind.STRAIGHTLINING not in structure.validity:
         return None
     _, params = structure.validity[Kind.STRAIGHTLINING]
@@ -129,35 +139,32 @@ def _straightlining_condition(structure: Structure) -> Q | None:
         if not question.straightlining_check or len(question.items) < min_items:
             continue
         one_point = (
-            Answer.objects.filter(question_id=question.id)
+            Answer.objects.filter(response=OuterRef("pk"), question_id=question.id)
             .values("response_id")
             # MIN = MAX rather than COUNT(DISTINCT): no sort per response.
             .annotate(cells=Count("id"), low=Min("option_id"), high=Max("option_id"))
             .filter(cells=len(question.items), low=F("high"))
-            .values("response_id")
         )
-        parts.append(Q(pk__in=one_point))
+        parts.append(Q(Exists(one_point)))
     return reduce(operator.or_, parts) if parts else None
 
 
 def _duplicate_condition(structure: Structure) -> Q | None:
-    """Not the respondent's first submission, ordered by submitted_at then id."""
+    """Not the respondent's first submission, ordered by submitted_at then id: an earlier one
+    by the same respondent exists.
+
+    A correlated EXISTS (one probe of the respondent index per response) rather than
+    ``id IN (ROW_NUMBER() … > 1)``, which PostgreSQL could hash only while the subquery's
+    estimated rows fitted in ``work_mem``: otherwise quadratic (minutes at a million)."""
     if structure.one_response_per != Questionnaire.OneResponsePer.RESPONDENT:
         return None
-    later = (
-        Response.objects.filter(questionnaire_id=structure.questionnaire_id)
-        .filter(respondent__isnull=False)
-        .annotate(
-            order=Window(
-                RowNumber(),
-                partition_by=[F("respondent_id")],
-                order_by=[F("submitted_at").asc(), F("id").asc()],
-            )
-        )
-        .filter(order__gt=1)
-        .values("pk")
+    here = OuterRef("submitted_at")
+    earlier = Response.objects.filter(
+        Q(submitted_at__lt=here) | Q(submitted_at=here, id__lt=OuterRef("pk")),
+        questionnaire_id=structure.questionnaire_id,
+        respondent_id=OuterRef("respondent_id"),
     )
-    return Q(pk__in=later)
+    return Q(respondent__isnull=False) & Q(Exists(earlier))
 
 
 def _set_flag(responses: QuerySet[Response], field: str, condition: Q | None) -> None:
