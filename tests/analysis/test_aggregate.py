@@ -188,3 +188,21 @@ def test_random_chunk_ranges_that_skip_nothing_merge_to_the_whole(ipb):
     ranges = [(low, high - 1) for low, high in pairwise(edges)]
     parts = [aggregate_chunk(questionnaire_id=ipb.pk, low_id=lo, high_id=hi) for lo, hi in ranges]
     assert merge_partials(parts) == merge_partials(partials_for(ipb, 1))
+
+
+@pytest.mark.postgres
+def test_postgresql_estimates_the_answer_cells_from_their_joint_statistics(ipb):
+    """survey_answer_cells (migration 0007): the planner expects about as many (question, item,
+    option, number) groups as there are, so a chunk's cell counts are hashed, not sorted on disk.
+    Without the statistics it combines the columns' separate n-distinct values."""
+    generate_responses(questionnaire=ipb, count=120, seed=5)
+    grouping = "SELECT 1 FROM survey_answer GROUP BY question_id, item_id, option_id, number"
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE survey_answer")
+        cursor.execute(f"SELECT COUNT(*), (SELECT COUNT(*) FROM survey_answer) FROM ({grouping}) g")
+        groups, rows = cursor.fetchone()
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {grouping}")
+        estimate = cursor.fetchone()[0][0]["Plan"]["Plan Rows"]
+    assert rows > 10 * groups  # the data can tell a good estimate from a bad one
+    # Measured here: 368 groups estimated as 368 with the statistics, as 634 without.
+    assert estimate <= 1.25 * groups, (estimate, groups, rows)
