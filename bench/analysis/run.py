@@ -49,6 +49,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--work-mem", default="", help="PostgreSQL work_mem for the bench database (e.g. 128MB)"
     )
+    parser.add_argument("--db", default=DB, help="the bench database's name (recreated)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep wenji_bench if it already holds N responses (no reload, no first run)",
+    )
+    parser.add_argument(
+        "--load-only", action="store_true", help="recreate and load the database, then stop"
+    )
     return parser.parse_args()
 
 
@@ -85,6 +94,19 @@ def recreate_database(work_mem: str) -> None:
             conn.execute(f"ALTER DATABASE \"{DB}\" SET work_mem = '{work_mem}'")
 
 
+def set_work_mem(work_mem: str) -> None:
+    """The bench database's work_mem: the one given, or the server's default."""
+    import psycopg
+    from django.db import connections
+
+    connections.close_all()
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        if work_mem:
+            conn.execute(f"ALTER DATABASE \"{DB}\" SET work_mem = '{work_mem}'")
+        else:
+            conn.execute(f'ALTER DATABASE "{DB}" RESET work_mem')
+
+
 def prepare() -> Questionnaire:
     from django.core.management import call_command
 
@@ -94,6 +116,23 @@ def prepare() -> Questionnaire:
     call_command("migrate", verbosity=0)
     definition = load_definition((ROOT / "examples" / "ipb-survey.yaml").read_text())
     return questionnaire_publish(questionnaire=questionnaire_import(definition=definition))
+
+
+def loaded(n: int) -> Questionnaire | None:
+    """The bench questionnaire if wenji_bench exists and holds exactly ``n`` responses."""
+    import psycopg
+    from django.core.management import call_command
+
+    from survey.models import Questionnaire
+
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB]).fetchone():
+            return None
+    call_command("migrate", verbosity=0)
+    questionnaire = Questionnaire.objects.filter(slug=SLUG).first()
+    if questionnaire is None or questionnaire.responses.count() != n:
+        return None
+    return questionnaire
 
 
 def load(questionnaire: Questionnaire, n: int) -> None:
@@ -295,13 +334,23 @@ def time_limit(sql: str) -> float:
 
 
 def bench(n: int, args: argparse.Namespace, env: dict[str, str]) -> None:
+    from analysis.models import AnalysisRun
+
     memory = f", work_mem {args.work_mem}" if args.work_mem else ""
     print(f"\n== N = {n:,} responses (chunk size {args.chunk_size:,}{memory}) ==")
-    recreate_database(args.work_mem)
-    questionnaire = prepare()
-    load(questionnaire, n)
-    first = run_with_workers(questionnaire.pk, max(args.workers), env)
-    print(f"  first run after the load (sets every validity flag): {first['seconds']:.1f} s")
+    questionnaire = loaded(n) if args.reuse else None
+    if questionnaire is not None:
+        print("  reusing the loaded database")
+        set_work_mem(args.work_mem)
+    else:
+        recreate_database(args.work_mem)
+        questionnaire = prepare()
+        load(questionnaire, n)
+    if args.load_only:
+        return
+    if not AnalysisRun.objects.filter(questionnaire=questionnaire, status="done").exists():
+        first = run_with_workers(questionnaire.pk, max(args.workers), env)
+        print(f"  first run after the load (sets every validity flag): {first['seconds']:.1f} s")
     limit = time_limit(limit_sql(questionnaire))
     print(f"  limit (one hand-written SQL statement, best of 2): {limit:.2f} s")
     for count in args.workers:
@@ -319,6 +368,8 @@ def bench(n: int, args: argparse.Namespace, env: dict[str, str]) -> None:
 
 def main() -> None:
     args = parse_args()
+    global DB
+    DB = args.db
     env = environment(args.chunk_size)
     os.environ.update(env)
     import django
