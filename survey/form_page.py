@@ -242,7 +242,7 @@ def _hint(view: QuestionView) -> str:
                 "min": view.number_min,
                 "max": view.number_max,
             }
-        return f"{kind}."
+        return _("%(kind)s.") % {"kind": kind}
     if view.type == "text":
         return _("Up to %d characters.") % view.max_length
     return ""
@@ -272,11 +272,16 @@ def _summary(
 
 def _place(question: QuestionView, rest: str) -> tuple[str, str]:
     if rest == "other" and question.other is not None:
-        return f"#{question.other.id}", f" ({_('other')})"
+        return f"#{question.other.id}", _place_note(_("other"))
     for item in question.items:
         if item.code == rest:
-            return f"#{item.id}", f" ({item.label})"
+            return f"#{item.id}", _place_note(str(item.label))
     return f"#{question.id}", ""
+
+
+def _place_note(place: str) -> str:
+    """Which part of a question a summary line is about, as the language writes it."""
+    return _(" (%(place)s)") % {"place": place}
 
 
 def _plain(number: Decimal | None) -> str:

@@ -437,6 +437,8 @@ def _script_messages() -> dict[str, str]:
         "counter": _("%(count)s of %(max)s characters") % {"count": "{n}", "max": "{max}"},
         "summary": _("Please check these answers:"),
         "question": _("Question %s") % "{n}",
+        # A summary line: {n} is "Question 3", {max} the problem.
+        "line": _("%(question)s: %(problem)s") % {"question": "{n}", "problem": "{max}"},
         "restored": _("Your earlier answers on this phone were restored."),
         "startOver": _("Clear my answers"),
         "sending": _("Sending…"),

@@ -37,12 +37,6 @@ EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 # Python source whose gettext strings makemessages collects (tests are --ignore'd there).
 SOURCE_DIRS = ("analysis", "config", "survey")
 GETTEXT_NAMES = {"_", "gettext", "gettext_lazy", "gettext_noop", "ngettext", "ngettext_lazy"}
-# Strings xgettext cannot see, so makemessages never offers them for translation. Each is a
-# bug in the code named, to be fixed there (then the entry here can go).
-UNEXTRACTABLE = {
-    # survey/form_page.py: _("other") inside an f-string; xgettext does not read f-strings.
-    "other",
-}
 
 
 # --- a tiny .po reader -----------------------------------------------------------------------
@@ -228,7 +222,7 @@ def test_every_gettext_string_of_the_python_code_has_a_translation(
     missing = {
         text: str(path.relative_to(REPO_ROOT))
         for text, path in in_code.items()
-        if text not in translated and text not in UNEXTRACTABLE
+        if text not in translated
     }
     assert missing == {}, (
         "run `manage.py makemessages -l zh_Hans --ignore=.venv --ignore=staticfiles "

@@ -437,7 +437,7 @@
   function check(q) {
     var lines = [], own = [];
     var label = fill(messages.question, q.number);
-    function add(href, text) { lines.push({ href: href, text: label + ": " + text }); }
+    function add(href, text) { lines.push({ href: href, text: fill(messages.line, label, text) }); }
     if (q.type === "matrix" || q.type === "number_grid") {
       all(q.el, "[data-item]").forEach(function (item) {
         var problems = [];

@@ -42,6 +42,7 @@ def test_a_respondent_fills_the_whole_questionnaire_on_a_phone(ipb, server, phon
     assert page.is_visible("#error-summary")
     assert page.evaluate("document.activeElement.id") == "error-summary"
     assert len(errors_on_page(page)) == 6
+    assert "第 1 题：此题为必答题。" in page.inner_text("#error-summary")
     assert page.is_visible("#s-A")
 
     # The "other" box appears with its option.

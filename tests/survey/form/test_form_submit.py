@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import uuid
 from datetime import timedelta
 
@@ -313,3 +315,18 @@ def test_a_post_without_any_token_gets_the_form_again(ipb, client):
     assert response.status_code == 200
     assert "This form could not be checked." in response.content.decode()
     assert Response.objects.count() == 0
+
+
+def test_the_chinese_summary_names_items_and_other_boxes_in_chinese(ipb, client):
+    answers = complete_answers(
+        D6=1, **{"D6.other": "协会"}, Q2={"a": "1", "b": "x", "c": "3", "d": "4"}
+    )
+    _page, fields = open_form(client)
+    page = markup(client.post(FORM_URL, post_data(answers, fields), HTTP_ACCEPT_LANGUAGE="zh-CN"))
+    summary = page[page.index('id="error-summary"') : page.index("</ul>")]
+    lines = [html.unescape(line) for line in re.findall(r"<a href=[^>]*>([^<]*)</a>", summary)]
+    assert len(lines) == 2, lines
+    other, item = lines
+    assert other.startswith("第 6 题（其他）：") and "other" not in other
+    assert item.startswith("第 7 题（") and "）：" in item
+    assert all(" (" not in line and ": " not in line for line in lines)
