@@ -4,12 +4,14 @@ Thin by design: validation lives in ``survey.forms``, spreadsheet rows in
 ``survey.resources``, and every state change goes through ``survey.services.questionnaires``.
 
 The structural lock: once ``questionnaire_structure_lock_reason`` gives a reason (the
-questionnaire has responses), the pages show it, and question code/type/section, option
-code/other/exclusive and item code become read-only, with no adding or deleting of sections,
-questions, options or items. Read-only fields are left out of the forms, so a crafted POST
-cannot change them either. ``show_if`` stays editable, as in definition-file replaces: a
-changed condition changes who is asked from now on, while stored answers keep pointing at
-the same rows.
+questionnaire has responses), the pages show it, and question code/type, option
+code/other/exclusive and item code become read-only, with no adding or deleting of questions,
+options or items. Read-only fields are left out of the forms, so a crafted POST cannot change
+them either. The rest is what definition-file replaces allow too: ``show_if`` (a changed
+condition changes who is asked from now on, while stored answers keep pointing at the same
+rows) and the section layout (sections added, renamed, reordered or removed, questions moved
+between them): sections are pages, answers do not point at them. A section is never removed
+with questions still in it, locked or not: that would remove the questions.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.forms import BaseInlineFormSet, ModelForm
@@ -145,10 +147,27 @@ class PermissionCheckedImportExportMixin:
 # --- the questionnaire page -------------------------------------------------------------------
 
 
-class SectionInline(LockAwareInline, admin.TabularInline):
+class SectionFormSet(BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        for form in self.deleted_forms:
+            section = form.instance
+            if section.pk and section.questions.exists():
+                raise ValidationError(
+                    _(
+                        "Section %(code)s still has questions: move them to another section "
+                        "before removing it."
+                    )
+                    % {"code": section.code}
+                )
+
+
+class SectionInline(admin.TabularInline):
+    """Sections are layout: editable whether or not the questionnaire has responses."""
+
     model = Section
     form = SectionForm
-    structural_fields = ("code",)
+    formset = SectionFormSet
     extra = 0
     ordering = ("position", "id")
 
@@ -577,7 +596,7 @@ class QuestionAdmin(LockAwareAdmin, PermissionCheckedImportExportMixin, ImportEx
     form = QuestionForm
     resource_classes = [QuestionResource]
     Media = AdminExtMedia
-    structural_fields = ("code", "type", "section")
+    structural_fields = ("code", "type")
     fixed_fields = ("questionnaire",)
     list_display = (
         "code",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import uuid
 from decimal import Decimal
 from html.parser import HTMLParser
@@ -15,7 +16,7 @@ from django.utils import translation
 
 from survey.forms import LabelField, LabelWidget, QuestionnaireForm
 from survey.interchange import dump_definition, load_definition
-from survey.models import Option, Question, Questionnaire, Response, Section
+from survey.models import Answer, Option, Question, Questionnaire, Response, Section
 from survey.services.questionnaires import questionnaire_import, questionnaire_publish
 from tests.conftest import EXAMPLE_DEFINITION
 
@@ -497,15 +498,16 @@ def test_locked_questionnaire_pages_show_the_reason_and_read_only_structure(
 ) -> None:
     page = admin_client.get(change_url(locked)).content.decode()
     assert "ipb-survey has 1 response" in page
-    assert 'name="sections-0-code"' not in page and 'name="sections-0-title_en"' in page
-    assert 'name="sections-0-DELETE"' not in page
+    # Sections are layout, editable as in a definition-file replace.
+    assert 'name="sections-0-code"' in page and 'name="sections-0-DELETE"' in page
     assert reverse("admin:survey_question_add") + "?questionnaire=" not in page
     assert change_url(question(locked, "Q3")) in page  # each question links to its page
     q9 = question(locked, "Q9")
     page = admin_client.get(change_url(q9)).content.decode()
     assert "ipb-survey has 1 response" in page
-    for name in ('name="code"', 'name="type"', 'name="section"', 'name="options-0-code"'):
+    for name in ('name="code"', 'name="type"', 'name="options-0-code"'):
         assert name not in page
+    assert 'name="section"' in page
     assert 'name="options-0-exclusive"' not in page and 'name="options-0-DELETE"' not in page
     for name in ('name="label_en"', 'name="required"', 'name="show_if"', 'name="options-0-score"'):
         assert name in page
@@ -533,7 +535,6 @@ def test_a_crafted_post_cannot_change_the_structure_of_a_locked_questionnaire(
         {
             "code": "Q99",
             "type": "single",
-            "section": str(Section.objects.get(questionnaire=locked, code="A").pk),
             "options-0-code": "77",
             "options-6-exclusive": "",
             "options-0-is_other": "on",
@@ -557,15 +558,16 @@ def test_a_crafted_post_cannot_change_the_structure_of_a_locked_questionnaire(
     assert not q9.items.exists()
 
 
-def test_a_crafted_post_cannot_add_or_remove_sections_of_a_locked_questionnaire(
+def test_the_section_layout_of_a_locked_questionnaire_stays_editable(
     admin_client: Client, locked: Questionnaire
 ) -> None:
+    """As in a definition-file replace: sections added, renamed and removed once empty, and
+    questions moved between them; answers keep pointing at the same questions."""
     url = change_url(locked)
     data = form_data(admin_client, url, "questionnaire_form")
     total = int(data["sections-TOTAL_FORMS"])
     data.update(
         {
-            "sections-0-DELETE": "on",
             "sections-0-code": "Z",
             "sections-TOTAL_FORMS": str(total + 1),
             f"sections-{total}-code": "E",
@@ -573,7 +575,33 @@ def test_a_crafted_post_cannot_add_or_remove_sections_of_a_locked_questionnaire(
         }
     )
     assert admin_client.post(url, data).status_code == 302
-    assert list(locked.sections.values_list("code", flat=True)) == ["A", "B", "C", "D"]
+    assert list(locked.sections.values_list("code", flat=True)) == ["Z", "B", "C", "D", "E"]
+    answers_before = Answer.objects.count()
+    q9 = question(locked, "Q9")
+    question_url = change_url(q9)
+    moved = form_data(admin_client, question_url, "question_form")
+    moved["section"] = str(Section.objects.get(questionnaire=locked, code="E").pk)
+    assert admin_client.post(question_url, moved).status_code == 302
+    assert question(locked, "Q9").section.code == "E"
+    assert Answer.objects.count() == answers_before
+
+    data = form_data(admin_client, url, "questionnaire_form")
+    index = {data[f"sections-{i}-code"]: i for i in range(int(data["sections-TOTAL_FORMS"]))}
+    data[f"sections-{index['B']}-DELETE"] = "on"  # B still has questions
+    page = admin_client.post(url, data)
+    assert page.status_code == 200
+    # Refused, naming the section (Django's own check speaks first when its questions are
+    # protected by answers or scores; ours when nothing else protects them).
+    assert re.search(r"(Deleting section|Section) B", page.content.decode())
+    assert locked.sections.filter(code="B").exists()
+    moved = form_data(admin_client, question_url, "question_form")
+    moved["section"] = str(Section.objects.get(questionnaire=locked, code="C").pk)
+    assert admin_client.post(question_url, moved).status_code == 302
+    data = form_data(admin_client, url, "questionnaire_form")
+    data[f"sections-{index['E']}-DELETE"] = "on"  # E is empty again
+    assert admin_client.post(url, data).status_code == 302
+    assert list(locked.sections.values_list("code", flat=True)) == ["Z", "B", "C", "D"]
+    assert Answer.objects.count() == answers_before
 
 
 def test_locked_questions_and_options_cannot_be_deleted_in_bulk_either(
@@ -845,3 +873,16 @@ def test_the_questionnaire_page_shows_the_public_link_and_its_qr_code(client, dj
     assert 'src="/s/ipb-survey/qr.svg"' in page
     svg = client.get("/s/ipb-survey/qr.svg")
     assert svg.status_code == 200 and svg["Content-Type"].startswith("image/svg+xml")
+
+
+def test_a_section_with_questions_is_not_removed_even_before_responses(
+    admin_client: Client, draft: Questionnaire
+) -> None:
+    url = change_url(draft)
+    data = form_data(admin_client, url, "questionnaire_form")
+    data["sections-3-DELETE"] = "on"
+    code = data["sections-3-code"]
+    page = admin_client.post(url, data)
+    assert page.status_code == 200
+    assert f"Section {code} still has questions" in page.content.decode()
+    assert draft.sections.filter(code=code).exists()
