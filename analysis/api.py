@@ -34,25 +34,14 @@ from rest_framework.views import APIView
 from analysis.models import AnalysisRun
 from analysis.selectors import latest_successful_run, run_get, run_list
 from analysis.services.runs import analysis_run_request
+from survey.api.errors import error_body
 from survey.api.parsers import JSONBodyParser
 from survey.api.permissions import IsAnalyst
-from survey.api.serializers import ErrorOut
+from survey.api.serializers import ErrorOut, JobErrorOut
 from survey.api.views import MAX_ID, SLUG_PARAMETER, errors, granted_questionnaire
 from survey.models import Questionnaire
 
 # --- serializers -----------------------------------------------------------------------------
-
-
-class RunErrorOut(serializers.Serializer):
-    """Why a run failed, in the API's error shape (``error`` is always ``analysis_failed``)."""
-
-    error = serializers.CharField()
-    message = serializers.CharField()
-
-    def get_fields(self) -> dict[str, serializers.Field]:
-        fields = super().get_fields()
-        fields["fields"] = serializers.DictField(child=serializers.ListField())
-        return fields
 
 
 class AnalysisRunOut(serializers.Serializer):
@@ -87,12 +76,12 @@ class AnalysisRunOut(serializers.Serializer):
     def get_requested_by(self, run: AnalysisRun) -> str | None:
         return run.requested_by.get_username() if run.requested_by else None
 
-    @extend_schema_field(RunErrorOut(allow_null=True))
+    @extend_schema_field(JobErrorOut(allow_null=True))
     def get_error(self, run: AnalysisRun) -> dict[str, Any] | None:
         if run.status != AnalysisRun.Status.FAILED:
             return None
         message = _("The analysis failed: %(error)s") % {"error": run.error}
-        return {"error": "analysis_failed", "message": message, "fields": {}}
+        return error_body("analysis_failed", message)
 
     def get_url(self, run: AnalysisRun) -> str:
         slug = self.context["questionnaire"].slug

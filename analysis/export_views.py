@@ -51,6 +51,7 @@ from analysis.services.exports import (
 from survey.api.errors import error_body
 from survey.api.parsers import JSONBodyParser
 from survey.api.permissions import IsAnalyst, is_admin
+from survey.api.serializers import JobErrorOut
 from survey.api.views import MAX_ID, SLUG_PARAMETER, errors, granted_questionnaire
 from survey.models import Questionnaire
 
@@ -127,16 +128,6 @@ class ExportCsvIn(ExportFiltersIn, ExportOptionsIn):
     kind = serializers.ChoiceField(choices=list(EXPORTERS), required=False)
 
 
-class ExportErrorOut(serializers.Serializer):
-    error = serializers.CharField()
-    message = serializers.CharField()
-
-    def get_fields(self) -> dict[str, serializers.Field]:
-        fields = super().get_fields()
-        fields["fields"] = serializers.DictField(child=serializers.ListField())
-        return fields
-
-
 class ExportOut(serializers.Serializer):
     id = serializers.IntegerField()
     questionnaire = serializers.SerializerMethodField()
@@ -166,7 +157,7 @@ class ExportOut(serializers.Serializer):
     def get_requested_by(self, export: Export) -> str | None:
         return export.requested_by.get_username() if export.requested_by else None
 
-    @extend_schema_field(ExportErrorOut(allow_null=True))
+    @extend_schema_field(JobErrorOut(allow_null=True))
     def get_error(self, export: Export) -> dict[str, Any] | None:
         if export.status != Export.Status.FAILED:
             return None

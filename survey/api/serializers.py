@@ -47,6 +47,19 @@ class ErrorOut(serializers.Serializer):
         }
 
 
+class JobErrorOut(serializers.Serializer):
+    """Why a background job failed (an analysis run, an export), in the error shape; ``error``
+    is the job's code (``analysis_failed``, ``export_failed``) and ``fields`` is empty."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # "fields" cannot be declared as a class attribute: it is the Serializer's own property.
+        return {
+            "error": serializers.CharField(help_text=_("A stable code to branch on.")),
+            "message": serializers.CharField(help_text=_("What went wrong, for a person.")),
+            "fields": serializers.DictField(child=serializers.ListField()),
+        }
+
+
 class StrictUUIDField(serializers.UUIDField):
     """A UUID written as text; DRF would also take an integer, which is no client's UUID."""
 
