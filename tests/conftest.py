@@ -110,6 +110,60 @@ CHROMIUM_ARGS = [
 ]
 
 
+# --- people and API clients -------------------------------------------------------------------
+
+
+@pytest.fixture
+def make_user(db):
+    """A user with the given roles (group names), granted the given questionnaires; with
+    ``identity=True`` also the ``view_respondent_identity`` permission."""
+    from django.contrib.auth.models import Group, Permission, User
+
+    from survey.models import QuestionnaireAccess
+
+    def make(
+        name: str,
+        *roles: str,
+        grants: tuple = (),
+        superuser: bool = False,
+        identity: bool = False,
+    ) -> User:
+        user = User.objects.create_user(name, password=None, is_superuser=superuser)
+        user.groups.add(*(Group.objects.get_or_create(name=role)[0] for role in roles))
+        for questionnaire in grants:
+            QuestionnaireAccess.objects.create(user=user, questionnaire=questionnaire)
+        if identity:
+            user.user_permissions.add(
+                Permission.objects.get(
+                    codename="view_respondent_identity", content_type__app_label="survey"
+                )
+            )
+        return User.objects.get(pk=user.pk)  # no cached permissions
+
+    return make
+
+
+@pytest.fixture
+def client_for():
+    """An API client authenticated by the user's token (anonymous for None)."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    def build(user) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            token, _created = Token.objects.get_or_create(user=user)
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return build
+
+
+@pytest.fixture
+def analyst(make_user, ipb):
+    return make_user("analyst", "analyst", grants=(ipb,))
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     """One headless Chromium for the session. Playwright's own default of disabling the

@@ -7,7 +7,6 @@ import re
 
 import pytest
 import schemathesis
-from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
@@ -15,7 +14,6 @@ from hypothesis import HealthCheck, given, strategies
 from hypothesis import settings as hypothesis_settings
 from hypothesis.errors import Unsatisfiable
 from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -28,7 +26,6 @@ from analysis import tasks
 from analysis.models import AnalysisRun
 from analysis.services.runs import analysis_run_execute, analysis_run_request
 from config.wsgi import application
-from survey.models import QuestionnaireAccess
 from tests.analysis import jobs
 from tests.analysis.jobs import submit
 
@@ -42,25 +39,10 @@ def _fresh_cache():
     cache.clear()
 
 
-def user(name, *roles, grants=(), superuser=False):
-    person = User.objects.create_user(name, password=None, is_superuser=superuser)
-    person.groups.add(*Group.objects.filter(name__in=roles))
-    for questionnaire in grants:
-        QuestionnaireAccess.objects.create(user=person, questionnaire=questionnaire)
-    return person
-
-
-def client_for(person):
-    client = APIClient()
-    if person is not None:
-        token, _ = Token.objects.get_or_create(user=person)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
-
-
 @pytest.fixture
-def analyst(ipb):
-    return client_for(user("analyst", "analyst", grants=(ipb,)))
+def analyst(make_user, client_for, ipb):
+    """Here: the API client of an analyst granted the questionnaire."""
+    return client_for(make_user("analyst", "analyst", grants=(ipb,)))
 
 
 def runs_url(slug="ipb-survey"):
@@ -98,13 +80,15 @@ def finished(ipb, eager):
 
 
 @pytest.mark.parametrize(("method", "url", "ok"), OPERATIONS)
-def test_an_analyst_granted_the_questionnaire_and_admins_get_in(ipb, finished, method, url, ok):
+def test_an_analyst_granted_the_questionnaire_and_admins_get_in(
+    ipb, finished, method, url, ok, make_user, client_for
+):
     other = jobs.another_questionnaire("other-survey")
     people = [
-        user("analyst", "analyst", grants=(ipb,)),
-        user("admin", "admin"),
-        user("root", superuser=True),
-        user("analyst-of-both", "analyst", "collector", grants=(ipb, other)),
+        make_user("analyst", "analyst", grants=(ipb,)),
+        make_user("admin", "admin"),
+        make_user("root", superuser=True),
+        make_user("analyst-of-both", "analyst", "collector", grants=(ipb, other)),
     ]
     for person in people:
         answer = getattr(client_for(person), method)(url(finished))
@@ -112,13 +96,15 @@ def test_an_analyst_granted_the_questionnaire_and_admins_get_in(ipb, finished, m
 
 
 @pytest.mark.parametrize(("method", "url", "ok"), OPERATIONS)
-def test_everyone_else_is_refused_in_the_error_shape(ipb, finished, method, url, ok):
+def test_everyone_else_is_refused_in_the_error_shape(
+    ipb, finished, method, url, ok, make_user, client_for
+):
     other = jobs.another_questionnaire("other-survey")
     refused = [
         (None, 401, "not_authenticated"),
-        (user("collector", "collector", grants=(ipb,)), 403, "permission_denied"),
-        (user("no-role", grants=(ipb,)), 403, "permission_denied"),
-        (user("analyst-elsewhere", "analyst", grants=(other,)), 404, "not_found"),
+        (make_user("collector", "collector", grants=(ipb,)), 403, "permission_denied"),
+        (make_user("no-role", grants=(ipb,)), 403, "permission_denied"),
+        (make_user("analyst-elsewhere", "analyst", grants=(other,)), 404, "not_found"),
     ]
     for person, status, code in refused:
         answer = getattr(client_for(person), method)(url(finished))
@@ -275,7 +261,7 @@ def keep_test_connection():
 
 @pytest.mark.parametrize("mode_name", sorted(MODES))
 def test_no_generated_request_causes_a_server_error_or_an_undocumented_answer(
-    ipb, sent, settings, keep_test_connection, mode_name
+    ipb, sent, settings, keep_test_connection, mode_name, make_user
 ):
     settings.ALLOWED_HOSTS = ["*"]
     mode, checks = MODES[mode_name]
@@ -283,7 +269,7 @@ def test_no_generated_request_causes_a_server_error_or_an_undocumented_answer(
     settings.CELERY_TASK_ALWAYS_EAGER = True
     run = done_run(ipb)
     settings.CELERY_TASK_ALWAYS_EAGER = False
-    token = Token.objects.create(user=user("schema", "analyst", grants=(ipb,))).key
+    token = Token.objects.create(user=make_user("schema", "analyst", grants=(ipb,))).key
     schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", application)
     operations = [
         result.ok()

@@ -16,20 +16,10 @@ from analysis.exports_models import Export
 from analysis.services.exports import export_expire, export_run
 from config.celery import app as celery_app
 from survey.models import AuditEvent
-from tests.analysis import exports_support
 from tests.analysis.exports_support import body_of, csv_rows, submit
 from tests.survey.answers import complete_answers
 
 pytestmark = pytest.mark.django_db
-
-# fixtures
-analyst, client_for, make_user, media, requested = (
-    exports_support.analyst,
-    exports_support.client_for,
-    exports_support.make_user,
-    exports_support.media,
-    exports_support.requested,
-)
 
 
 def base(questionnaire) -> str:

@@ -9,18 +9,10 @@ from django.utils import timezone
 
 from analysis.exporters.filters import ExportInvalid, filters_parse
 from analysis.services.exports import export_stream_csv
-from tests.analysis import exports_support
 from tests.analysis.exports_support import BASE_TIME, csv_rows, submit
 from tests.survey.answers import complete_answers
 
 pytestmark = pytest.mark.django_db
-
-# fixtures
-analyst, client_for, make_user = (
-    exports_support.analyst,
-    exports_support.client_for,
-    exports_support.make_user,
-)
 
 
 def exported(questionnaire, user, **filters) -> list[dict[str, str]]:

@@ -26,20 +26,11 @@ from analysis.exporters.base import (
 from analysis.services.exports import export_file_path, export_request, export_stream_csv
 from survey.resources import escape_formula
 from survey.structure import structure_for
-from tests.analysis import exports_support
 from tests.analysis.exports_support import csv_rows, submit
 from tests.survey.answers import complete_answers
 
 pytestmark = pytest.mark.django_db
 
-# fixtures
-analyst, client_for, make_user, media, requested = (
-    exports_support.analyst,
-    exports_support.client_for,
-    exports_support.make_user,
-    exports_support.media,
-    exports_support.requested,
-)
 
 FORMULAS = {"Q18": "=1+1", "D6.other": "+cmd", "Q15R": "-2+3", "Q10.other": "@SUM(A1)"}
 TRICKY = 'He said "hi", then\nleft, 再见'

@@ -23,17 +23,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from config.wsgi import application
-from tests.analysis import exports_support
 from tests.analysis.exports_support import submit
 
 pytestmark = pytest.mark.django_db
 
-analyst, make_user, media, requested = (  # fixtures
-    exports_support.analyst,
-    exports_support.make_user,
-    exports_support.media,
-    exports_support.requested,
-)
 
 EXPORTS_API = re.compile(r"^/api/v1/questionnaires/\{slug\}/exports/")
 CHECKS = [

@@ -13,19 +13,11 @@ from analysis.selectors import latest_successful_run
 from analysis.services.exports import export_file_path, export_stream_csv
 from analysis.services.runs import analysis_run_request
 from survey.models import AuditEvent
-from tests.analysis import exports_support
 from tests.analysis.exports_support import csv_rows, submit
 from tests.survey.answers import complete_answers
 
 pytestmark = pytest.mark.django_db
 
-analyst, client_for, make_user, media, requested = (  # fixtures
-    exports_support.analyst,
-    exports_support.client_for,
-    exports_support.make_user,
-    exports_support.media,
-    exports_support.requested,
-)
 
 ACTIVE = {"a": 5, "b": 5, "c": 5, "d": 5}
 

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.core.cache import cache
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from survey.interchange import load_definition
-from survey.models import Questionnaire, QuestionnaireAccess
+from survey.models import Questionnaire
 from survey.services.questionnaires import questionnaire_import, questionnaire_publish
 from survey.services.responses import response_submit
 from tests.conftest import EXAMPLE_DEFINITION
@@ -37,46 +35,8 @@ def other_questionnaire(db) -> Questionnaire:
 
 
 @pytest.fixture
-def make_user(db) -> Callable[..., User]:
-    """A user with the given roles (group names), granted the given questionnaires."""
-
-    def make(
-        name: str,
-        *roles: str,
-        grants: tuple[Questionnaire, ...] = (),
-        superuser: bool = False,
-    ) -> User:
-        user = User.objects.create_user(name, password=None, is_superuser=superuser)
-        user.groups.add(*(Group.objects.get_or_create(name=role)[0] for role in roles))
-        for questionnaire in grants:
-            QuestionnaireAccess.objects.create(user=user, questionnaire=questionnaire)
-        return user
-
-    return make
-
-
-@pytest.fixture
-def client_for() -> Callable[[User | None], APIClient]:
-    """An API client authenticated by the user's token (anonymous for None)."""
-
-    def build(user: User | None) -> APIClient:
-        client = APIClient()
-        if user is not None:
-            token, _ = Token.objects.get_or_create(user=user)
-            client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-        return client
-
-    return build
-
-
-@pytest.fixture
 def collector(make_user, ipb) -> User:
     return make_user("collector", "collector", grants=(ipb,))
-
-
-@pytest.fixture
-def analyst(make_user, ipb) -> User:
-    return make_user("analyst", "analyst", grants=(ipb,))
 
 
 @pytest.fixture
