@@ -115,4 +115,21 @@ class AnalysisRun(models.Model):
         return self.status in self.FINISHED
 
 
+class AnalysisPartial(models.Model):
+    """One chunk's partial aggregates (``analysis.services.aggregate``), kept until the run's
+    chord merges them. Through the database rather than the chord's result list, so the merge
+    reads one partial at a time: a worker's memory stays the same whatever the chunk count."""
+
+    run = models.ForeignKey(AnalysisRun, on_delete=models.CASCADE, related_name="partials")
+    attempt = models.PositiveSmallIntegerField()
+    data = models.JSONField()
+
+    class Meta:
+        verbose_name = _("analysis partial")
+        verbose_name_plural = _("analysis partials")
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} attempt {self.attempt} partial {self.pk}"
+
+
 from analysis.exports_models import Export  # noqa: E402, F401  (export jobs)

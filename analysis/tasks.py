@@ -46,13 +46,13 @@ def run(run_id: int) -> None:
 
 
 @shared_task(name="analysis.aggregate_chunk")
-def aggregate_chunk(*, run_id: int, attempt: int, low_id: int, high_id: int) -> dict | None:
-    """One chunk of a chord; its return value (partial aggregates) goes to the result backend."""
+def aggregate_chunk(*, run_id: int, attempt: int, low_id: int, high_id: int) -> int | None:
+    """One chunk of a chord; returns the id of its stored partial (``AnalysisPartial``)."""
     return analysis_run_chunk(run_id=run_id, attempt=attempt, low_id=low_id, high_id=high_id)
 
 
 @shared_task(name="analysis.finish", ignore_result=True)
-def finish(partials: list[dict | None], *, run_id: int, attempt: int) -> None:
+def finish(partials: list[int | None], *, run_id: int, attempt: int) -> None:
     analysis_run_finish(run_id=run_id, attempt=attempt, partials=partials)
 
 

@@ -27,7 +27,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -51,7 +51,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from analysis.models import AnalysisRun
+from analysis.models import AnalysisPartial, AnalysisRun
 from analysis.services.aggregate import (
     DefinitionChanged,
     aggregate_chunk,
@@ -308,8 +308,7 @@ def analysis_run_execute(
         bounds = chunk_bounds(questionnaire_id=run.questionnaire_id, chunks=chunks)
         current.update(progress=CHUNKS_FROM, chunks_total=len(bounds), note="chunks planned")
         if inline or settings.CELERY_TASK_ALWAYS_EAGER or len(bounds) <= 1:
-            partials = [_aggregate(current, low, high) for low, high in bounds]
-            _finish(current, partials)
+            _finish(current, (_aggregate(current, low, high) for low, high in bounds))
         else:
             _send_chord(current, bounds)
     return AnalysisRun.objects.defer("results").filter(pk=run_id).first()
@@ -390,19 +389,22 @@ def _send_chord(current: _Attempt, bounds: list[tuple[int, int]]) -> None:
     chord(header, app=current_app)(signature(FINISH_TASK, kwargs=owner, app=current_app))
 
 
-def analysis_run_chunk(*, run_id: int, attempt: int, low_id: int, high_id: int) -> dict | None:
-    """One chunk's partial aggregates, for the chord; None when the attempt lost the run."""
+def analysis_run_chunk(*, run_id: int, attempt: int, low_id: int, high_id: int) -> int | None:
+    """One chunk's partial aggregates, stored as an ``AnalysisPartial``; its id goes to the
+    chord. None when the attempt lost the run."""
     try:
         current = _Attempt.load(run_id, attempt)
     except RunLost:
         return None
     with current:
-        return _aggregate(current, low_id, high_id)
+        partial = _aggregate(current, low_id, high_id)
+        return AnalysisPartial.objects.create(run_id=run_id, attempt=attempt, data=partial).pk
     return None  # RunLost inside: the context swallowed it
 
 
-def analysis_run_finish(*, run_id: int, attempt: int, partials: list[dict | None]) -> None:
-    """The chord's end: merge the partials, build the tables, mark the run done."""
+def analysis_run_finish(*, run_id: int, attempt: int, partials: list[int | None]) -> None:
+    """The chord's end: merge the chunks' partials (their ``AnalysisPartial`` ids, read one at
+    a time), build the tables, mark the run done."""
     try:
         current = _Attempt.load(run_id, attempt)
     except RunLost:
@@ -410,15 +412,18 @@ def analysis_run_finish(*, run_id: int, attempt: int, partials: list[dict | None
     with current:
         if any(part is None for part in partials):
             raise RunLost(f"{run_id}: a chunk found the run taken over")
-        _finish(current, partials)
+        stored = AnalysisPartial.objects.filter(run_id=run_id, attempt=attempt)
+        _finish(current, (stored.values_list("data", flat=True).get(pk=pk) for pk in partials))
 
 
-def _finish(current: _Attempt, partials: list[dict]) -> None:
+def _finish(current: _Attempt, partials: Iterable[dict]) -> None:
+    """Merge the partials as they come (one held at a time), build the tables, mark done."""
+    merged = merge_partials([])
+    for part in partials:
+        merged = merge_partials([merged, part])
     current.update(progress=MERGING, note="merging")
     results = tables_build(
-        questionnaire_id=current.run.questionnaire_id,
-        merged=merge_partials(partials),
-        validity=current.run.counts,
+        questionnaire_id=current.run.questionnaire_id, merged=merged, validity=current.run.counts
     )
     current.update(
         status=Status.DONE, progress=DONE, finished_at=timezone.now(), results=results, note="done"
@@ -439,6 +444,10 @@ def _prune_results(questionnaire_id: int) -> None:
     stale = list(old)
     if stale:
         AnalysisRun.objects.filter(pk__in=stale).update(results=None)
+    # Partials are needed only until their run's merge; a failed run's are left behind too.
+    AnalysisPartial.objects.filter(
+        run__questionnaire_id=questionnaire_id, run__status__in=AnalysisRun.FINISHED
+    ).delete()
 
 
 def _follow_up(run: AnalysisRun) -> None:

@@ -11,7 +11,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from analysis import tasks
-from analysis.models import AnalysisRun
+from analysis.models import AnalysisPartial, AnalysisRun
 from analysis.selectors import latest_successful_run
 from analysis.services import runs
 from analysis.services.aggregate import DefinitionChanged
@@ -170,6 +170,32 @@ def test_with_workers_the_chunks_go_out_as_a_chord_whose_merge_equals_the_inline
     inline.refresh_from_db()
     assert (run.status, run.progress, run.chunks_done) == (Status.DONE, 100, 5)
     assert run.results == inline.results
+    # The chunks' partials went through the database and are gone once merged.
+    assert not AnalysisPartial.objects.exists()
+
+
+def test_the_chord_passes_partial_ids_and_the_finish_reads_only_its_attempt_s(
+    ipb, sent, settings, chords
+):
+    submit(ipb, 6, seed=4)
+    settings.ANALYSIS_CHUNK_SIZE = 3
+    run = request(ipb)
+    analysis_run_execute(run_id=run.pk)
+    ((header, body),) = chords
+    ids = [analysis_run_chunk(**sig.kwargs) for sig in header]
+    assert all(isinstance(pk, int) for pk in ids)  # a small chord message at any size
+    stored = AnalysisPartial.objects.filter(pk__in=ids)
+    assert stored.count() == 2 and {p.attempt for p in stored} == {body.kwargs["attempt"]}
+    assert {tuple(p.data["groups"]["all"]) for p in stored} == {
+        ("n", "cells", "answered", "score_sums")
+    }
+    # A partial of another attempt is not this attempt's to merge: the run fails, visibly,
+    # rather than finishing with part of the data.
+    AnalysisPartial.objects.filter(pk=ids[0]).update(attempt=99)
+    with pytest.raises(AnalysisPartial.DoesNotExist):
+        analysis_run_finish(partials=ids, **body.kwargs)
+    run.refresh_from_db()
+    assert run.status == Status.FAILED and "DoesNotExist" in run.error
 
 
 def test_progress_rises_as_chunks_finish(ipb, sent, settings, chords):
