@@ -159,9 +159,9 @@ def _segments(
     option_ids = {
         (q.code, o.code): o.id for q in structure.questions.values() for o in q.options.values()
     }
+    ids = {"question_ids": question_ids, "item_ids": item_ids, "option_ids": option_ids}
     segments = []
     for index, segment in enumerate(Segment.objects.filter(questionnaire=questionnaire)):
-        ids = {"question_ids": question_ids, "item_ids": item_ids, "option_ids": option_ids}
         try:
             expr = compile_expression(segment.rule, specs)
             condition, tests = to_q(expr, **ids), to_answer_tests(expr, **ids)
