@@ -91,7 +91,7 @@ def _pointed_at(url: str, settings) -> Iterator[None]:
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.cache.RedisCache",
             "LOCATION": url,
             "KEY_PREFIX": "wenji",
         }
