@@ -8,11 +8,16 @@ grant (``QuestionnaireAccess``), checked where the questionnaire is looked up
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
-from rest_framework.request import Request
-from rest_framework.views import APIView
+
+if TYPE_CHECKING:  # rest_framework.views imports the authentication classes, which import this
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
 from survey.models import Questionnaire
 from survey.selectors_responses import questionnaire_granted
@@ -21,19 +26,28 @@ ADMIN = "admin"
 ANALYST = "analyst"
 COLLECTOR = "collector"
 
+ROLES = (ADMIN, ANALYST, COLLECTOR)
+
 _ROLES_ATTRIBUTE = "_wenji_roles"
 
 
 def user_roles(user: AbstractBaseUser | AnonymousUser | None) -> frozenset[str]:
-    """The user's roles; one query per user object, then remembered on it."""
+    """The user's roles; one query per user object (none when the token authentication has
+    read them already), then remembered on it."""
     if user is None or not user.is_authenticated:
         return frozenset()
     roles = getattr(user, _ROLES_ATTRIBUTE, None)
     if roles is None:
-        roles = frozenset(user.groups.values_list("name", flat=True))
-        if user.is_superuser:
-            roles |= {ADMIN}
-        setattr(user, _ROLES_ATTRIBUTE, roles)
+        roles = remember_roles(
+            user, user.groups.filter(name__in=ROLES).values_list("name", flat=True)
+        )
+    return roles
+
+
+def remember_roles(user: AbstractBaseUser, groups: Iterable[str]) -> frozenset[str]:
+    """Remember ``user``'s roles from the names of the role groups they are in."""
+    roles = frozenset(groups) | ({ADMIN} if user.is_superuser else frozenset())
+    setattr(user, _ROLES_ATTRIBUTE, roles)
     return roles
 
 
