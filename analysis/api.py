@@ -5,9 +5,9 @@
     GET  runs/<id>/       one run: poll its status and progress
     GET  ./               the latest successful run's results; ?run=<id> for an older one
 
-Access as in ``survey.api``: admins, and analysts granted the questionnaire; a questionnaire
+Access as in ``wenji.api.permissions``: admins, and analysts granted the questionnaire; one
 not granted is "not found" (404), another role is refused (403), anonymous asks to log in
-(401). Errors have the API's one shape (``survey.api.errors``).
+(401). Errors have the API's one shape (``wenji.api.errors``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
@@ -34,12 +33,13 @@ from rest_framework.views import APIView
 from analysis.models import AnalysisRun
 from analysis.selectors import latest_successful_run, run_get, run_list
 from analysis.services.runs import analysis_run_request
-from survey.api.errors import error_body
-from survey.api.parsers import JSONBodyParser
-from survey.api.permissions import IsAnalyst
-from survey.api.serializers import ErrorOut, JobErrorOut
-from survey.api.views import MAX_ID, SLUG_PARAMETER, errors, granted_questionnaire
 from survey.models import Questionnaire
+from wenji.api.errors import error_body
+from wenji.api.pagination import JobPagination
+from wenji.api.parsers import JSONBodyParser
+from wenji.api.permissions import IsAnalyst, granted_questionnaire
+from wenji.api.schema import MAX_ID, SLUG_PARAMETER, errors
+from wenji.api.serializers import ErrorOut, JobErrorOut
 
 # --- serializers -----------------------------------------------------------------------------
 
@@ -118,12 +118,6 @@ class AnalysisRunPageOut(serializers.Serializer):
     results = AnalysisRunOut(many=True)
 
 
-class RunPagination(PageNumberPagination):
-    page_size = 20
-    page_size_query_param = "page_size"
-    max_page_size = 200
-
-
 # --- views -----------------------------------------------------------------------------------
 
 
@@ -185,7 +179,7 @@ class AnalysisRunsView(APIView):
     )
     def get(self, request: Request, slug: str) -> ApiResponse:
         questionnaire = granted_questionnaire(request, slug)
-        paginator = RunPagination()
+        paginator = JobPagination()
         page = paginator.paginate_queryset(run_list(questionnaire=questionnaire), request, self)
         runs = AnalysisRunOut(page, many=True, context={"questionnaire": questionnaire}).data
         return paginator.get_paginated_response(runs)

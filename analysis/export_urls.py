@@ -1,15 +1,14 @@
 """Routes of the exports API, included from config/urls.py under api/v1/ (see
-analysis/export_views.py). As in ``survey.api.urls``, the slug and id parts match any text so
-that a malformed one reaches the view and gets the API's JSON 404, not Django's HTML page;
+analysis/export_views.py). The slug and id parts match any text (``wenji.api.routes``);
 the download route comes before the detail route, whose id part would otherwise swallow
 ``<id>/download``."""
 
 from django.urls import re_path
 
 from analysis import export_views
+from wenji.api.routes import SLUG, any_text
 
-SLUG = r"(?P<slug>[\s\S]*)"  # any text, a line break included
-EXPORT_ID = r"(?P<export_id>[\s\S]*)"
+EXPORT_ID = any_text("export_id")
 
 app_name = "exports-api"
 urlpatterns = [

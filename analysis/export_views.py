@@ -6,10 +6,10 @@
     GET  exports/<id>/download/      the finished file
     GET  exports/responses.csv?...   a CSV streamed right away (constant memory, any size)
 
-Access as in ``survey.api``: admins, and analysts granted the questionnaire; a questionnaire
+Access as in ``wenji.api.permissions``: admins, and analysts granted the questionnaire; one
 not granted is "not found" (404), other roles are refused (403), anonymous users asked to log
 in (401). An export is visible to the person who requested it and to admins. Errors have the
-API's one shape (``survey.api.errors``).
+API's one shape (``wenji.api.errors``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
@@ -48,12 +47,14 @@ from analysis.services.exports import (
     export_request,
     export_stream_csv,
 )
-from survey.api.errors import error_body
-from survey.api.parsers import JSONBodyParser
-from survey.api.permissions import IsAnalyst, is_admin
-from survey.api.serializers import JobErrorOut
-from survey.api.views import MAX_ID, SLUG_PARAMETER, errors, granted_questionnaire
 from survey.models import Questionnaire
+from wenji.access import is_admin
+from wenji.api.errors import error_body
+from wenji.api.pagination import JobPagination
+from wenji.api.parsers import JSONBodyParser
+from wenji.api.permissions import IsAnalyst, granted_questionnaire
+from wenji.api.schema import MAX_ID, SLUG_PARAMETER, errors
+from wenji.api.serializers import JobErrorOut
 
 CONTENT_TYPES = {
     Export.Format.CSV: "text/csv; charset=utf-8",
@@ -233,12 +234,6 @@ def _out(export: Export, questionnaire: Questionnaire) -> dict[str, Any]:
     return ExportOut(export, context={"questionnaire": questionnaire}).data
 
 
-class ExportPagination(PageNumberPagination):
-    page_size = 20
-    page_size_query_param = "page_size"
-    max_page_size = 200
-
-
 # --- views -----------------------------------------------------------------------------------
 
 
@@ -288,7 +283,7 @@ class ExportsView(APIView):
         exports = Export.objects.filter(questionnaire=questionnaire).select_related("requested_by")
         if not is_admin(request.user):
             exports = exports.filter(requested_by=request.user)
-        paginator = ExportPagination()
+        paginator = JobPagination()
         page = paginator.paginate_queryset(exports.order_by("-created_at", "-id"), request, self)
         body = ExportOut(page, many=True, context={"questionnaire": questionnaire}).data
         return paginator.get_paginated_response(body)

@@ -1,15 +1,13 @@
 """The analysis API, included from config/urls.py under api/v1/ (see analysis/api.py).
-
-As in survey/api/urls.py, the slug and id parts match any text so that a malformed one reaches
-the view and gets the API's JSON 404 rather than Django's HTML page.
+The slug and id parts match any text (``wenji.api.routes``).
 """
 
 from django.urls import re_path
 
 from analysis import api
+from wenji.api.routes import SLUG, any_text
 
-SLUG = r"(?P<slug>(?s:.*))"
-RUN_ID = r"(?P<run_id>(?s:.*))"
+RUN_ID = any_text("run_id")
 
 app_name = "analysis-api"
 urlpatterns = [

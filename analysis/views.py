@@ -31,10 +31,9 @@ from analysis.models import AnalysisRun
 from analysis.selectors import active_run, latest_successful_run
 from analysis.services.charts import Bar, bar_chart_svg, percent_text
 from analysis.services.runs import analysis_run_request
-from survey.api.permissions import ADMIN, ANALYST, is_admin, user_roles
 from survey.labels import label_text
 from survey.models import Questionnaire, Response
-from survey.selectors_responses import questionnaire_for_user
+from wenji.access import ADMIN, ANALYST, is_admin, questionnaire_for_user, user_roles
 
 RANK_BEST = "best"
 DAYS_CHARTED = 30

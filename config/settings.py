@@ -118,7 +118,7 @@ REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "config.cache.RedisCache",
+            "BACKEND": "wenji.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "wenji",
         }
@@ -234,14 +234,14 @@ WECHAT_API_BASE = env_url("WECHAT_API_BASE", "https://api.weixin.qq.com")
 # --- REST API ----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "survey.api.authentication.TokenRolesAuthentication",
+        "wenji.api.authentication.TokenRolesAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "survey.api.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "wenji.api.errors.api_exception_handler",
     # The client address for rate limits and IP hashes: the same trusted-proxy count as the
     # form's (TRUSTED_PROXY_COUNT, below); with 0, X-Forwarded-For is ignored (not spoofable).
     "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0, minimum=0),

@@ -13,8 +13,7 @@ Promises:
   questionnaire per import (not on a dry run).
 - ``FormulaEscapingMixin`` quotes every exported text cell a spreadsheet would run as a
   formula (one starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) and takes the
-  quote off again on import; ``escape_formula`` / ``unescape_formula`` are exact inverses and
-  are meant for every export of user-written text.
+  quote off again on import, with ``wenji.cells`` (the one rule for every written cell).
 """
 
 from __future__ import annotations
@@ -41,28 +40,7 @@ from survey.services.questionnaires import (
     questionnaire_definition_changed,
     questionnaire_structure_lock_reason,
 )
-
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _looks_like_formula(text: str) -> bool:
-    return text.lstrip("'")[:1] in FORMULA_TRIGGERS
-
-
-def escape_formula(text: str) -> str:
-    """``text`` with a leading ``'`` when a spreadsheet would read it as a formula.
-
-    Text that already starts with quotes before such a character gets one more, so that
-    ``unescape_formula(escape_formula(t)) == t`` for every ``t``.
-    """
-    return "'" + text if _looks_like_formula(text) else text
-
-
-def unescape_formula(text: str) -> str:
-    """The inverse of ``escape_formula``."""
-    if text.startswith("'") and _looks_like_formula(text):
-        return text[1:]
-    return text
+from wenji.cells import escape_formula, unescape_formula
 
 
 class FormulaEscapingMixin:

@@ -1,4 +1,5 @@
-"""Reads behind the API: which questionnaires a user may see, and their responses.
+"""Reads behind the API: a questionnaire by its slug, and its responses (which ones a user may
+see: ``wenji.access``).
 
 Every function here is a bounded number of queries whatever the number of rows: lists page
 through an indexed ordering and related rows come with ``select_related``/``prefetch_related``.
@@ -8,31 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Prefetch, QuerySet
 
-from survey.models import Questionnaire, QuestionnaireAccess, Response, StatusChange
-
-
-def questionnaire_for_user(
-    *, slug: str, user: AbstractBaseUser | None, admin: bool
-) -> Questionnaire | None:
-    """The questionnaire ``slug`` if ``user`` may work on it: admins see every questionnaire,
-    anyone else only those granted to them through ``QuestionnaireAccess``. One query."""
-    questionnaires = Questionnaire.objects.filter(slug=slug)
-    if not admin:
-        if user is None or not user.is_authenticated:
-            return None
-        questionnaires = questionnaires.filter(access_grants__user=user)
-    return questionnaires.first()
+from survey.models import Questionnaire, Response, StatusChange
 
 
 def questionnaire_by_slug(*, slug: str) -> Questionnaire | None:
     return Questionnaire.objects.filter(slug=slug).first()
-
-
-def questionnaire_granted(*, questionnaire: Questionnaire, user: AbstractBaseUser) -> bool:
-    return QuestionnaireAccess.objects.filter(questionnaire=questionnaire, user_id=user.pk).exists()
 
 
 def response_list(

@@ -1,4 +1,4 @@
-"""config.cache.RedisCache: Django's Redis cache, with one client per pool."""
+"""wenji.cache.RedisCache: Django's Redis cache, with one client per pool."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import uuid
 import pytest
 from django.conf import settings
 
-from config.cache import RedisCache
+from wenji.cache import RedisCache
 
 pytestmark = pytest.mark.redis
 

@@ -316,7 +316,7 @@ def test_database_and_redis_urls_switch_on_postgresql_and_a_real_broker():
     assert seen["CELERY_TASK_ALWAYS_EAGER"] is False
     assert seen["CELERY_BROKER_URL"] == "redis://cache:6379/0"
     assert seen["CACHES"]["default"] == {
-        "BACKEND": "config.cache.RedisCache",
+        "BACKEND": "wenji.cache.RedisCache",
         "LOCATION": "redis://cache:6379/0",
         "KEY_PREFIX": "wenji",
     }

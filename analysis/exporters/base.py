@@ -33,7 +33,7 @@ from typing import IO, Any, ClassVar
 from django.utils.translation import gettext as _
 
 from survey.models import Questionnaire
-from survey.resources import FORMULA_TRIGGERS, escape_formula
+from wenji.cells import FORMULA_TRIGGERS, escape_formula
 
 NUMBER = "number"
 TEXT = "text"

@@ -1,13 +1,11 @@
-"""Routes of the survey API. The slug and id parts match any text (even empty, even with a
-slash) so that a malformed one reaches the view and gets the API's JSON 404, rather than
-Django's HTML page for a URL that routes nowhere."""
+"""Routes of the survey API; the slug and id parts match any text (``wenji.api.routes``)."""
 
 from django.urls import re_path
 
 from survey.api import views
+from wenji.api.routes import SLUG, any_text
 
-SLUG = r"(?P<slug>(?s:.*))"
-RESPONSE_ID = r"(?P<response_id>(?s:.*))"
+RESPONSE_ID = any_text("response_id")
 
 app_name = "api"
 urlpatterns = [

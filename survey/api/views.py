@@ -1,10 +1,7 @@
 """The REST API, one view per operation. Views check who is asking, parse input with an
 ``...In`` serializer, call one selector or service and answer with an ``...Out`` serializer;
-errors of every kind reach the client through ``survey.api.errors`` in one shape.
-
-Access: a questionnaire that is not granted to the user (and the user is not an admin) is
-"not found" (404), so its existence is not revealed; a user whose role cannot do the
-operation at all is refused (403); an anonymous one is asked to authenticate (401).
+errors of every kind reach the client through ``wenji.api.errors`` in one shape, and access is
+checked as ``wenji.api.permissions`` says.
 """
 
 from __future__ import annotations
@@ -14,20 +11,16 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
-from survey.api.parsers import JSONBodyParser
-from survey.api.permissions import IsAnalyst, IsCollector, is_admin, may_read_definition
 from survey.api.serializers import (
     IDEMPOTENCY_HEADER,
     DefinitionOut,
-    ErrorOut,
     ResponseDetailOut,
     ResponseFilterIn,
     ResponseOut,
@@ -35,59 +28,22 @@ from survey.api.serializers import (
     SubmissionIn,
     SubmissionOut,
 )
-from survey.api.throttling import DefinitionThrottle, SubmitThrottle, client_ip
 from survey.models import Questionnaire, Response
-from survey.selectors_responses import (
-    questionnaire_by_slug,
-    questionnaire_for_user,
-    response_get,
-    response_list,
-)
+from survey.selectors_responses import questionnaire_by_slug, response_get, response_list
 from survey.services.identity import Identity
 from survey.services.questionnaires import questionnaire_export
 from survey.services.responses import response_submit
 from survey.services.review import response_set_status
+from wenji.access import may_read_definition
+from wenji.api.pagination import StrictPageNumberPagination
+from wenji.api.parsers import JSONBodyParser
+from wenji.api.permissions import IsAnalyst, IsCollector, granted_questionnaire
+from wenji.api.schema import MAX_ID, SLUG_PARAMETER, errors
+from wenji.api.throttling import DefinitionThrottle, SubmitThrottle, client_ip
 
-_ERROR_DESCRIPTIONS = {
-    400: "The body or a parameter is invalid (`fields` names each place).",
-    401: "No or invalid credentials (`Authorization: Token <key>`).",
-    403: "Your role does not allow this operation.",
-    404: "No such questionnaire or response, or it is not granted to you.",
-    409: "The questionnaire is not open, or the submission_id was used for other answers.",
-    413: "The body is larger than the server accepts.",
-    415: "Send the body as application/json.",
-    429: "Too many requests; retry after the Retry-After header's seconds.",
-}
-
-
-def errors(*codes: int) -> dict[int, OpenApiResponse]:
-    return {
-        code: OpenApiResponse(response=ErrorOut, description=_ERROR_DESCRIPTIONS[code])
-        for code in codes
-    }
-
-
-# Path parameters, documented by type; the routes take any text (see survey/api/urls.py).
-SLUG_PARAMETER = OpenApiParameter(
-    "slug",
-    OpenApiTypes.STR,
-    OpenApiParameter.PATH,
-    pattern=r"^[a-z0-9-]+$",
-    description="The questionnaire's slug.",
-)
 RESPONSE_ID_PARAMETER = OpenApiParameter(
     "response_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The response's id."
 )
-MAX_ID = 2**63 - 1  # a bigint primary key
-
-
-def granted_questionnaire(request: Request, slug: str) -> Questionnaire:
-    questionnaire = questionnaire_for_user(
-        slug=slug, user=request.user, admin=is_admin(request.user)
-    )
-    if questionnaire is None:
-        raise NotFound(_("There is no questionnaire %s you can access.") % slug)
-    return questionnaire
 
 
 class DefinitionView(APIView):
@@ -167,45 +123,10 @@ class SubmissionCreateView(APIView):
         return ApiResponse(SubmissionOut(result.response).data, status=code)
 
 
-class ResponsePagination(PageNumberPagination):
-    """DRF's page numbers, but a malformed ``page``/``page_size`` is a 400 naming it, not
-    silently the first page or the default size; a page past the end is a 404."""
-
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
-    last_page_strings = ()
-
-    def paginate_queryset(
-        self, queryset: QuerySet, request: Request, view: APIView | None = None
-    ) -> list | None:
-        self._check_number(request, self.page_query_param, None)
-        self._check_number(request, self.page_size_query_param, self.max_page_size)
-        return super().paginate_queryset(queryset, request, view)
-
-    @staticmethod
-    def _check_number(request: Request, name: str, maximum: int | None) -> None:
-        raw = request.query_params.get(name)
-        if raw is None:
-            return
-        number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else 0
-        if number < 1 or (maximum is not None and number > maximum):
-            message = _("Use a whole number from 1 to %d.") % maximum if maximum else None
-            raise ValidationError({name: [message or _("Use a whole number from 1.")]})
-
-    def get_schema_operation_parameters(self, view: APIView) -> list[dict]:
-        parameters = super().get_schema_operation_parameters(view)
-        for parameter in parameters:
-            parameter["schema"]["minimum"] = 1
-            if parameter["name"] == self.page_size_query_param:
-                parameter["schema"]["maximum"] = self.max_page_size
-        return parameters
-
-
 class ResponseListView(ListAPIView):
     permission_classes = [IsAnalyst]
     serializer_class = ResponseOut
-    pagination_class = ResponsePagination
+    pagination_class = StrictPageNumberPagination
     queryset = Response.objects.none()  # for the schema; get_queryset is what runs
 
     @extend_schema(

@@ -1,23 +1,20 @@
-"""Respondent identities and IP addresses, kept only as keyed hashes.
+"""Respondent identities, kept only as keyed hashes (``wenji.hashing``), and the signed
+device cookie.
 
-The raw value (a WeChat openid, a device id, a collector's respondent key, an IP address)
-is hashed with ``settings.IDENTITY_HASH_KEY`` the moment it arrives and is never stored or
-logged. The same raw value always gives the same hash, which is what duplicate detection
-and rate limiting need; without the key the hash cannot be reversed or tested against
-guesses.
+The raw value (a WeChat openid, a device id, a collector's respondent key) is hashed the
+moment it arrives and is never stored or logged; the same raw value always gives the same
+hash, which is what duplicate detection needs.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core import signing
 
 from survey.models import Respondent
+from wenji.hashing import keyed_hash
 
 DEVICE_COOKIE_NAME = "wenji_device"
 DEVICE_COOKIE_SALT = "wenji.device"
@@ -35,17 +32,8 @@ class Identity:
         return f"Identity(kind={self.kind!r}, raw=<hidden>)"
 
 
-def keyed_hash(*parts: str) -> str:
-    message = "\x1f".join(parts).encode()
-    return hmac.new(settings.IDENTITY_HASH_KEY.encode(), message, hashlib.sha256).hexdigest()
-
-
 def identity_hash(identity: Identity) -> str:
     return keyed_hash("respondent", identity.kind, identity.raw)
-
-
-def ip_hash(ip_address: str | None) -> str:
-    return keyed_hash("ip", ip_address) if ip_address else ""
 
 
 def respondent_upsert(*, identity: Identity) -> Respondent:

@@ -26,28 +26,28 @@ from django.utils.translation import gettext as _
 
 from survey.models import Answer, Questionnaire, Respondent, Response, ValidityRule
 from survey.services.answers import OTHER_SUFFIX, answers_check
-from survey.services.identity import Identity, ip_hash, respondent_upsert
+from survey.services.identity import Identity, respondent_upsert
 from survey.services.notify import new_data_signal
 from survey.services.validity import single_response_reasons, status_for
 from survey.structure import Structure, structure_for
+from wenji.errors import DomainError
+from wenji.hashing import ip_hash
 
 # Clocks of phones and collector machines drift; a little future is tolerated.
 CLOCK_SKEW = timedelta(minutes=5)
 
 
-class SubmissionError(Exception):
+class SubmissionError(DomainError):
     """A submission that was refused. Nothing was stored."""
 
     code = "invalid_submission"
 
-    def __init__(self, message: str, fields: dict[str, list[str]] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.fields = fields or {}
-
 
 class QuestionnaireNotOpen(SubmissionError):
+    # A state conflict, not a permission problem: the same collector may submit again once
+    # the questionnaire reopens.
     code = "questionnaire_not_open"
+    conflict = True
 
 
 class AnswersInvalid(SubmissionError):
@@ -60,6 +60,7 @@ class TimingInvalid(SubmissionError):
 
 class SubmissionConflict(SubmissionError):
     code = "submission_conflict"
+    conflict = True
 
 
 @dataclass(frozen=True)

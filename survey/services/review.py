@@ -20,19 +20,15 @@ from django.utils.translation import gettext as _
 
 from survey.models import AuditEvent, Response, StatusChange
 from survey.services.audit import audit_event_record
+from wenji.errors import DomainError
 
 REASON_MAX_LENGTH = 2000
 
 
-class StatusChangeInvalid(Exception):
+class StatusChangeInvalid(DomainError):
     """A status decision that was refused. Nothing was stored."""
 
     code = "invalid_status_change"
-
-    def __init__(self, message: str, fields: dict[str, list[str]] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.fields = fields or {}
 
 
 def response_set_status(

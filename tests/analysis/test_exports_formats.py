@@ -24,10 +24,10 @@ from analysis.exporters.base import (
     write_xlsx,
 )
 from analysis.services.exports import export_file_path, export_request, export_stream_csv
-from survey.resources import escape_formula
 from survey.structure import structure_for
 from tests.analysis.exports_support import csv_rows, submit
 from tests.survey.answers import complete_answers
+from wenji.cells import escape_formula
 
 pytestmark = pytest.mark.django_db
 

@@ -91,7 +91,7 @@ def _pointed_at(url: str, settings) -> Iterator[None]:
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CACHES = {
         "default": {
-            "BACKEND": "config.cache.RedisCache",
+            "BACKEND": "wenji.cache.RedisCache",
             "LOCATION": url,
             "KEY_PREFIX": "wenji",
         }

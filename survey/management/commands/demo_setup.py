@@ -1,4 +1,4 @@
-"""``manage.py demo_setup``: what ``./wenji up`` needs to show something, done once.
+"""``manage.py demo_setup``: what ``python3 -m wenji up`` needs to show something, done once.
 
 Idempotent and quick on every later run (a few queries, no password hashing): imports and
 publishes examples/ipb-survey.yaml unless ``ipb-survey`` exists; while the open questionnaire

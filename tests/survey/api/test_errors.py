@@ -5,10 +5,10 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
 from rest_framework import exceptions
 
-from survey.api.errors import ERROR_CODES, api_exception_handler
 from survey.services.responses import AnswersInvalid, SubmissionConflict
 from survey.services.review import StatusChangeInvalid
 from tests.survey.api.helpers import assert_error, submission_body, submission_url
+from wenji.api.errors import ERROR_CODES, api_exception_handler
 
 
 def handle(exc: Exception):
@@ -78,3 +78,24 @@ def test_an_unacceptable_accept_header_is_406_in_the_error_shape(collector_clien
         submission_url(), submission_body(), format="json", HTTP_ACCEPT="application/xml"
     )
     assert_error(response, 406, "not_acceptable")
+
+
+def _subclasses(cls: type) -> list[type]:
+    found = []
+    for sub in cls.__subclasses__():
+        found += [sub, *_subclasses(sub)]
+    return found
+
+
+def test_every_domain_error_code_is_in_the_schema_list_and_maps_to_400_or_409():
+    import survey.services.responses
+    import survey.services.review  # noqa: F401  (the DomainError subclasses live there)
+    from wenji.errors import DomainError
+
+    subclasses = _subclasses(DomainError)
+    assert len(subclasses) >= 6
+    for subclass in subclasses:
+        assert subclass.code in ERROR_CODES, subclass
+        response = handle(subclass("refused"))
+        assert response.status_code == (409 if subclass.conflict else 400)
+        assert response.data["error"] == subclass.code

@@ -3,10 +3,10 @@ from django.core.exceptions import ImproperlyConfigured
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from survey.api.throttling import DefinitionThrottle
 from survey.models import Response
-from survey.services.identity import ip_hash
 from tests.survey.api.helpers import assert_error, definition_url, submission_body, submission_url
+from wenji.api.throttling import DefinitionThrottle
+from wenji.hashing import ip_hash
 
 pytestmark = pytest.mark.django_db
 

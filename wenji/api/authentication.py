@@ -1,5 +1,5 @@
 """API authentication: DRF's token authentication, with the user's roles read in the same
-query as the token and its user (``survey.api.permissions``), so an API call costs one query
+query as the token and its user (``wenji.access``), so an API call costs one query
 less. A token's user must be active, as in DRF."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef
 from rest_framework.authentication import TokenAuthentication
 
-from survey.api.permissions import ROLES, remember_roles
+from wenji.access import ROLES, remember_roles
 
 
 class TokenRolesAuthentication(TokenAuthentication):

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 from rest_framework.views import APIView
 
-from survey.services.identity import ip_hash
+from wenji.hashing import ip_hash
 
 
 class _SettingsRateThrottle(SimpleRateThrottle):

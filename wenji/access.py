@@ -1,26 +1,19 @@
-"""Roles (the groups ``admin``, ``analyst``, ``collector``; superusers count as admin) and the
-DRF permission classes built on them.
+"""Who may do what: roles, and grants of questionnaires.
 
-A role says what kind of work a user does; which questionnaires they do it on is a separate
-grant (``QuestionnaireAccess``), checked where the questionnaire is looked up
-(``survey.selectors_responses.questionnaire_for_user``). Admins need no grant.
+A role (the groups ``admin``, ``analyst``, ``collector``; superusers count as admin) says
+what kind of work a user does. Which questionnaires they do it on is a separate grant
+(``QuestionnaireAccess``), checked where the questionnaire is looked up
+(``questionnaire_for_user``). Admins need no grant. The API's permission classes
+(``wenji.api.permissions``) and every page build on these functions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.utils.translation import gettext_lazy as _
-from rest_framework.permissions import BasePermission
 
-if TYPE_CHECKING:  # rest_framework.views imports the authentication classes, which import this
-    from rest_framework.request import Request
-    from rest_framework.views import APIView
-
-from survey.models import Questionnaire
-from survey.selectors_responses import questionnaire_granted
+from survey.models import Questionnaire, QuestionnaireAccess
 
 ADMIN = "admin"
 ANALYST = "analyst"
@@ -55,6 +48,23 @@ def is_admin(user: AbstractBaseUser | AnonymousUser | None) -> bool:
     return ADMIN in user_roles(user)
 
 
+def questionnaire_for_user(
+    *, slug: str, user: AbstractBaseUser | None, admin: bool
+) -> Questionnaire | None:
+    """The questionnaire ``slug`` if ``user`` may work on it: admins see every questionnaire,
+    anyone else only those granted to them through ``QuestionnaireAccess``. One query."""
+    questionnaires = Questionnaire.objects.filter(slug=slug)
+    if not admin:
+        if user is None or not user.is_authenticated:
+            return None
+        questionnaires = questionnaires.filter(access_grants__user=user)
+    return questionnaires.first()
+
+
+def questionnaire_granted(*, questionnaire: Questionnaire, user: AbstractBaseUser) -> bool:
+    return QuestionnaireAccess.objects.filter(questionnaire=questionnaire, user_id=user.pk).exists()
+
+
 def may_read_definition(
     user: AbstractBaseUser | AnonymousUser | None, questionnaire: Questionnaire
 ) -> bool:
@@ -67,24 +77,3 @@ def may_read_definition(
     return ANALYST in user_roles(user) and questionnaire_granted(
         questionnaire=questionnaire, user=user
     )
-
-
-class _HasRole(BasePermission):
-    """Lets in admins and users with one of ``roles``; anonymous users get a 401."""
-
-    roles: frozenset[str] = frozenset()
-    message = _("Your role does not allow this.")
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        held = user_roles(request.user)
-        return ADMIN in held or bool(held & self.roles)
-
-
-class IsCollector(_HasRole):
-    roles = frozenset({COLLECTOR})
-    message = _("Only collectors and admins may submit responses.")
-
-
-class IsAnalyst(_HasRole):
-    roles = frozenset({ANALYST})
-    message = _("Only analysts and admins may read and review responses.")

@@ -1,0 +1,45 @@
+"""The serializers of the API's one error shape: ``ErrorOut`` for every 4xx answer,
+``JobErrorOut`` for why a background job failed."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_serializer
+from rest_framework import serializers
+
+from wenji.api.errors import ERROR_CODES
+
+
+@extend_schema_serializer(component_name="Error")
+class ErrorOut(serializers.Serializer):
+    """The shape of every 4xx answer: a stable code, a message for a person, and the problems
+    per place."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # "fields" cannot be declared as a class attribute: it is the Serializer's own property.
+        return {
+            "error": serializers.ChoiceField(
+                choices=ERROR_CODES, help_text=_("A stable code to branch on.")
+            ),
+            "message": serializers.CharField(help_text=_("What went wrong, for a person.")),
+            "fields": serializers.DictField(
+                child=serializers.ListField(child=serializers.CharField()),
+                help_text=_(
+                    "Problems per body field, query parameter, header or question code "
+                    "(Q5, Q5.b, D6.other); empty when the problem is not about one place."
+                ),
+            ),
+        }
+
+
+class JobErrorOut(serializers.Serializer):
+    """Why a background job failed (an analysis run, an export), in the error shape; ``error``
+    is the job's code (``analysis_failed``, ``export_failed``) and ``fields`` is empty."""
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # "fields" cannot be declared as a class attribute: it is the Serializer's own property.
+        return {
+            "error": serializers.CharField(help_text=_("A stable code to branch on.")),
+            "message": serializers.CharField(help_text=_("What went wrong, for a person.")),
+            "fields": serializers.DictField(child=serializers.ListField()),
+        }
