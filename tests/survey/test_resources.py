@@ -19,15 +19,10 @@ from hypothesis import strategies as st
 
 from survey.interchange import load_definition
 from survey.models import Option, Question, Questionnaire, Response
-from survey.resources import (
-    FORMULA_TRIGGERS,
-    OptionResource,
-    QuestionResource,
-    escape_formula,
-    unescape_formula,
-)
+from survey.resources import OptionResource, QuestionResource
 from survey.services.questionnaires import questionnaire_import
 from tests.conftest import EXAMPLE_DEFINITION
+from wenji.cells import FORMULA_TRIGGERS, escape_formula, unescape_formula
 
 pytestmark = pytest.mark.django_db
 
