@@ -130,6 +130,3 @@ class AnalysisPartial(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.run_id} attempt {self.attempt} partial {self.pk}"
-
-
-from analysis.exports_models import Export  # noqa: E402, F401  (export jobs)

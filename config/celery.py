@@ -11,7 +11,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("wenji")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-app.autodiscover_tasks(related_name="export_tasks")  # analysis/export_tasks.py
 
 
 @app.on_after_configure.connect
@@ -24,7 +23,7 @@ def add_beat_schedule(sender: Celery, **kwargs: Any) -> None:
         sender.signature("analysis.catch_up"),
         name="analysis.catch_up",
     )
-    # Deletes export files past EXPORT_RETENTION_HOURS (analysis/export_tasks.py).
+    # Deletes export files past EXPORT_RETENTION_HOURS (exports/tasks.py).
     sender.add_periodic_task(
         3600.0, sender.signature("analysis.export_expire"), name="analysis.export_expire"
     )

@@ -8,7 +8,7 @@ urlpatterns = [
     path("s/", include("survey.urls")),
     path("api/v1/", include("survey.api.urls")),
     path("api/v1/", include("analysis.urls")),
-    path("api/v1/", include("analysis.export_urls")),
+    path("api/v1/", include("exports.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path(
         "api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"

@@ -8,7 +8,7 @@ responses in it), migrates it, imports the reference questionnaire and bulk-load
 with realistic ``answers`` JSON and their answer rows with COPY. Then, each in its own child
 process (so memory peaks do not mix), it measures:
 
-- ``export``: ``analysis.services.exports.export_stream_csv`` (the code behind
+- ``export``: ``exports.services.export_stream_csv`` (the code behind
   ``GET .../exports/responses.csv``), wide, valid responses, every chunk written to /dev/null;
 - ``copy answers``: ``COPY (SELECT … FROM survey_answer JOIN survey_response …) TO STDOUT`` of
   the same responses' answer rows, read by psycopg and discarded;
@@ -119,7 +119,7 @@ def child_export(args: argparse.Namespace) -> dict:
     django_setup()
     from django.contrib.auth.models import User
 
-    from analysis.services.exports import export_stream_csv
+    from exports.services import export_stream_csv
     from survey.models import Questionnaire
 
     questionnaire = Questionnaire.objects.get(slug=SLUG)

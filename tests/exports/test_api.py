@@ -10,13 +10,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
-import analysis.exporters.base as exporters_base
-import analysis.services.exports as exports_service
-from analysis.exports_models import Export
-from analysis.services.exports import export_expire, export_run
+import exports.exporters.base as exporters_base
+import exports.services as exports_service
 from config.celery import app as celery_app
+from exports.models import Export
+from exports.services import export_expire, export_run
 from survey.models import AuditEvent
-from tests.analysis.exports_support import body_of, csv_rows, submit
+from tests.exports.support import body_of, csv_rows, submit
 from tests.survey.answers import complete_answers
 
 pytestmark = pytest.mark.django_db
@@ -263,7 +263,7 @@ def test_the_retention_comes_from_the_setting(ipb, analyst, requested, settings)
 def test_a_job_whose_worker_vanished_is_failed_by_the_cleanup(
     ipb, analyst, queued_only, django_capture_on_commit_callbacks
 ):
-    from analysis.services.exports import export_request
+    from exports.services import export_request
 
     with django_capture_on_commit_callbacks(execute=True):
         export = export_request(
@@ -282,7 +282,7 @@ def test_an_unreachable_broker_fails_the_export_with_a_message(
 ):
     from kombu.exceptions import OperationalError
 
-    from analysis.services.exports import export_request
+    from exports.services import export_request
 
     settings.CELERY_TASK_ALWAYS_EAGER = False
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from analysis.exporters.filters import ExportInvalid, filters_parse
-from analysis.services.exports import export_stream_csv
-from tests.analysis.exports_support import BASE_TIME, csv_rows, submit
+from exports.exporters.filters import ExportInvalid, filters_parse
+from exports.services import export_stream_csv
+from tests.exports.support import BASE_TIME, csv_rows, submit
 from tests.survey.answers import complete_answers
 
 pytestmark = pytest.mark.django_db

@@ -34,9 +34,9 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from analysis.exporters.base import NUMBER, TEXT, Column, Exporter, ExportError, Row
 from analysis.models import AnalysisRun
 from analysis.selectors import latest_successful_run
+from exports.exporters.base import NUMBER, TEXT, Column, Exporter, ExportError, Row
 from survey.labels import label_text
 from survey.models import Questionnaire
 

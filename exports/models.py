@@ -1,9 +1,10 @@
 """Export jobs: every export made as a file (XLSX, SAV, or CSV asked for as a job) is a row.
 
 An export goes queued → running → done | failed, and a done one → expired once its file is
-deleted (``EXPORT_RETENTION_HOURS`` after it finished). Imported at the end of
-``analysis.models``, so Django finds it as a model of the ``analysis`` app. See
-``analysis.services.exports``.
+deleted (``EXPORT_RETENTION_HOURS`` after it finished). See ``exports.services``.
+
+The table keeps the name it had when exports were part of ``analysis`` (``analysis_export``):
+the move to this app changed Django's state only (exports/migrations/0001_initial.py).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class Export(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     format = models.CharField(_("format"), max_length=5, choices=Format.choices)
-    # As analysis.exporters.filters gives them back (as_dict): what was asked for.
+    # As exports.exporters.filters gives them back (as_dict): what was asked for.
     filters = models.JSONField(_("filters"), default=dict, blank=True)
     options = models.JSONField(_("options"), default=dict, blank=True)
     status = models.CharField(
@@ -72,6 +73,7 @@ class Export(models.Model):
     expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
 
     class Meta:
+        db_table = "analysis_export"
         verbose_name = _("export")
         verbose_name_plural = _("exports")
         ordering = ["-created_at", "-id"]

@@ -3,10 +3,10 @@ CSV, XLSX and SPSS .sav, and this registry of the kinds, by id."""
 
 from __future__ import annotations
 
-from analysis.exporters.base import Exporter
-from analysis.exporters.responses_long import ResponsesLong
-from analysis.exporters.responses_wide import ResponsesWide
-from analysis.exporters.tables import AnalysisComparisons, AnalysisTables
+from exports.exporters.base import Exporter
+from exports.exporters.responses_long import ResponsesLong
+from exports.exporters.responses_wide import ResponsesWide
+from exports.exporters.tables import AnalysisComparisons, AnalysisTables
 
 EXPORTERS: dict[str, type[Exporter]] = {
     ResponsesWide.id: ResponsesWide,

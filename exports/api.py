@@ -1,4 +1,4 @@
-"""The exports API under /api/v1/questionnaires/<slug>/exports/ (routes: analysis/export_urls.py).
+"""The exports API under /api/v1/questionnaires/<slug>/exports/ (routes: exports/urls.py).
 
     POST exports/                    request an export job (202 with the Export to poll)
     GET  exports/                    your exports of the questionnaire (admins: everyone's)
@@ -37,11 +37,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
-from analysis.exporters import EXPORTERS
-from analysis.exporters.base import ExportError
-from analysis.exporters.filters import FILTER_FIELDS, OPTION_FIELDS, STATUSES
-from analysis.exports_models import Export
-from analysis.services.exports import (
+from exports.exporters import EXPORTERS
+from exports.exporters.base import ExportError
+from exports.exporters.filters import FILTER_FIELDS, OPTION_FIELDS, STATUSES
+from exports.models import Export
+from exports.services import (
     ExportForbidden,
     export_file_path,
     export_request,

@@ -20,7 +20,7 @@ def media(settings, tmp_path):
 def requested(media, django_capture_on_commit_callbacks) -> Callable[..., Any]:
     """``export_request`` whose job runs when the request's transaction commits (as in
     production with Celery eager); gives back the Export as it is afterwards."""
-    from analysis.services.exports import export_request
+    from exports.services import export_request
 
     def request(**kwargs: Any) -> Any:
         kwargs.setdefault("filters", {})

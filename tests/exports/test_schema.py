@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from config.wsgi import application
-from tests.analysis.exports_support import submit
+from tests.exports.support import submit
 
 pytestmark = pytest.mark.django_db
 

@@ -7,13 +7,13 @@ import pyreadstat
 import pytest
 from django.utils import translation
 
-from analysis.exporters.base import ExportError
 from analysis.models import AnalysisRun
 from analysis.selectors import latest_successful_run
-from analysis.services.exports import export_file_path, export_stream_csv
 from analysis.services.runs import analysis_run_request
+from exports.exporters.base import ExportError
+from exports.services import export_file_path, export_stream_csv
 from survey.models import AuditEvent
-from tests.analysis.exports_support import csv_rows, submit
+from tests.exports.support import csv_rows, submit
 from tests.survey.answers import complete_answers
 
 pytestmark = pytest.mark.django_db

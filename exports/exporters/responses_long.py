@@ -18,7 +18,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from analysis.exporters.base import NUMBER, TEXT, Column, Exporter, Row
+from exports.exporters.base import NUMBER, TEXT, Column, Exporter, Row
 from survey.labels import label_text
 from survey.structure import QuestionDef, structure_for
 

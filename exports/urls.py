@@ -1,11 +1,11 @@
 """Routes of the exports API, included from config/urls.py under api/v1/ (see
-analysis/export_views.py). The slug and id parts match any text (``wenji.api.routes``);
+exports/api.py). The slug and id parts match any text (``wenji.api.routes``);
 the download route comes before the detail route, whose id part would otherwise swallow
 ``<id>/download``."""
 
 from django.urls import re_path
 
-from analysis import export_views
+from exports import api
 from wenji.api.routes import SLUG, any_text
 
 EXPORT_ID = any_text("export_id")
@@ -14,22 +14,22 @@ app_name = "exports-api"
 urlpatterns = [
     re_path(
         rf"^questionnaires/{SLUG}/exports/\Z",
-        export_views.ExportsView.as_view(),
+        api.ExportsView.as_view(),
         name="exports",
     ),
     re_path(
         rf"^questionnaires/{SLUG}/exports/responses\.csv\Z",
-        export_views.ResponsesCsvView.as_view(),
+        api.ResponsesCsvView.as_view(),
         name="responses-csv",
     ),
     re_path(
         rf"^questionnaires/{SLUG}/exports/{EXPORT_ID}/download/\Z",
-        export_views.ExportDownloadView.as_view(),
+        api.ExportDownloadView.as_view(),
         name="download",
     ),
     re_path(
         rf"^questionnaires/{SLUG}/exports/{EXPORT_ID}/\Z",
-        export_views.ExportDetailView.as_view(),
+        api.ExportDetailView.as_view(),
         name="detail",
     ),
 ]

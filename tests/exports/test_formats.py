@@ -12,7 +12,7 @@ import pytest
 from django.utils import translation
 from openpyxl import load_workbook
 
-from analysis.exporters.base import (
+from exports.exporters.base import (
     NUMBER,
     TEXT,
     Column,
@@ -23,9 +23,9 @@ from analysis.exporters.base import (
     write_sav,
     write_xlsx,
 )
-from analysis.services.exports import export_file_path, export_request, export_stream_csv
+from exports.services import export_file_path, export_request, export_stream_csv
 from survey.structure import structure_for
-from tests.analysis.exports_support import csv_rows, submit
+from tests.exports.support import csv_rows, submit
 from tests.survey.answers import complete_answers
 from wenji.cells import escape_formula
 
@@ -338,7 +338,7 @@ def test_spss_names_are_valid_unique_and_not_reserved():
 
 
 def test_a_sav_export_above_the_row_limit_is_refused_with_a_message(ipb, analyst, media, settings):
-    from analysis.exporters.base import ExportTooLarge
+    from exports.exporters.base import ExportTooLarge
 
     settings.EXPORT_SAV_MAX_ROWS = 1
     submit(ipb)
@@ -380,7 +380,7 @@ def test_an_export_of_no_responses_has_the_header_only(ipb, analyst, requested, 
     [({"language": "fr"}, "language"), ({"labels": "maybe"}, "labels"), ({"colour": 1}, "colour")],
 )
 def test_a_wrong_option_is_refused_naming_it(ipb, analyst, options, field):
-    from analysis.exporters.filters import ExportInvalid
+    from exports.exporters.filters import ExportInvalid
 
     with pytest.raises(ExportInvalid) as refused:
         export_stream_csv(

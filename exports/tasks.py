@@ -1,15 +1,16 @@
 """Celery tasks of the exports: thin wrappers named after the services they call.
 
-``analysis.export_run`` is sent by ``analysis.services.exports.export_dispatch`` once the
+``analysis.export_run`` is sent by ``exports.services.export_dispatch`` once the
 request's transaction commits; ``analysis.export_expire`` is on the beat schedule
-(config/celery.py). Failures are recorded on the Export row by the service.
+(config/celery.py). Failures are recorded on the Export row by the service. The task names
+are the ones they had before exports left ``analysis``: they are what queued messages carry.
 """
 
 from __future__ import annotations
 
 from celery import shared_task
 
-from analysis.services.exports import export_expire, export_run
+from exports.services import export_expire, export_run
 
 
 @shared_task(name="analysis.export_run", ignore_result=True)

@@ -43,8 +43,9 @@ from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 
-from analysis.exporters import EXPORTERS
-from analysis.exporters.base import (
+from analysis.selectors import latest_successful_run
+from exports.exporters import EXPORTERS
+from exports.exporters.base import (
     Exporter,
     ExportError,
     ExportOptions,
@@ -55,15 +56,14 @@ from analysis.exporters.base import (
     write_sav,
     write_xlsx,
 )
-from analysis.exporters.filters import (
+from exports.exporters.filters import (
     ExportInvalid,
     ResponseFilters,
     filters_parse,
     options_parse,
     responses_filtered,
 )
-from analysis.exports_models import Export
-from analysis.selectors import latest_successful_run
+from exports.models import Export
 from survey.models import AuditEvent, Questionnaire, Response
 from survey.services.audit import audit_event_add_details, audit_event_record
 

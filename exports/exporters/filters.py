@@ -24,7 +24,7 @@ from django.db.models import QuerySet
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
-from analysis.exporters.base import ExportError, ExportOptions
+from exports.exporters.base import ExportError, ExportOptions
 from survey.expressions import ExpressionError, compile_expression, to_q
 from survey.models import Questionnaire, Response, Segment
 from survey.structure import structure_for
