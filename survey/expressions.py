@@ -1,7 +1,14 @@
 """The expression language of `show_if` and segment `rule` (QUESTIONNAIRE-FORMAT.md, "Expressions").
 
     source --parse--> AST --check(questions)--> evaluate(answers) -> bool
-                                             `-> to_q(ids)        -> Q over survey.Response
+                                             `-> to_q / to_answer_tests  -> database filters
+                                                 (survey.expressions_sql)
+
+Three evaluators share these semantics and are held equal by tests: ``evaluate`` here (the
+submit path and the no-JS form), ``survey.expressions_sql`` (validity, segments and export
+filters as SQL; tests/survey/test_expressions_db.py), and the browser twin in
+static/survey/form.js, which evaluates the tree ``survey.form_logic`` ships to the page
+(tests/browser/test_show_if_parity.py).
 
 The grammar, lowest precedence first (keywords are lowercase, case-sensitive)::
 
@@ -23,7 +30,7 @@ A comparison that reads an unanswered reference is false, so `not (Q3 == 1)` hol
 unanswered, and `Q3 != 1` does not. Comparing two references is allowed between numbers only
 (number questions and number_grid items), e.g. `Q2.a > Q2.b`; see `check`.
 
-Django is imported lazily, inside `to_q`, so this module imports without settings.
+This module does not import Django.
 """
 
 from __future__ import annotations
@@ -31,21 +38,17 @@ from __future__ import annotations
 import math
 import operator
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache, reduce
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from django.db.models import Q, QuerySet
+from functools import lru_cache
+from typing import Any
 
 KEYWORDS = frozenset({"and", "or", "not", "in", "has"})
 COMPARISON_OPERATORS = ("==", "!=", "<=", ">=", "<", ">")
 _ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 ORDERING_OPERATORS = frozenset(_ORDER)
-_FLIPPED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
-_LOOKUPS = {"<": "lt", "<=": "lte", ">": "gt", ">=": "gte"}
+FLIPPED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 # The canonical text of an integer: what canonical_code() gives for an int.
 _INT_CODE = re.compile(r"0|-?[1-9][0-9]*")
 
@@ -309,7 +312,7 @@ class _Parser:
         self._next()
         right = self._right_operand(op_token)
         node = Compare(left, op_token.text, right, pos=left.pos, op_pos=op_token.pos)
-        if error := _shape_error(node):
+        if error := shape_error(node):
             raise error
         if _is_operator(following := self._peek()):
             message = f"comparisons cannot be chained, found a second {_describe(following)}"
@@ -358,7 +361,7 @@ def _is_operator(token: _Token) -> bool:
     return token.kind == "op" or (token.kind == "keyword" and token.text in ("in", "has"))
 
 
-def _shape_error(node: Compare) -> ExpressionError | None:
+def shape_error(node: Compare) -> ExpressionError | None:
     """The structural rules of a comparison, shared by the parser and `check`."""
     left, op, right = node.left, node.op, node.right
     if isinstance(left, ListLiteral) or (isinstance(right, ListLiteral) and op != "in"):
@@ -369,7 +372,7 @@ def _shape_error(node: Compare) -> ExpressionError | None:
     if op == "has" and not (isinstance(left, Ref) and isinstance(right, Literal)):
         message = "'has' needs a question reference on its left and an option code on its right"
         return ExpressionError(message, node.op_pos)
-    if op not in _FLIPPED and op not in ("in", "has"):
+    if op not in FLIPPED and op not in ("in", "has"):
         return ExpressionError(f"unknown operator {op!r}", node.op_pos)
     if not (isinstance(left, Ref) or isinstance(right, Ref)):
         message = f"a comparison needs a question reference on one side, found {to_source(node)}"
@@ -454,12 +457,12 @@ def references(expr: Expr) -> set[tuple[str, str | None]]:
     }
 
 
-def _orient(node: Compare) -> tuple[Ref, str, Operand]:
+def orient(node: Compare) -> tuple[Ref, str, Operand]:
     """The comparison with a reference on the left: `3 <= Q2.a` becomes `Q2.a >= 3`."""
     if isinstance(node.left, Ref):
         return node.left, node.op, node.right
-    if isinstance(node.right, Ref) and node.op in _FLIPPED:
-        return node.right, _FLIPPED[node.op], node.left
+    if isinstance(node.right, Ref) and node.op in FLIPPED:
+        return node.right, FLIPPED[node.op], node.left
     raise ExpressionError("a comparison needs a question reference on one side", node.pos)
 
 
@@ -497,7 +500,7 @@ def check(expr: Expr, questions: Mapping[str, QuestionSpec]) -> None:
 
 
 def _check_compare(node: Compare, questions: Mapping[str, QuestionSpec]) -> None:
-    if error := _shape_error(node):
+    if error := shape_error(node):
         raise error
     sides = [side for side in (node.left, node.right) if isinstance(side, Ref)]
     resolved = [(side, *_resolve(side, questions)) for side in sides]
@@ -508,7 +511,7 @@ def _check_compare(node: Compare, questions: Mapping[str, QuestionSpec]) -> None
                 message = f"comparing two questions is only supported between numbers; {why}"
                 raise ExpressionError(message, node.op_pos)
         return
-    ref, op, value = _orient(node)
+    ref, op, value = orient(node)
     _, spec, kind = resolved[0]
     _check_operator(ref, spec, kind, op, node.op_pos)
     literals = value.values if isinstance(value, ListLiteral) else (value,)
@@ -601,9 +604,9 @@ def evaluate(expr: Expr, answers: Mapping[str, Any]) -> bool:
 
 
 def _evaluate_compare(node: Compare, answers: Mapping[str, Any]) -> bool:
-    if _shape_error(node):
+    if shape_error(node):
         return False
-    ref, op, other = _orient(node)
+    ref, op, other = orient(node)
     raw = _lookup(answers, ref)
     if op == "has":
         return isinstance(other, Literal) and _has(raw, other.value)
@@ -613,10 +616,10 @@ def _evaluate_compare(node: Compare, answers: Mapping[str, Any]) -> bool:
     if isinstance(other, ListLiteral):
         return any(_equal(value, literal.value) for literal in other.values)
     bound = _scalar(_lookup(answers, other)) if isinstance(other, Ref) else other.value
-    return bound is not _MISSING and _holds(value, op, bound)
+    return bound is not _MISSING and holds(value, op, bound)
 
 
-def _holds(value: Any, op: str, bound: Any) -> bool:
+def holds(value: Any, op: str, bound: Any) -> bool:
     """`value op bound` on two answered scalars (not lists, not unanswered)."""
     if op in ("==", "!="):
         return _equal(value, bound) == (op == "==")
@@ -676,205 +679,3 @@ def _has(raw: Any, option: Any) -> bool:
     if code is None or not isinstance(raw, list | tuple | set | frozenset):
         return False
     return any(_code(chosen) == code for chosen in raw)
-
-
-# --- database filter --------------------------------------------------------------------------
-
-
-def to_q(
-    expr: Expr,
-    *,
-    question_ids: Mapping[str, int],
-    item_ids: Mapping[tuple[str, str], int],
-    option_ids: Mapping[tuple[str, str], int],
-) -> Q:
-    """A `Q` over `survey.Response` selecting the responses on whose answers `expr` holds.
-
-    It equals `evaluate` on each response's answers, unanswered references included, for an
-    `expr` that passed `check` against the questionnaire these ids come from. `option_ids` is
-    keyed by (question code, canonical option or scale code), `item_ids` by (question, item).
-    A question is read through its Option rows when `option_ids` has any key for it, else
-    through `number` (numeric literals) or `text` (string literals). Each comparison is one
-    `Exists` over `survey.Answer`; ordering on option codes is resolved to option ids here.
-    """
-    return _QueryBuilder(question_ids, item_ids, option_ids).build(expr)
-
-
-@dataclass(frozen=True)
-class AnswerTests:
-    """An expression as tests on single answer rows, combined per response.
-
-    `tests[k]` is a `Q` over `survey.Answer` (no response in it). The expression holds on a
-    response when `holds` does, each of its leaves ``("test", k)`` read as "some answer row of
-    the response passes `tests[k]`". This is the same condition as `to_q`'s, in a shape that a
-    grouped pass over many responses' answers computes at once (one flag per test and response)
-    instead of one `EXISTS` per comparison and response.
-    """
-
-    tests: list[Q]
-    holds: Q
-
-    def sql(self, passed: Callable[[int], str]) -> str:
-        """`holds` as SQL text, leaf k written as `passed(k)`, a boolean SQL expression that must
-        be false (not NULL) for a response without a row passing test k."""
-        return _render(self.holds, passed)
-
-
-def to_answer_tests(
-    expr: Expr,
-    *,
-    question_ids: Mapping[str, int],
-    item_ids: Mapping[tuple[str, str], int],
-    option_ids: Mapping[tuple[str, str], int],
-) -> AnswerTests | None:
-    """`expr` as `AnswerTests` (same arguments and meaning as `to_q`), or None when it compares
-    two references (`Q2.a > Q2.b` reads two answer rows at once: use `to_q`)."""
-    builder = _TestsBuilder(question_ids, item_ids, option_ids)
-    try:
-        holds = builder.build(expr)
-    except _AcrossRows:
-        return None
-    return AnswerTests(tests=builder.tests, holds=holds)
-
-
-class _AcrossRows(Exception):
-    """A comparison of two references: no single answer row can decide it."""
-
-
-def _render(condition: Q, passed: Callable[[int], str]) -> str:
-    from django.db.models import Q
-
-    parts = []
-    for child in condition.children:
-        if isinstance(child, Q):
-            parts.append(_render(child, passed))
-        elif child[0] == "test":
-            parts.append(passed(child[1]))
-        else:  # _never()
-            parts.append("1 = 0")
-    joined = f" {condition.connector} ".join(f"({part})" for part in parts)
-    return f"NOT ({joined})" if condition.negated else joined
-
-
-@dataclass(frozen=True)
-class _QueryBuilder:
-    question_ids: Mapping[str, int]
-    item_ids: Mapping[tuple[str, str], int]
-    option_ids: Mapping[tuple[str, str], int]
-
-    def build(self, expr: Expr) -> Q:
-        if isinstance(expr, And):
-            return reduce(operator.and_, (self.build(op) for op in expr.operands))
-        if isinstance(expr, Or):
-            return reduce(operator.or_, (self.build(op) for op in expr.operands))
-        if isinstance(expr, Not):
-            return ~self.build(expr.operand)
-        if isinstance(expr, Compare):
-            if error := _shape_error(expr):
-                raise error
-            return self._compare(expr)
-        raise TypeError(f"not an expression node: {expr!r}")
-
-    def _compare(self, node: Compare) -> Q:
-        ref, op, other = _orient(node)
-        if isinstance(other, Ref):
-            return self._number_pair(ref, op, other)
-        values = [v.value for v in (other.values if isinstance(other, ListLiteral) else (other,))]
-        if op == "has" or any(question == ref.question for question, _ in self.option_ids):
-            return self._options(ref, op, values)
-        if all(isinstance(value, str) for value in values):
-            return self._values(ref, op, "text", values)
-        numbers = [Decimal(v) for v in values if isinstance(v, int | Decimal)]
-        return self._values(ref, op, "number", numbers)
-
-    def _rows(self, ref: Ref) -> Q:
-        """A `Q` over `survey.Answer`: the answer rows of `ref`, of any response."""
-        from django.db.models import Q
-
-        try:
-            question_id = self.question_ids[ref.question]
-            item_id = None if ref.item is None else self.item_ids[(ref.question, ref.item)]
-        except KeyError as missing:
-            raise ExpressionError(f"no database id for {missing}", ref.pos) from None
-        return Q(question_id=question_id, item_id=item_id)
-
-    def _answered(self, rows: Q) -> Q:
-        """A `Q` over `survey.Response`: it has an answer row matching `rows`."""
-        from django.db.models import OuterRef
-
-        from survey.models import Answer
-
-        return _exists(Answer.objects.filter(rows, response=OuterRef("pk")))
-
-    def _options(self, ref: Ref, op: str, values: list[Any]) -> Q:
-        from django.db.models import Q
-
-        # The same comparison evaluate() makes, applied to every option code of the question.
-        test = op if op in ORDERING_OPERATORS else "=="
-        ids = [
-            option_id
-            for (question, code), option_id in self.option_ids.items()
-            if question == ref.question and any(_holds(code, test, value) for value in values)
-        ]
-        rows = self._rows(ref) & Q(option__isnull=False)
-        if op == "!=":
-            return self._answered(rows & ~Q(option_id__in=ids) if ids else rows)
-        return self._answered(rows & Q(option_id__in=ids)) if ids else _never()
-
-    def _values(self, ref: Ref, op: str, column: str, values: list[Any]) -> Q:
-        from django.db.models import Q
-
-        rows = self._rows(ref) & Q(**{f"{column}__isnull": False})
-        if op == "!=":
-            return self._answered(rows & ~Q(**{column: values[0]}) if values else rows)
-        if not values:
-            return _never()
-        if op in ORDERING_OPERATORS:
-            return self._answered(rows & Q(**{f"{column}__{_LOOKUPS[op]}": values[0]}))
-        return self._answered(rows & Q(**{f"{column}__in": values}))
-
-    def _number_pair(self, left: Ref, op: str, right: Ref) -> Q:
-        """`left op right` on two numbers: an answer row of `left` with a matching `right` row."""
-        from django.db.models import OuterRef, Q
-
-        from survey.models import Answer
-
-        here = OuterRef("number")
-        if op == "==":
-            relation = Q(number=here)
-        elif op == "!=":
-            relation = Q(number__lt=here) | Q(number__gt=here)
-        else:  # left < right reads, from the right row, right > left
-            relation = Q(**{f"number__{_LOOKUPS[_FLIPPED[op]]}": here})
-        right_rows = Answer.objects.filter(self._rows(right), response=OuterRef(OuterRef("pk")))
-        right_rows = right_rows.filter(relation, number__isnull=False)
-        left_rows = Answer.objects.filter(self._rows(left), response=OuterRef("pk"))
-        return _exists(left_rows.filter(_exists(right_rows), number__isnull=False))
-
-
-@dataclass(frozen=True)
-class _TestsBuilder(_QueryBuilder):
-    """Builds `AnswerTests`: each row test is collected, and stands as ``("test", k)``."""
-
-    tests: list[Q] = field(default_factory=list)
-
-    def _answered(self, rows: Q) -> Q:
-        from django.db.models import Q
-
-        self.tests.append(rows)
-        return Q(test=len(self.tests) - 1)
-
-    def _number_pair(self, left: Ref, op: str, right: Ref) -> Q:
-        raise _AcrossRows
-
-
-def _exists(queryset: QuerySet) -> Q:
-    from django.db.models import Exists, Q
-
-    return Q(Exists(queryset))
-
-
-def _never() -> Q:
-    from django.db.models import Q
-
-    return Q(pk__in=[])

@@ -30,13 +30,8 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import Case, Exists, F, Max, Q, Value, When
 
-from survey.expressions import (
-    AnswerTests,
-    ExpressionError,
-    compile_expression,
-    to_answer_tests,
-    to_q,
-)
+from survey.expressions import ExpressionError, compile_expression
+from survey.expressions_sql import AnswerTests, to_answer_tests, to_q
 from survey.models import Answer, DerivedScore, Questionnaire, Response, Segment
 from survey.structure import QuestionDef, Structure, structure_for
 

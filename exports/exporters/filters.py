@@ -25,7 +25,8 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
 from exports.exporters.base import ExportError, ExportOptions
-from survey.expressions import ExpressionError, compile_expression, to_q
+from survey.expressions import ExpressionError, compile_expression
+from survey.expressions_sql import to_q
 from survey.models import Questionnaire, Response, Segment
 from survey.structure import structure_for
 

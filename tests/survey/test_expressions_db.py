@@ -14,14 +14,8 @@ import yaml
 from django.db import connection
 from django.db.models import Case, Max, Value, When
 
-from survey.expressions import (
-    ExpressionError,
-    canonical_code,
-    evaluate,
-    parse,
-    to_answer_tests,
-    to_q,
-)
+from survey.expressions import ExpressionError, canonical_code, evaluate, parse
+from survey.expressions_sql import to_answer_tests, to_q
 from survey.models import Answer, Item, Option, Question, Questionnaire, Response, Section
 from tests.conftest import EXAMPLE_DEFINITION
 
