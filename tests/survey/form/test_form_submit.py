@@ -19,7 +19,6 @@ from survey.services.identity import (
     Identity,
     device_id_from_cookie,
     identity_hash,
-    ip_hash,
 )
 from survey.services.questionnaires import questionnaire_close, questionnaire_import
 from tests.survey.answers import complete_answers
@@ -31,6 +30,7 @@ from tests.survey.form.helpers import (
     open_form,
     post_data,
 )
+from wenji.hashing import ip_hash
 
 pytestmark = pytest.mark.django_db
 
