@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "survey",
     "analysis",
     "exports",
+    "demo",
 ]
 
 MIDDLEWARE = [

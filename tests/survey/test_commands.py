@@ -225,7 +225,7 @@ def test_demo_setup_reuses_a_saved_password_for_a_new_admin(tmp_path):
 
 
 def test_the_admin_password_is_kept_under_the_repository_root(settings, tmp_path):
-    from survey.management.commands.demo_setup import default_password_file
+    from demo.management.commands.demo_setup import default_password_file
 
     settings.BASE_DIR = tmp_path
     assert default_password_file() == tmp_path / ".local" / "admin-password"

@@ -1,4 +1,4 @@
-"""The response generator (survey.services.generate) and ``manage.py generate_responses``."""
+"""The response generator (demo.generate) and ``manage.py generate_responses``."""
 
 from __future__ import annotations
 
@@ -11,24 +11,24 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from analysis.services.validity import validity_recompute
-from survey.models import Response
-from survey.services.answers import answers_check
-from survey.services.generate import (
-    GenerateError,
-    calibration_read,
-    responses_generate,
-    responses_plan,
-    segment_rules,
-)
-from survey.services.generate_calibration import (
+from demo.calibration import (
     CalibrationError,
     Constraint,
     Variable,
     quotas,
     rake,
 )
+from demo.generate import (
+    GenerateError,
+    calibration_read,
+    responses_generate,
+    responses_plan,
+    segment_rules,
+)
+from survey.models import Response
+from survey.services.answers import answers_check
 from survey.services.questionnaires import questionnaire_import, questionnaire_publish
+from survey.services.validity import validity_recompute
 from survey.structure import structure_for
 from tests.conftest import REPO_ROOT
 

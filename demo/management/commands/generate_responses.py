@@ -1,7 +1,7 @@
 """``manage.py generate_responses SLUG N --seed S [--calibration FILE] [--invalid-rate auto]``.
 
 Generates N responses to an open questionnaire with the latent-trait model of
-``survey.services.generate`` and submits them through the normal submit path, printing a
+``demo.generate`` and submits them through the normal submit path, printing a
 progress bar on stderr. With ``--calibration`` the data reproduce the file's figures
 (``examples/ipb-survey.calibration.yaml`` for the reference questionnaire).
 """
@@ -17,14 +17,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from survey.selectors_responses import questionnaire_by_slug
-from survey.services.generate import (
+from demo.calibration import CalibrationError
+from demo.generate import (
     GenerateError,
     GenerateResult,
     calibration_read,
     responses_generate,
 )
-from survey.services.generate_calibration import CalibrationError
+from survey.selectors_responses import questionnaire_by_slug
 
 BAR_WIDTH = 30
 KIND_WORDS = {

@@ -22,11 +22,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 
+from demo.calibration import CalibrationError
+from demo.generate import GenerateError, calibration_read, responses_generate
+from demo.management.commands.generate_responses import ProgressBar
 from survey.interchange import load_definition
-from survey.management.commands.generate_responses import ProgressBar
 from survey.models import Questionnaire, Response
-from survey.services.generate import GenerateError, calibration_read, responses_generate
-from survey.services.generate_calibration import CalibrationError
 from survey.services.questionnaires import questionnaire_import, questionnaire_publish
 
 DEMO_SLUG = "ipb-survey"

@@ -19,7 +19,7 @@ and take part), ``positivity`` (how favourably they rate; correlated with engage
   sometimes skipped; ``show_if`` is respected (only visible questions are answered).
 
 Without a calibration the distributions come from the scores (a softmax leaning positive)
-or from seeded weights. With one (``generate_calibration``), each question's distributions
+or from seeded weights. With one (``demo.calibration``), each question's distributions
 per group of respondents are raked to its targets, and the segment ladders decide
 membership first: the questions a family segment's rule reads are drawn to fit it.
 """
@@ -32,9 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from survey.expressions import evaluate, references
-from survey.services.answers import OTHER_SUFFIX
-from survey.services.generate_calibration import (
+from demo.calibration import (
     CalibrationError,
     Constraint,
     Family,
@@ -45,7 +43,7 @@ from survey.services.generate_calibration import (
     quotas,
     rake,
 )
-from survey.services.generate_draws import (
+from demo.draws import (
     ATTENTION,
     OTHER_PHRASES,
     VALID,
@@ -60,6 +58,8 @@ from survey.services.generate_draws import (
     top2_codes,
     unit_score,
 )
+from survey.expressions import evaluate, references
+from survey.services.answers import OTHER_SUFFIX
 from survey.structure import QuestionDef
 
 SKIP_OPTIONAL = 0.04  # share of respondents skipping an optional (non-text) question

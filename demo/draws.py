@@ -1,7 +1,7 @@
 """The pieces of the response generator's latent-trait model: respondents and their traits,
 the model's own answer distributions, and single answers drawn for one respondent.
 
-``survey.services.generate_model`` hands answers out question by question on top of these;
+``demo.model`` hands answers out question by question on top of these;
 its docstring describes the model.
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from demo.calibration import Calibration, QuestionTargets
 from survey.expressions import Expr
-from survey.services.generate_calibration import Calibration, QuestionTargets
 from survey.structure import QuestionDef, Structure
 
 VALID, SPEEDER, ATTENTION, DUPLICATE = "valid", "speeder", "attention", "duplicate"

@@ -1,7 +1,7 @@
 """Generated responses for any questionnaire: demo data, load, and a check of the analysis.
 
 ``responses_generate`` plans N respondents with the latent-trait model of
-``survey.services.generate_model`` (calibrated by a ``wenji-calibration/1`` file when one is
+``demo.model`` (calibrated by a ``wenji-calibration/1`` file when one is
 given) and submits every one through ``response_submit`` (channel ``import``), so validation,
 identities and validity marks are the real ones.
 
@@ -41,10 +41,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from survey.expressions import ExpressionError, compile_expression
-from survey.models import Questionnaire, Response, Segment, ValidityRule
-from survey.services.generate_calibration import Calibration, calibration_load
-from survey.services.generate_draws import (
+from demo.calibration import Calibration, calibration_load
+from demo.draws import (
     ATTENTION,
     DUPLICATE,
     SPEEDER,
@@ -53,7 +51,9 @@ from survey.services.generate_draws import (
     Model,
     population,
 )
-from survey.services.generate_model import answers_draw
+from demo.model import answers_draw
+from survey.expressions import ExpressionError, compile_expression
+from survey.models import Questionnaire, Response, Segment, ValidityRule
 from survey.services.identity import Identity
 from survey.services.responses import SubmissionError, response_submit
 from survey.structure import Structure, structure_for
@@ -92,6 +92,7 @@ class GenerateResult:
     kinds: dict[str, int]  # planned responses by kind
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    submission_ids: list[uuid.UUID] = field(default_factory=list)  # in submission order
 
 
 def segment_rules(*, questionnaire: Questionnaire, structure: Structure) -> dict[str, str]:
@@ -164,6 +165,7 @@ def responses_generate(
         kinds=kinds,
         notes=notes,
         seconds=time.perf_counter() - started,
+        submission_ids=[planned.submission_id for planned in plan],
     )
 
 

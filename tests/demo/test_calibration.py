@@ -19,12 +19,12 @@ from django.db import transaction
 from analysis.models import AnalysisRun
 from analysis.services.aggregate import aggregate_chunk, chunk_bounds, merge_partials
 from analysis.services.tables import tables_build
-from analysis.services.validity import validity_recompute
+from demo.generate import calibration_read, responses_generate
+from demo.management.commands.demo_setup import DEMO_RESPONSES, DEMO_SEED
 from survey.interchange import load_definition
-from survey.management.commands.demo_setup import DEMO_RESPONSES, DEMO_SEED
 from survey.models import Questionnaire, Response
-from survey.services.generate import calibration_read, responses_generate
 from survey.services.questionnaires import questionnaire_import, questionnaire_publish
+from survey.services.validity import validity_recompute
 from tests.conftest import EXAMPLE_DEFINITION, REPO_ROOT
 
 SHARE = 0.03  # three percentage points
