@@ -59,8 +59,8 @@ from analysis.services.aggregate import (
     merge_partials,
 )
 from analysis.services.tables import tables_build
-from analysis.services.validity import validity_recompute
 from survey.models import Questionnaire, Response
+from survey.services.validity import validity_recompute
 
 logger = logging.getLogger(__name__)
 

@@ -1,19 +1,70 @@
-"""Validity marks that can be decided from one response alone (attention, straight-lining),
-and the status that a set of broken rules gives.
+"""What a valid response is: every validity rule, in Python for one response and in SQL for
+everything a questionnaire has collected.
 
-The speeder rule needs the median of all submissions and the duplicate rule the order of all
-of a respondent's submissions; the analysis jobs recompute those over everything collected.
+Two paths, one meaning, held equal by a parity test (``tests/survey/test_validity_parity.py``):
+
+- **Python**, for what the submit path can decide at once (``single_response_reasons``,
+  ``status_for``) and, over a list of responses, for every rule (``validity_marks``): the
+  reference semantics, read by people and by the parity test.
+- **SQL** (``validity_recompute``), the analysis job's first step over everything collected.
+
+Promises of ``validity_recompute``:
+- The rules are re-read from the current definition, so a rule, a parameter, an attention
+  check's expected option or an option set changed after collection applies to every response.
+- Set-based: a fixed number of UPDATEs and SELECTs whatever the number of responses (flags
+  by filters and correlated EXISTS subqueries); no Python loop over rows.
+  Each UPDATE touches only the rows whose value changes, so a recompute with nothing new
+  writes nothing. Runs on SQLite and PostgreSQL, in one transaction.
+- ``manual_status`` (a person's decision) always wins over the rules.
+- Flags follow the submit path (``survey.services.responses``): ``speeder``, ``attention_failed``
+  and ``straightlined`` are set only while their rule exists; ``duplicate`` whenever the
+  questionnaire takes one response per respondent (the rule, if any, decides its action).
+- Every response ends with ``status_provisional = False``.
+
+The rules (``validity`` in the definition):
+- ``speeder``: a duration under ``below_fraction_of_median`` of the median of every recorded
+  duration. Needs all submissions: only the recompute and ``validity_marks`` decide it.
+- ``attention``: an attention question answered other than expected; unanswered counts as
+  failed unless a ``show_if`` may have hidden it.
+- ``straightlining``: a checked matrix with at least ``min_items`` items (default 2), every
+  item answered with one scale point.
+- ``duplicate``: (one response per respondent) not the respondent's first submission, ordered
+  by ``submitted_at`` then id.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import operator
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import reduce
 from typing import Any
 
-from survey.models import Response, ValidityRule
-from survey.structure import Structure
+from django.db import connection, transaction
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
+
+from survey.models import Answer, Questionnaire, Response, ValidityRule
+from survey.structure import Structure, structure_build
 
 Kind = ValidityRule.Kind
+Action = ValidityRule.Action
+Status = Response.Status
+
+# --- Python: one response, and a list of responses ------------------------------------------
 
 
 def attention_failed(structure: Structure, answers: Mapping[str, Any]) -> bool:
@@ -63,3 +114,250 @@ def status_for(validity: Mapping[str, tuple[str, dict]], reasons: Iterable[str])
     if ValidityRule.Action.FLAG in actions:
         return Response.Status.FLAGGED
     return Response.Status.VALID
+
+
+@dataclass(frozen=True)
+class ResponseFacts:
+    """What the rules read of one response."""
+
+    id: int
+    submitted_at: datetime
+    respondent_id: int | None
+    duration_seconds: float | None
+    answers: Mapping[str, Any]
+    manual_status: str = ""
+
+
+@dataclass(frozen=True)
+class Marks:
+    """The flags and status the rules give one response (``Response``'s own field names)."""
+
+    speeder: bool
+    attention_failed: bool
+    straightlined: bool
+    duplicate: bool
+    status: str
+
+
+def median_of(durations: Iterable[float]) -> float | None:
+    ordered = sorted(durations)
+    if not ordered:
+        return None
+    middle = ordered[(len(ordered) - 1) // 2 : len(ordered) // 2 + 1]
+    return sum(middle) / len(middle)
+
+
+def speeder_threshold(structure: Structure, median: float | None) -> float | None:
+    if Kind.SPEEDER not in structure.validity or median is None:
+        return None
+    _, params = structure.validity[Kind.SPEEDER]
+    return float(params.get("below_fraction_of_median", 0)) * median
+
+
+def validity_marks(*, structure: Structure, responses: Sequence[ResponseFacts]) -> dict[int, Marks]:
+    """Every rule over ``responses`` (all of one questionnaire's), in Python: id → marks.
+
+    The same meaning as ``validity_recompute``, which the parity test holds it to."""
+    threshold = speeder_threshold(
+        structure,
+        median_of(r.duration_seconds for r in responses if r.duration_seconds is not None),
+    )
+    first: dict[int, tuple[datetime, int]] = {}
+    if structure.one_response_per == Questionnaire.OneResponsePer.RESPONDENT:
+        for r in responses:
+            if r.respondent_id is not None:
+                key = (r.submitted_at, r.id)
+                first[r.respondent_id] = min(first.get(r.respondent_id, key), key)
+    marks = {}
+    for r in responses:
+        reasons = single_response_reasons(structure, r.answers)
+        speeder = (
+            threshold is not None
+            and r.duration_seconds is not None
+            and r.duration_seconds < threshold
+        )
+        if speeder:
+            reasons.append(Kind.SPEEDER.value)
+        duplicate = r.respondent_id in first and first[r.respondent_id] != (r.submitted_at, r.id)
+        if duplicate:
+            reasons.append(Kind.DUPLICATE.value)
+        marks[r.id] = Marks(
+            speeder=speeder,
+            attention_failed=Kind.ATTENTION.value in reasons,
+            straightlined=Kind.STRAIGHTLINING.value in reasons,
+            duplicate=duplicate,
+            status=r.manual_status or status_for(structure.validity, reasons),
+        )
+    return marks
+
+
+# --- SQL: everything a questionnaire has collected --------------------------------------------
+
+
+def validity_recompute(*, questionnaire: Questionnaire) -> dict[str, Any]:
+    """Recompute every response's validity flags and status; return the JSON-able summary.
+
+    Summary keys: ``collected`` (all submissions), ``valid`` (not invalid: valid or flagged),
+    ``invalid``, ``flagged``, ``valid_rate`` (valid / collected, None when nothing collected),
+    ``invalid_by_reason`` and ``flagged_by_reason`` ({rule kind: responses with that status
+    breaking that rule}; a response can break several), ``invalid_manual`` / ``flagged_manual``
+    (so decided by a person), ``median_duration`` (seconds, over every submission with a
+    duration; None without any), ``speeder_threshold`` (None without a speeder rule or
+    durations), ``definition_version``.
+    """
+    questionnaire = Questionnaire.objects.get(pk=questionnaire.pk)
+    structure = structure_build(questionnaire)
+    responses = Response.objects.filter(questionnaire_id=questionnaire.pk)
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # Row estimates for the correlated subqueries are poor; compiling them costs
+            # seconds and gains nothing here.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+        median = _median_duration(responses)
+        threshold = speeder_threshold(structure, median)
+        conditions = {
+            "speeder": None if threshold is None else Q(duration_seconds__lt=threshold),
+            "attention_failed": _attention_condition(structure),
+            "straightlined": _straightlining_condition(structure),
+            "duplicate": _duplicate_condition(structure),
+        }
+        for field, condition in conditions.items():
+            _set_flag(responses, field, condition)
+        _set_status(responses, structure)
+        responses.filter(status_provisional=True).update(status_provisional=False)
+        summary = _summary(responses)
+    summary.update(
+        median_duration=median,
+        speeder_threshold=threshold,
+        definition_version=questionnaire.definition_version,
+    )
+    return summary
+
+
+def _median_duration(responses: QuerySet[Response]) -> float | None:
+    """The median of every recorded duration: two small ordered reads, portable SQL."""
+    timed = responses.filter(duration_seconds__isnull=False)
+    count = timed.count()
+    if not count:
+        return None
+    ordered = timed.order_by("duration_seconds").values_list("duration_seconds", flat=True)
+    middle = list(ordered[(count - 1) // 2 : count // 2 + 1])
+    return sum(middle) / len(middle)
+
+
+def _attention_condition(structure: Structure) -> Q | None:
+    """Answered other than expected; unanswered too, unless a show_if may have hidden it.
+
+    EXISTS and NOT EXISTS, correlated on the response: PostgreSQL runs them as index probes
+    (or anti-joins) at any ``work_mem``. ``NOT (id IN (subquery))`` was hashed only while the
+    question's answers fitted in ``work_mem`` and otherwise rescanned them for every response:
+    quadratic, hours at a million responses with the default 4 MB."""
+    if Kind.ATTENTION not in structure.validity:
+        return None
+    parts = []
+    for question in structure.questions.values():
+        if not question.attention_expect:
+            continue
+        rows = Answer.objects.filter(response=OuterRef("pk"), question_id=question.id)
+        expected = question.options.get(question.attention_expect)
+        other = rows.exclude(option_id=expected.id) if expected else rows
+        parts.append(Q(Exists(other)))
+        if question.show_if is None:
+            parts.append(~Q(Exists(rows)))
+    return reduce(operator.or_, parts) if parts else None
+
+
+def _straightlining_condition(structure: Structure) -> Q | None:
+    """A checked matrix with enough items, every item answered, one scale point throughout.
+
+    Correlated EXISTS (one index probe per response), for the reason given above."""
+    if Kind.STRAIGHTLINING not in structure.validity:
+        return None
+    _, params = structure.validity[Kind.STRAIGHTLINING]
+    min_items = int(params.get("min_items", 2))
+    parts = []
+    for question in structure.questions.values():
+        if not question.straightlining_check or len(question.items) < min_items:
+            continue
+        one_point = (
+            Answer.objects.filter(response=OuterRef("pk"), question_id=question.id)
+            .values("response_id")
+            # MIN = MAX rather than COUNT(DISTINCT): no sort per response.
+            .annotate(cells=Count("id"), low=Min("option_id"), high=Max("option_id"))
+            .filter(cells=len(question.items), low=F("high"))
+        )
+        parts.append(Q(Exists(one_point)))
+    return reduce(operator.or_, parts) if parts else None
+
+
+def _duplicate_condition(structure: Structure) -> Q | None:
+    """Not the respondent's first submission, ordered by submitted_at then id: an earlier one
+    by the same respondent exists.
+
+    A correlated EXISTS (one probe of the respondent index per response) rather than
+    ``id IN (ROW_NUMBER() … > 1)``, which PostgreSQL could hash only while the subquery's
+    estimated rows fitted in ``work_mem``: otherwise quadratic (minutes at a million)."""
+    if structure.one_response_per != Questionnaire.OneResponsePer.RESPONDENT:
+        return None
+    here = OuterRef("submitted_at")
+    earlier = Response.objects.filter(
+        Q(submitted_at__lt=here) | Q(submitted_at=here, id__lt=OuterRef("pk")),
+        questionnaire_id=structure.questionnaire_id,
+        respondent_id=OuterRef("respondent_id"),
+    )
+    return Q(respondent__isnull=False) & Q(Exists(earlier))
+
+
+def _set_flag(responses: QuerySet[Response], field: str, condition: Q | None) -> None:
+    """One UPDATE that writes only the rows whose flag changes."""
+    value = Value(False)
+    if condition is not None:
+        value = Case(When(condition, then=Value(True)), default=Value(False))
+    responses.exclude(**{field: value}).update(**{field: value})
+
+
+def _any_flag(structure: Structure, action: str) -> Q | None:
+    fields = [
+        Response.REASON_FIELDS[kind]
+        for kind, (rule_action, _params) in structure.validity.items()
+        if rule_action == action and kind in Response.REASON_FIELDS
+    ]
+    return reduce(operator.or_, (Q(**{f: True}) for f in fields)) if fields else None
+
+
+def _set_status(responses: QuerySet[Response], structure: Structure) -> None:
+    """status = manual_status if a person set one, else what the broken rules say (one UPDATE)."""
+    whens = [When(~Q(manual_status=""), then=F("manual_status"))]
+    invalid, flagged = _any_flag(structure, Action.INVALIDATE), _any_flag(structure, Action.FLAG)
+    if invalid is not None:
+        whens.append(When(invalid, then=Value(Status.INVALID)))
+    if flagged is not None:
+        whens.append(When(flagged, then=Value(Status.FLAGGED)))
+    status = Case(*whens, default=Value(Status.VALID), output_field=CharField())
+    responses.exclude(status=status).update(status=status)
+
+
+def _summary(responses: QuerySet[Response]) -> dict[str, Any]:
+    """Counts by status and reason, in one aggregate query."""
+    counts: dict[str, Any] = {
+        "collected": Count("id"),
+        "valid": Count("id", filter=~Q(status=Status.INVALID)),
+        "invalid": Count("id", filter=Q(status=Status.INVALID)),
+        "flagged": Count("id", filter=Q(status=Status.FLAGGED)),
+    }
+    for status in (Status.INVALID, Status.FLAGGED):
+        counts[f"{status}_manual"] = Count("id", filter=Q(status=status) & ~Q(manual_status=""))
+        for kind, field in Response.REASON_FIELDS.items():
+            counts[f"{status}:{kind}"] = Count("id", filter=Q(status=status, **{field: True}))
+    row = responses.aggregate(**counts)
+    summary: dict[str, Any] = {
+        key: row[key] for key in ("collected", "valid", "invalid", "flagged")
+    }
+    summary["valid_rate"] = row["valid"] / row["collected"] if row["collected"] else None
+    for status in (Status.INVALID, Status.FLAGGED):
+        summary[f"{status}_by_reason"] = {
+            kind: row[f"{status}:{kind}"] for kind in Response.REASON_FIELDS
+        }
+        summary[f"{status}_manual"] = row[f"{status}_manual"]
+    return summary

@@ -19,9 +19,9 @@ from analysis.services.aggregate import (
     merge_partials,
 )
 from analysis.services.tables import tables_build
-from analysis.services.validity import validity_recompute
 from survey.models import Option, Response
 from survey.services.questionnaires import questionnaire_import, questionnaire_publish
+from survey.services.validity import validity_recompute
 from tests.analysis.generate import HARD_CASES, generate_responses
 
 

@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from analysis.services.aggregate import aggregate_chunk, chunk_bounds, merge_partials
 from analysis.services.tables import number_summary, tables_build
-from analysis.services.validity import validity_recompute
 from survey.models import Option, Questionnaire, Response
 from survey.services.identity import Identity
 from survey.services.responses import response_submit
+from survey.services.validity import validity_recompute
 from tests.survey.answers import complete_answers
 
 START = timezone.now() - timedelta(days=1)

@@ -25,7 +25,6 @@ from scipy import stats as scipy_stats
 
 from analysis.services.aggregate import aggregate_chunk, chunk_bounds, merge_partials
 from analysis.services.tables import tables_build
-from analysis.services.validity import validity_recompute
 from survey.expressions import compile_expression, evaluate
 from survey.interchange import load_definition
 from survey.models import Response
@@ -33,6 +32,7 @@ from survey.services.identity import Identity
 from survey.services.questionnaires import questionnaire_import, questionnaire_publish
 from survey.services.responses import response_submit
 from survey.services.review import response_set_status
+from survey.services.validity import validity_recompute
 from tests.analysis.generate import HARD_CASES, generate_responses
 from tests.conftest import EXAMPLE_DEFINITION
 

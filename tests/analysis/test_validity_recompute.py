@@ -12,13 +12,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from analysis.services.validity import validity_recompute
 from survey.interchange import load_definition
 from survey.models import Response
 from survey.services.identity import Identity
 from survey.services.questionnaires import questionnaire_import
 from survey.services.responses import response_submit
 from survey.services.review import response_set_status
+from survey.services.validity import validity_recompute
 from tests.analysis.generate import generate_responses
 from tests.conftest import EXAMPLE_DEFINITION
 from tests.survey.answers import complete_answers
