@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from typing import Any
+
+from django.db.models import Count, QuerySet
+from django.db.models.functions import TruncDate
 
 from analysis.models import AnalysisRun
-from survey.models import Questionnaire
+from survey.models import Questionnaire, Response
 
 # Ordering that makes "latest" well defined even when two runs finish in the same instant.
 _NEWEST_FINISHED = ("-finished_at", "-id")
@@ -66,4 +69,30 @@ def run_by_id(run_id: int) -> AnalysisRun | None:
         .select_related("questionnaire")
         .filter(pk=run_id)
         .first()
+    )
+
+
+def responses_per_day(questionnaire: Questionnaire, days: int) -> list[dict[str, Any]]:
+    """``{"day", "count"}`` for the last ``days`` days with any response, oldest first: one
+    grouped query on (questionnaire, submitted_at), whatever the number of responses."""
+    rows = list(
+        Response.objects.filter(questionnaire=questionnaire)
+        .order_by()
+        .annotate(day=TruncDate("submitted_at"))
+        .values("day")
+        .annotate(count=Count("id"))
+        .order_by("-day")[:days]
+    )
+    rows.reverse()
+    return rows
+
+
+def responses_per_channel(questionnaire: Questionnaire) -> list[dict[str, Any]]:
+    """``{"channel", "count"}`` per channel, the busiest first: one grouped query."""
+    return list(
+        Response.objects.filter(questionnaire=questionnaire)
+        .order_by()
+        .values("channel")
+        .annotate(count=Count("id"))
+        .order_by("-count")
     )

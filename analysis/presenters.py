@@ -1,0 +1,419 @@
+"""Presenters: the stored results document and collection counts as rows, labels and SVG charts.
+
+Pure functions of what they are given: they read no database, so the results page, the drafted
+report and the tables export can build the same rows from one results document. Labels come
+with the document in every language; the active language picks one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from analysis.services.charts import Bar, bar_chart_svg, percent_text
+from survey.labels import label_text
+from survey.models import Response
+
+RANK_BEST = "best"
+
+
+def collection_present(
+    *, days: list[dict[str, Any]], channels: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Responses per day (oldest first) as a bar chart, and per channel with readable names."""
+    channel_names = dict(Response.Channel.choices)
+    day_bars = [
+        Bar(label=day["day"].isoformat(), value=day["count"], text=str(day["count"]))
+        for day in days
+    ]
+    return {
+        "days_chart": bar_chart_svg(title=_("Responses per day"), bars=day_bars),
+        "days": days,
+        "channels": [
+            {"label": channel_names.get(row["channel"], row["channel"]), "count": row["count"]}
+            for row in channels
+        ],
+    }
+
+
+Row = list[str]
+
+
+def _number(value: float | None, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def _p_text(p: float | None) -> str:
+    if p is None:
+        return "–"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def _reason_labels() -> dict[str, str]:
+    return {
+        "speeder": _("Too fast"),
+        "attention": _("Failed the attention check"),
+        "duplicate": _("Repeat respondent"),
+        "straightlining": _("Straight-lining"),
+    }
+
+
+def validity_context(validity: dict[str, Any]) -> dict[str, Any]:
+    """The run's validity summary with readable reasons and the valid rate as a percentage."""
+    names = _reason_labels()
+
+    def reasons(counts: dict[str, int] | None) -> list[tuple[str, int]]:
+        return [(names.get(kind, kind), count) for kind, count in (counts or {}).items() if count]
+
+    return {
+        "collected": validity.get("collected"),
+        "valid": validity.get("valid"),
+        "invalid": validity.get("invalid"),
+        "flagged": validity.get("flagged"),
+        "valid_rate": percent_text(validity.get("valid_rate")),
+        "invalid_by_reason": reasons(validity.get("invalid_by_reason")),
+        "flagged_by_reason": reasons(validity.get("flagged_by_reason")),
+    }
+
+
+def _share_table(question: dict[str, Any], title: str, language: str) -> dict[str, Any]:
+    options = question.get("options") or []
+    total = question.get("total") or {}
+    cells = total.get("options") or {}
+    rows, bars = [], []
+    for option in options:
+        cell = cells.get(option["code"]) or {}
+        label = label_text(option.get("label"), language) or option["code"]
+        rows.append([label, str(cell.get("count", 0)), percent_text(cell.get("share"))])
+        bars.append(Bar(label=label, value=cell.get("share"), text=percent_text(cell.get("share"))))
+    return {
+        "headers": [_("Option"), _("Count"), _("Share")],
+        "rows": rows,
+        "chart": bar_chart_svg(title=title, bars=bars, maximum=1.0),
+        "n": total.get("n"),
+    }
+
+
+def _matrix_table(question: dict[str, Any], title: str, language: str) -> dict[str, Any]:
+    items = (question.get("total") or {}).get("items") or {}
+    rows, bars = [], []
+    for item in question.get("items") or []:
+        stats = items.get(item["code"]) or {}
+        label = label_text(item.get("label"), language) or item["code"]
+        share = (stats.get("top2") or {}).get("share")
+        rows.append(
+            [
+                label,
+                str(stats.get("n", 0)),
+                percent_text(share),
+                _number(stats.get("mean")),
+                _number(stats.get("sd")),
+            ]
+        )
+        bars.append(Bar(label=label, value=share, text=percent_text(share)))
+    chart_title = _("%(question)s: top-2 share") % {"question": title}
+    return {
+        "headers": [_("Item"), "n", _("Top-2 share"), _("Mean"), _("SD")],
+        "rows": rows,
+        "chart": bar_chart_svg(title=chart_title, bars=bars, maximum=1.0),
+        "n": None,
+    }
+
+
+def _number_row(stats: dict[str, Any]) -> Row:
+    keys = ("mean", "sd", "min", "median", "max")
+    return [str(stats.get("n", 0)), *(_number(stats.get(key)) for key in keys)]
+
+
+def _number_table(question: dict[str, Any], title: str, language: str) -> dict[str, Any]:
+    total = question.get("total") or {}
+    if question.get("type") == "number":
+        headers = ["n", _("Mean"), _("SD"), _("Min"), _("Median"), _("Max")]
+        return {"headers": headers, "rows": [_number_row(total)], "chart": "", "n": None}
+    items = total.get("items") or {}
+    rows, bars = [], []
+    for item in question.get("items") or []:
+        stats = items.get(item["code"]) or {}
+        label = label_text(item.get("label"), language) or item["code"]
+        rows.append([label, *_number_row(stats)])
+        bars.append(Bar(label=label, value=stats.get("mean"), text=_number(stats.get("mean"))))
+    headers = [_("Item"), "n", _("Mean"), _("SD"), _("Min"), _("Median"), _("Max")]
+    chart_title = _("%(question)s: mean") % {"question": title}
+    return {
+        "headers": headers,
+        "rows": rows,
+        "chart": bar_chart_svg(title=chart_title, bars=bars),
+        "n": None,
+    }
+
+
+def _text_table(question: dict[str, Any], title: str, language: str) -> dict[str, Any]:
+    n = (question.get("total") or {}).get("n", 0)
+    return {"headers": [_("Answered")], "rows": [[str(n)]], "chart": "", "n": None}
+
+
+_TABLES = {
+    "single": _share_table,
+    "multiple": _share_table,
+    "matrix": _matrix_table,
+    "number": _number_table,
+    "number_grid": _number_table,
+    "text": _text_table,
+}
+
+
+def question_tables(document: dict[str, Any], language: str) -> list[dict[str, Any]]:
+    """One table (and chart) per question of the document, over all valid responses."""
+    tables = []
+    for question in document.get("questions") or []:
+        build = _TABLES.get(question.get("type"))
+        if build is None:
+            continue
+        title = label_text(question.get("label"), language) or question["code"]
+        table = build(question, title, language)
+        tables.append({"code": question["code"], "label": title, "type": question["type"], **table})
+    return tables
+
+
+def score_rows(document: dict[str, Any], language: str) -> list[Row]:
+    """Derived scores over all valid responses: label, of, n, mean, sd."""
+    rows = []
+    for score in document.get("scores") or []:
+        total = score.get("total") or {}
+        label = label_text(score.get("label"), language) or score["code"]
+        rows.append(
+            [
+                label,
+                score.get("of", ""),
+                str(total.get("n", 0)),
+                _number(total.get("mean")),
+                _number(total.get("sd")),
+            ]
+        )
+    return rows
+
+
+def segment_rows(document: dict[str, Any], language: str) -> dict[str, Any]:
+    """Segment sizes (a table and a chart of their shares of the valid responses)."""
+    rows, bars = [], []
+    for segment in document.get("segments") or []:
+        label = label_text(segment.get("label"), language) or segment["code"]
+        share = segment.get("share")
+        computed = segment.get("computed", True)
+        rows.append([label, str(segment.get("n", 0)) if computed else "–", percent_text(share)])
+        bars.append(Bar(label=label, value=share, text=percent_text(share)))
+    chart = bar_chart_svg(title=_("Segment sizes"), bars=bars, maximum=1.0)
+    return {"rows": rows, "chart": chart}
+
+
+def _column_label(entry: dict[str, Any], column: dict[str, Any], language: str) -> str:
+    if column.get("code") == "rest":
+        return _("Everyone else")
+    return label_text(column.get("label"), language) or column.get("code", "")
+
+
+def _pick_banner(document: dict[str, Any], key: str) -> tuple[dict[str, Any] | None, str]:
+    """The banner entry ``key`` (default: the first one) and a notice for an unknown key."""
+    entries = document.get("banner") or []
+    chosen = next((entry for entry in entries if entry["key"] == key), None)
+    notice = ""
+    if chosen is None and key:
+        notice = _("There is no banner “%(key)s” in these results; showing the first.") % {
+            "key": key
+        }
+    return chosen or (entries[0] if entries else None), notice
+
+
+def _crosstab_rows(question: dict[str, Any], keys: list[str], language: str) -> list[Row]:
+    columns = [question.get("total") or {}] + [
+        (question.get("by") or {}).get(k) or {} for k in keys
+    ]
+    kind = question.get("type")
+    rows: list[Row] = [["n", *(str(column.get("n", "–")) for column in columns)]]
+    if kind in ("single", "multiple"):
+        for option in question.get("options") or []:
+            label = label_text(option.get("label"), language) or option["code"]
+            shares = [
+                ((c.get("options") or {}).get(option["code"]) or {}).get("share") for c in columns
+            ]
+            rows.append([label, *map(percent_text, shares)])
+    elif kind in ("matrix", "number_grid"):
+        rows = []
+        for item in question.get("items") or []:
+            label = label_text(item.get("label"), language) or item["code"]
+            stats = [(c.get("items") or {}).get(item["code"]) or {} for c in columns]
+            if kind == "matrix":
+                top2 = [percent_text((s.get("top2") or {}).get("share")) for s in stats]
+                rows.append([_("%(item)s: top-2") % {"item": label}, *top2])
+            rows.append(
+                [_("%(item)s: mean") % {"item": label}, *(_number(s.get("mean")) for s in stats)]
+            )
+    elif kind == "number":
+        rows.append([_("Mean"), *(_number(column.get("mean")) for column in columns)])
+    return rows
+
+
+def _score_chart(
+    score: dict[str, Any], entry: dict[str, Any], labels: list[str], ranked: bool, language: str
+) -> str:
+    by = score.get("by") or {}
+    bars = []
+    for column, label in zip(entry["columns"], labels, strict=True):
+        stats = by.get(column["key"]) or {}
+        text = f"{_number(stats.get('mean'))} (n={stats.get('n', 0)})"
+        bars.append(Bar(label=label, value=stats.get("mean"), text=text))
+    if ranked:
+        bars.sort(key=lambda bar: (bar.value is None, -(bar.value or 0.0)))
+    title = _("%(score)s by %(banner)s") % {
+        "score": label_text(score.get("label"), language) or score["code"],
+        "banner": label_text(entry.get("label"), language) or entry["key"],
+    }
+    return bar_chart_svg(title=title, bars=bars)
+
+
+def crosstab_context(
+    document: dict[str, Any], language: str, *, banner: str, ranked: bool
+) -> dict[str, Any]:
+    """The chosen banner's cross-tabs: column n and shares / top-2 / means for every question,
+    each score's mean by column (with a chart, best first when ``ranked``)."""
+    entries = document.get("banner") or []
+    choices = [(e["key"], label_text(e.get("label"), language) or e["key"]) for e in entries]
+    entry, notice = _pick_banner(document, banner)
+    if entry is None:
+        return {"choices": choices, "notice": notice, "entry": None}
+    keys = [column["key"] for column in entry["columns"]]
+    labels = [_column_label(entry, column, language) for column in entry["columns"]]
+    questions = [
+        {
+            "code": question["code"],
+            "label": label_text(question.get("label"), language) or question["code"],
+            "rows": _crosstab_rows(question, keys, language),
+        }
+        for question in document.get("questions") or []
+        if question.get("type") != "text" and question.get("by") is not None
+    ]
+    scores = []
+    for score in document.get("scores") or []:
+        columns = [score.get("total") or {}] + [(score.get("by") or {}).get(k) or {} for k in keys]
+        cells = [f"{_number(c.get('mean'))} (n={c.get('n', 0)})" for c in columns]
+        scores.append(
+            {
+                "label": label_text(score.get("label"), language) or score["code"],
+                "cells": cells,
+                "chart": _score_chart(score, entry, labels, ranked, language),
+            }
+        )
+    return {
+        "choices": choices,
+        "notice": notice,
+        "entry": entry,
+        "key": entry["key"],
+        "label": label_text(entry.get("label"), language) or entry["key"],
+        "headers": [_("Total"), *labels],
+        "questions": questions,
+        "scores": scores,
+    }
+
+
+def _option_labels(
+    document: dict[str, Any], language: str
+) -> dict[tuple[str, str], tuple[str, str]]:
+    labels = {}
+    for question in document.get("questions") or []:
+        title = label_text(question.get("label"), language) or question["code"]
+        for option in question.get("options") or []:
+            option_label = label_text(option.get("label"), language) or option["code"]
+            labels[(question["code"], option["code"])] = (title, option_label)
+    return labels
+
+
+def _test_row(test: dict[str, Any], what: str, detail: str, share: bool) -> dict[str, Any]:
+    """One segment-vs-rest comparison, ready to show: values, difference, p and the marker."""
+    shown = percent_text if share else _number
+    key = "share" if share else "mean"
+    difference = test.get("difference")
+    p = test.get("p")
+    if difference is None:
+        difference_text = "–"
+    elif share:
+        difference_text = f"{difference * 100:+.1f} pp"
+    else:
+        difference_text = f"{difference:+.2f}"
+    return {
+        "what": what,
+        "detail": detail,
+        "segment": shown((test.get("segment") or {}).get(key)),
+        "rest": shown((test.get("rest") or {}).get(key)),
+        "difference": difference_text,
+        "p_text": _p_text(p)
+        if p is not None
+        else _("not tested (%(reason)s)") % {"reason": test.get("reason") or "–"},
+        "p_exact": "" if p is None else f"p = {p:.3g}",
+        "significant": test.get("significant") is True,
+        "higher": (difference or 0) > 0,
+        "sort": difference if difference is not None else 0.0,
+    }
+
+
+def profiles_context(
+    document: dict[str, Any], language: str, *, ranked: bool
+) -> list[dict[str, Any]]:
+    """Each computable segment against the rest of the valid sample: scores, and the option
+    shares that differ significantly (best first when ``ranked``), then every option share."""
+    segments = {s["code"]: s for s in document.get("segments") or []}
+    option_labels = _option_labels(document, language)
+    scores = {s["code"]: s for s in document.get("scores") or []}
+    profiles = []
+    for comparison in document.get("comparisons") or []:
+        segment = segments.get(comparison["segment"]) or {}
+        options = []
+        for test in comparison.get("options") or []:
+            what, detail = option_labels.get(
+                (test["question"], test["option"]), (test["question"], test["option"])
+            )
+            options.append(_test_row(test, what, detail, share=True))
+        score_tests = [
+            _test_row(
+                test,
+                label_text((scores.get(test["score"]) or {}).get("label"), language)
+                or test["score"],
+                "",
+                share=False,
+            )
+            for test in comparison.get("scores") or []
+        ]
+        significant = [row for row in options if row["significant"]]
+        if ranked:
+            significant.sort(key=lambda row: -row["sort"])
+            score_tests.sort(key=lambda row: -row["sort"])
+        profiles.append(
+            {
+                "code": comparison["segment"],
+                "label": label_text(segment.get("label"), language) or comparison["segment"],
+                "n": comparison.get("n"),
+                "rest_n": comparison.get("rest_n"),
+                "scores": score_tests,
+                "significant": significant,
+                "options": options,
+            }
+        )
+    return profiles
+
+
+def results_present(document: dict[str, Any], *, banner: str, ranked: bool) -> dict[str, Any]:
+    """Everything the results page shows of a results document, as rows and SVG charts."""
+    language = get_language() or settings.LANGUAGE_CODE
+    return {
+        "validity": validity_context(document.get("validity") or {}),
+        "base": (document.get("base") or {}).get("valid"),
+        "questions": question_tables(document, language),
+        "scores": score_rows(document, language),
+        "segments": segment_rows(document, language),
+        "crosstab": crosstab_context(document, language, banner=banner, ranked=ranked),
+        "profiles": profiles_context(document, language, ranked=ranked),
+        "problems": document.get("problems") or [],
+        "significance": document.get("significance"),
+    }
