@@ -191,3 +191,57 @@ def browser() -> Iterator[object]:
                 os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
             else:
                 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+# --- language and outside services ------------------------------------------------------------
+
+
+@pytest.fixture
+def english(settings):
+    """For tests that read messages in English (Chinese is checked in tests/test_translations.py):
+    ``pytestmark = pytest.mark.usefixtures("english")``."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture
+def fake_wechat(settings):
+    """WeChat configured and pointed at a local fake (a fresh app id per test, so cached
+    tokens of one test never serve another)."""
+    import secrets
+
+    from django.core.cache import cache
+
+    from tests.fakes.wechat import FakeWeChat
+
+    fake = FakeWeChat(app_id="wx" + secrets.token_hex(8), app_secret=secrets.token_hex(16))
+    fake.start()
+    settings.WECHAT_APP_ID = fake.app_id
+    settings.WECHAT_APP_SECRET = fake.app_secret
+    settings.WECHAT_API_BASE = fake.base_url
+    settings.WECHAT_OPEN_BASE = fake.base_url
+    try:
+        yield fake
+    finally:
+        fake.stop()
+        cache.delete_many(
+            [f"wechat:{what}:{fake.app_id}" for what in ("access_token", "jsapi_ticket")]
+        )
+
+
+@pytest.fixture
+def keep_test_connection():
+    """The WSGI app closes the database connection after each request (as in production),
+    which would end the test's transaction on PostgreSQL; Django's own test client turns
+    that off the same way (for tests that call the app through WSGI, e.g. schemathesis)."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)

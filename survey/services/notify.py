@@ -8,6 +8,7 @@ and the analysis' scheduled catch-up run finds the data anyway.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from celery import current_app
 from django.conf import settings
@@ -23,30 +24,30 @@ DEFINITION_CHANGED_TASK = "analysis.definition_changed"
 
 def new_data_signal(questionnaire_id: int) -> None:
     """Send ``analysis.new_data`` at most once per debounce window per questionnaire."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        # No worker: analysing inline would make every submission wait for a full run.
-        # Runs are started by hand, by the demo, or by `manage.py analysis_run`.
-        return
     key = f"analysis-new-data:{questionnaire_id}"
-    try:
-        if not cache.add(key, 1, timeout=settings.ANALYSIS_DEBOUNCE_SECONDS):
-            return
-        current_app.send_task(NEW_DATA_TASK, args=[questionnaire_id], retry=False)
-    except (OperationalError, RedisError, OSError) as exc:
-        logger.warning(
-            "analysis trigger for questionnaire %s missed (%s); the scheduled catch-up will run it",
-            questionnaire_id,
-            exc.__class__.__name__,
-        )
+    _send(
+        NEW_DATA_TASK,
+        questionnaire_id,
+        first=lambda: cache.add(key, 1, timeout=settings.ANALYSIS_DEBOUNCE_SECONDS),
+    )
 
 
 def definition_changed_signal(questionnaire_id: int) -> None:
     """Send ``analysis.definition_changed`` (call it on commit). Not debounced: edits are rare
     and the analysis keeps at most one run queued per questionnaire anyway."""
+    _send(DEFINITION_CHANGED_TASK, questionnaire_id, first=lambda: True)
+
+
+def _send(task: str, questionnaire_id: int, *, first: Callable[[], bool]) -> None:
+    """Send ``task`` when ``first()`` says so; a broker or cache that is down is logged, never
+    raised (the scheduled catch-up runs the analysis anyway)."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
-        return  # as above: no worker; `manage.py analysis_run` recomputes by hand
+        # No worker: analysing inline would make every submission wait for a full run.
+        # Runs are started by hand, by the demo, or by `manage.py analysis_run`.
+        return
     try:
-        current_app.send_task(DEFINITION_CHANGED_TASK, args=[questionnaire_id], retry=False)
+        if first():
+            current_app.send_task(task, args=[questionnaire_id], retry=False)
     except (OperationalError, RedisError, OSError) as exc:
         logger.warning(
             "analysis trigger for questionnaire %s missed (%s); the scheduled catch-up will run it",

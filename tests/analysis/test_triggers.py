@@ -14,7 +14,7 @@ from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from analysis import tasks
@@ -33,15 +33,8 @@ from tests.survey.answers import complete_answers
 
 eager, sent = jobs.eager, jobs.sent  # fixtures
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def english(settings):
-    """These tests read messages in English (Chinese is checked in tests/test_translations.py)."""
-    settings.LANGUAGE_CODE = "en"
-    with translation.override("en"):
-        yield
+# These tests read messages in English (Chinese is checked in tests/test_translations.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 Status = AnalysisRun.Status

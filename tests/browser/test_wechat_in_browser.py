@@ -3,16 +3,14 @@ real browser, against the local fake of WeChat's endpoints."""
 
 from __future__ import annotations
 
-import secrets
 from urllib.parse import urlsplit
 
 import pytest
-from django.core.cache import cache
 
 from survey.models import Respondent, Response
 from survey.services.identity import Identity, identity_hash
 from tests.browser.helpers import fill_by_script, next_section
-from tests.fakes.wechat import AUTHORIZE, CODE_EXCHANGE, TICKET, TOKEN, FakeWeChat
+from tests.fakes.wechat import AUTHORIZE, CODE_EXCHANGE, TICKET, TOKEN
 from tests.survey.answers import complete_answers
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -29,23 +27,6 @@ window.jWeixin = window.wx = {
   updateTimelineShareData: d => __wx.push(["timeline", d]),
 };
 """
-
-
-@pytest.fixture
-def fake_wechat(settings):
-    fake = FakeWeChat(app_id="wx" + secrets.token_hex(8), app_secret=secrets.token_hex(16))
-    fake.start()
-    settings.WECHAT_APP_ID = fake.app_id
-    settings.WECHAT_APP_SECRET = fake.app_secret
-    settings.WECHAT_API_BASE = fake.base_url
-    settings.WECHAT_OPEN_BASE = fake.base_url
-    try:
-        yield fake
-    finally:
-        fake.stop()
-        cache.delete_many(
-            [f"wechat:{what}:{fake.app_id}" for what in ("access_token", "jsapi_ticket")]
-        )
 
 
 def test_inside_wechat_the_openid_is_the_identity_and_the_share_card_is_set(

@@ -12,7 +12,6 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
 
 from survey.forms import LabelField, LabelWidget, QuestionnaireForm
 from survey.interchange import dump_definition, load_definition
@@ -20,15 +19,8 @@ from survey.models import Answer, Option, Question, Questionnaire, Response, Sec
 from survey.services.questionnaires import questionnaire_import, questionnaire_publish
 from tests.conftest import EXAMPLE_DEFINITION
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def english(settings):
-    """These tests read messages in English (Chinese is checked in tests/test_translations.py)."""
-    settings.LANGUAGE_CODE = "en"
-    with translation.override("en"):
-        yield
+# These tests read messages in English (Chinese is checked in tests/test_translations.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 # --- data, users and a browser-like form reader ---------------------------------------------------

@@ -14,20 +14,14 @@ import pytest
 import yaml
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
-from django.utils import translation
 
 from survey.interchange import dump_definition, load_definition
 from survey.models import Question, Questionnaire, Section
 from tests.conftest import EXAMPLE_DEFINITION, REPO_ROOT
 from tests.survey.test_interchange import question
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def english():
-    with translation.override("en"):
-        yield
+# These tests read messages in English (Chinese is checked in tests/test_translations.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def run(*args: str, **options: object) -> tuple[str, str]:

@@ -8,7 +8,6 @@ import threading
 import pytest
 import yaml
 from django.db import connection
-from django.utils import translation
 
 from survey.interchange import DefinitionError, dump_definition, load_definition
 from survey.models import (
@@ -33,15 +32,8 @@ from survey.services.questionnaires import (
 from tests.conftest import EXAMPLE_DEFINITION
 from tests.survey.test_interchange import question
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def english(settings):
-    """These tests read messages in English (Chinese is checked in tests/test_translations.py)."""
-    settings.LANGUAGE_CODE = "en"
-    with translation.override("en"):
-        yield
+# These tests read messages in English (Chinese is checked in tests/test_translations.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 DEFINITION_MODELS = (Questionnaire, Section, Question, Option, Item, DerivedScore, Segment)

@@ -13,7 +13,6 @@ import tablib
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -24,15 +23,8 @@ from survey.services.questionnaires import questionnaire_import
 from tests.conftest import EXAMPLE_DEFINITION
 from wenji.cells import FORMULA_TRIGGERS, escape_formula, unescape_formula
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def english(settings):
-    """These tests read messages in English (Chinese is checked in tests/test_translations.py)."""
-    settings.LANGUAGE_CODE = "en"
-    with translation.override("en"):
-        yield
+# These tests read messages in English (Chinese is checked in tests/test_translations.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 FORMULA_LABELS = ["=1+1", "+cmd", "-2+3", "@SUM(A1)", "\tTab", "\rReturn"]

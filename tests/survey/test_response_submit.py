@@ -15,13 +15,8 @@ from survey.services.responses import (
 )
 from tests.survey.answers import complete_answers
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def english():
-    with translation.override("en"):
-        yield
+# These tests read messages in English (Chinese is checked in tests/test_translations.py).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 
 def submit(questionnaire, answers, **kwargs):
