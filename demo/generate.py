@@ -234,8 +234,10 @@ def responses_plan(
     clock = _Clock(rng, period_end, median=_median_seconds(structure))
     plan = [_planned(structure, seed, member, clock) for member in members]
     valid = plan[: kinds[VALID]]
+    # Originals with room for a later repeat (computed once: per duplicate it was quadratic).
+    room = [p for p in valid if clock.end - p.submitted_at >= timedelta(hours=1)] or valid
     for number in range(kinds[DUPLICATE]):
-        plan.append(_duplicate(structure, seed, number, valid, clock))
+        plan.append(_duplicate(structure, seed, number, room, clock))
     plan.sort(key=lambda p: p.submitted_at)
     return plan, notes
 
@@ -366,10 +368,9 @@ def _planned(structure: Structure, seed: int, member: Member, clock: _Clock) -> 
 
 
 def _duplicate(
-    structure: Structure, seed: int, number: int, valid: list[PlannedResponse], clock: _Clock
+    structure: Structure, seed: int, number: int, room: list[PlannedResponse], clock: _Clock
 ) -> PlannedResponse:
-    """A valid respondent submitting the same answers again, minutes to days later."""
-    room = [p for p in valid if clock.end - p.submitted_at >= timedelta(hours=1)] or valid
+    """A valid respondent of ``room`` submitting the same answers again, minutes to days later."""
     original = clock.rng.choice(room)
     later = timedelta(seconds=clock.rng.uniform(600, 3 * 86400))
     submitted_at = min(original.submitted_at + later, clock.end)
