@@ -4,7 +4,8 @@
                                            [--chunk-size 50000] [--runs 1] [--work-mem 128MB]
 
 For each N: recreates the PostgreSQL database ``wenji_bench``, migrates it, imports the
-reference questionnaire and bulk-loads N responses with COPY (bench/analysis/load.py). Then:
+reference questionnaire and bulk-loads N responses of the demo generator with COPY
+(``demo.bulk``). Then:
 
 - a first run, which sets every response's validity flags after the bulk load (reported only);
 - a timed full re-run with 1 and with 2 real Celery worker processes (``celery -A config
@@ -25,6 +26,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,6 +40,7 @@ PG = "postgres://postgres@127.0.0.1:5432"
 DB = "wenji_bench"
 REDIS = "redis://127.0.0.1:6379/13"
 SLUG = "ipb-survey"
+PERIOD_END = datetime(2026, 1, 31, 20, 0, tzinfo=UTC)  # the same rows on every load
 
 
 def parse_args() -> argparse.Namespace:
@@ -136,13 +139,17 @@ def loaded(n: int) -> Questionnaire | None:
 
 
 def load(questionnaire: Questionnaire, n: int) -> None:
-    from bench.analysis.load import bulk_load
-    from survey.structure import structure_for
+    from demo.bulk import responses_bulk_load
 
     started = time.perf_counter()
-    rows = bulk_load(f"{PG}/{DB}", structure_for(questionnaire), n)
+    loaded = responses_bulk_load(
+        dsn=f"{PG}/{DB}", questionnaire=questionnaire, count=n, seed=1, period_end=PERIOD_END
+    )
     elapsed = time.perf_counter() - started
-    print(f"  loaded {n:,} responses, {rows:,} answer rows in {elapsed:.0f} s (COPY)")
+    print(
+        f"  loaded {n:,} responses, {loaded.answers:,} answer rows in {elapsed:.0f} s "
+        f"(demo generator, COPY); planned {loaded.kinds}"
+    )
 
 
 # --- workers ----------------------------------------------------------------------------------

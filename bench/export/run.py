@@ -5,8 +5,8 @@ own COPY of the same responses' answer rows.
 
 Creates the database ``wenji_bench_export`` (dropped and made again unless ``--reuse`` finds N
 responses in it), migrates it, imports the reference questionnaire and bulk-loads N responses
-with realistic ``answers`` JSON and their answer rows with COPY. Then, each in its own child
-process (so memory peaks do not mix), it measures:
+of the demo generator (``demo.bulk``: ``answers`` JSON and answer rows) with COPY. Then, each
+in its own child process (so memory peaks do not mix), it measures:
 
 - ``export``: ``exports.services.export_stream_csv`` (the code behind
   ``GET .../exports/responses.csv``), wide, valid responses, every chunk written to /dev/null;
@@ -22,16 +22,13 @@ It prints seconds, responses/s, rows/s, MB written and the child's peak RSS
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
-import random
 import resource
 import subprocess
 import sys
 import time
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,13 +37,6 @@ sys.path.insert(0, str(ROOT))
 PG = "postgres://postgres@127.0.0.1:5432"
 SLUG = "ipb-survey"
 BENCH_USER = "bench-export"
-COMMENTS = [
-    "线上线下要结合",
-    '希望简化流程，减少"打卡"',
-    "内容可以更丰富, 更新更及时",
-    "=建议增加互动功能",
-    "没有",
-]
 
 
 def parse_args() -> argparse.Namespace:
@@ -173,195 +163,30 @@ def child_copy(args: argparse.Namespace, what: str) -> dict:
 # --- loading -----------------------------------------------------------------------------------
 
 
-def random_answers(rng: random.Random) -> dict:
-    def pick(n: int) -> int:
-        return rng.randint(1, n)
-
-    def some(n: int, most: int | None = None) -> list[int]:
-        return sorted(rng.sample(range(1, n + 1), rng.randint(1, most or n)))
-
-    q15 = pick(3)
-    answers = {
-        "D1": pick(2), "D2": pick(6), "D3": pick(5), "D4": pick(5), "D5": pick(2),
-        "D6": 8 if rng.random() < 0.05 else pick(7),
-        "Q2": {k: rng.randint(0, 8) for k in "abcd"},
-        "Q3": pick(5), "Q4": pick(5), "Q1": pick(4),
-        "Q5": {k: pick(4) for k in "abcde"},
-        "Q17": 2 if rng.random() < 0.97 else 1,
-        "Q6": {k: pick(4) for k in "abcdef"},
-        "Q7": {k: pick(4) for k in "abcdefg"},
-        "Q8": some(7, 3), "Q9": [7] if rng.random() < 0.1 else some(6), "Q10": some(5),
-        "Q14": pick(4), "Q15": q15,
-        "Q11": some(5), "Q12": some(3), "Q13": some(6), "Q16": some(5, 2),
-    }  # fmt: skip
-    if answers["D6"] == 8:
-        answers["D6.other"] = "街道办事处"
-    if 7 in answers["Q8"]:
-        answers["Q8.other"] = "手机内存不够"
-    if 5 in answers["Q10"]:
-        answers["Q10.other"] = "多一些案例"
-    if q15 == 1 and rng.random() < 0.3:
-        answers["Q15R"] = rng.choice(COMMENTS)
-    if rng.random() < 0.2:
-        answers["Q18"] = rng.choice(COMMENTS)
-    return answers
-
-
-def copy_text(value: str) -> str:
-    return (
-        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    )
-
-
-def answer_lines(response_id: int, answers: dict, ids: dict) -> list[str]:
-    """The Answer rows of one response in COPY text format (as ``answer_rows`` makes them)."""
-    lines = []
-    for code, value in answers.items():
-        if code.endswith(".other"):
-            continue
-        qid, qtype = ids["questions"][code]
-        options = ids["options"].get(code, {})
-        if qtype in ("single", "multiple"):
-            other = copy_text(answers.get(f"{code}.other", ""))
-            for chosen in value if isinstance(value, list) else [value]:
-                text = other if ids["other"].get((code, str(chosen))) else ""
-                lines.append(f"{response_id}\t{qid}\t\\N\t{options[str(chosen)]}\t\\N\t{text}\n")
-        elif qtype == "matrix":
-            for item, scale in value.items():
-                item_id = ids["items"][code][item]
-                lines.append(f"{response_id}\t{qid}\t{item_id}\t{options[str(scale)]}\t\\N\t\n")
-        elif qtype == "number_grid":
-            for item, number in value.items():
-                item_id = ids["items"][code][item]
-                lines.append(f"{response_id}\t{qid}\t{item_id}\t\\N\t{number}\t\n")
-        else:
-            lines.append(f"{response_id}\t{qid}\t\\N\t\\N\t\\N\t{copy_text(value)}\n")
-    return lines
-
-
-def definition_ids(questionnaire) -> dict:
-    from survey.structure import structure_for
-
-    structure = structure_for(questionnaire)
-    questions = structure.questions.values()
-    return {
-        "questions": {q.code: (q.id, q.type) for q in questions},
-        "options": {q.code: {o.code: o.id for o in q.options.values()} for q in questions},
-        "other": {(q.code, o.code): o.is_other for q in questions for o in q.options.values()},
-        "items": {q.code: {i.code: i.id for i in q.items.values()} for q in questions},
-    }
-
-
-def response_line(response_id: int, qid: int, version: int, answers: dict, rng) -> str:
-    document = json.dumps(answers, ensure_ascii=False, separators=(",", ":"))
-    submitted = datetime(2024, 3, 1, tzinfo=UTC) + timedelta(seconds=response_id * 7)
-    duration = rng.uniform(120, 1200)
-    started = submitted - timedelta(seconds=duration)
-    attention = answers["Q17"] != 2
-    status = "invalid" if attention else ("flagged" if rng.random() < 0.03 else "valid")
-    straight = status == "flagged"
-    fields = [
-        str(response_id),
-        str(qid),
-        "\\N",  # respondent
-        str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-        hashlib.sha256(document.encode()).hexdigest(),
-        copy_text(document),
-        "api",
-        str(version),
-        status,
-        "f",
-        "t" if attention else "f",
-        "f",
-        "t" if straight else "f",
-        "f",
-        "",
-        started.isoformat(),
-        submitted.isoformat(),
-        f"{duration:.3f}",
-        hashlib.sha256(str(response_id % 5000).encode()).hexdigest(),
-        submitted.isoformat(),
-    ]
-    return "\t".join(fields) + "\n"
-
-
-RESPONSE_COLUMNS = (
-    "id, questionnaire_id, respondent_id, submission_id, answers_digest, answers, channel, "
-    "definition_version, status, speeder, attention_failed, duplicate, straightlined, "
-    "status_provisional, manual_status, started_at, submitted_at, duration_seconds, ip_hash, "
-    "received_at"
-)
-ANSWER_COLUMNS = "response_id, question_id, item_id, option_id, number, text"
-
-
-def drop_secondary_indexes(url: str) -> list[str]:
-    """Drop the non-unique indexes of the two tables; give back their definitions. Building
-    them once after the load is much faster than maintaining them row by row."""
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN "
-            "('survey_response', 'survey_answer') AND indexdef NOT LIKE 'CREATE UNIQUE%'"
-        ).fetchall()
-        for name, _definition in rows:
-            conn.execute(f'DROP INDEX "{name}"')
-    return [definition for _name, definition in rows]
-
-
 def child_load(args: argparse.Namespace) -> dict:
-    """Import the questionnaire and COPY N responses and their answer rows (two connections,
-    foreign-key triggers off while loading, as a restore does)."""
+    """Import the questionnaire, COPY N responses of the demo generator (``demo.bulk``) and
+    mark their validity as the analysis does."""
     django_setup()
-    import psycopg
     from django.contrib.auth.models import User
 
+    from demo.bulk import responses_bulk_load
     from survey.interchange import load_definition
     from survey.services.questionnaires import questionnaire_import, questionnaire_publish
+    from survey.services.validity import validity_recompute
 
     definition = load_definition((ROOT / "examples/ipb-survey.yaml").read_text())
     questionnaire = questionnaire_publish(questionnaire=questionnaire_import(definition=definition))
     User.objects.create_superuser(BENCH_USER, password=None)
-    ids = definition_ids(questionnaire)
-    rng = random.Random(2024)
     started = time.perf_counter()
-    answers_written = 0
-    url = f"{PG}/{args.db}"
-    indexes = drop_secondary_indexes(url)
-    with psycopg.connect(url) as responses_conn, psycopg.connect(url) as answers_conn:
-        for conn in (responses_conn, answers_conn):
-            conn.execute("SET session_replication_role = replica")
-        with (
-            responses_conn.cursor().copy(
-                f"COPY survey_response ({RESPONSE_COLUMNS}) FROM STDIN"
-            ) as responses_copy,
-            answers_conn.cursor().copy(
-                f"COPY survey_answer ({ANSWER_COLUMNS}) FROM STDIN"
-            ) as answers_copy,
-        ):
-            response_block: list[str] = []
-            answer_block: list[str] = []
-            for response_id in range(1, args.n + 1):
-                answers = random_answers(rng)
-                version = questionnaire.definition_version
-                response_block.append(
-                    response_line(response_id, questionnaire.pk, version, answers, rng)
-                )
-                answer_block.extend(answer_lines(response_id, answers, ids))
-                if response_id % 5000 == 0 or response_id == args.n:
-                    responses_copy.write("".join(response_block))
-                    answers_copy.write("".join(answer_block))
-                    answers_written += len(answer_block)
-                    response_block.clear()
-                    answer_block.clear()
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("SET maintenance_work_mem = '1GB'")
-        for definition in indexes:
-            conn.execute(definition)
-        conn.execute("SELECT setval(pg_get_serial_sequence('survey_response', 'id'), %s)", [args.n])
-        conn.execute("VACUUM ANALYZE survey_response")
-        conn.execute("VACUUM ANALYZE survey_answer")
-    return {"seconds": time.perf_counter() - started, "answers": answers_written}
+    loaded = responses_bulk_load(
+        dsn=f"{PG}/{args.db}",
+        questionnaire=questionnaire,
+        count=args.n,
+        seed=2024,
+        period_end=datetime(2024, 3, 31, 20, 0, tzinfo=UTC),
+    )
+    validity_recompute(questionnaire=questionnaire)
+    return {"seconds": time.perf_counter() - started, "answers": loaded.answers}
 
 
 # --- the run -----------------------------------------------------------------------------------

@@ -3,10 +3,11 @@
     .venv/bin/python bench/ingest/run.py [--n 20000] [--clients 16] [--workers 2] [--threads 8]
 
 Starts gunicorn on 127.0.0.1 against PostgreSQL (database ``wenji_bench_ingest``, recreated)
-and Redis (db 14), posts N submissions from C concurrent keep-alive clients to the collector
-API, then prints submissions/s, p50/p99 latency, 201s received versus rows stored (lost must
-be 0), and, in the same run, the raw limit: the same rows written with plain psycopg 3, one
-transaction per submission, on one and on two connections. Not a test: it prints figures.
+and Redis (db 14), posts N submissions (answers planned by the demo generator,
+``demo.generate``) from C concurrent keep-alive clients to the collector API, then prints
+submissions/s, p50/p99 latency, 201s received versus rows stored (lost must be 0), and, in
+the same run, the raw limit: the same rows written with plain psycopg 3, one transaction per
+submission, on one and on two connections. Not a test: it prints figures.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ import argparse
 import http.client
 import json
 import os
-import random
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -68,8 +69,10 @@ def recreate_database(db: str) -> None:
         conn.execute(f'CREATE DATABASE "{db}"')
 
 
-def prepare(env: dict[str, str]) -> tuple[str, int]:
-    """Migrate, import and open the questionnaire, make a collector; return (token, q id)."""
+def prepare(env: dict[str, str], n: int) -> tuple[str, int, list[dict]]:
+    """Migrate, import and open the questionnaire, make a collector, and plan ``n`` + 500
+    responses with the demo generator; return (token, questionnaire id, answers)."""
+    answers_file = Path(tempfile.mkstemp(suffix=".json")[1])
     script = f"""
 import json
 from pathlib import Path
@@ -83,6 +86,15 @@ q = questionnaire_publish(questionnaire=questionnaire_import(definition=definiti
 user = User.objects.create_user("bench-collector")
 user.groups.add(Group.objects.get(name="collector"))
 QuestionnaireAccess.objects.create(user=user, questionnaire=q)
+from demo.generate import responses_plan, segment_rules
+from django.utils import timezone
+from survey.structure import structure_for
+structure = structure_for(q)
+plan, _ = responses_plan(
+    structure=structure, rules=segment_rules(questionnaire=q, structure=structure),
+    count={n + 500}, seed=7, period_end=timezone.now(),
+)
+Path({str(answers_file)!r}).write_text(json.dumps([p.answers for p in plan], ensure_ascii=False))
 print(json.dumps([Token.objects.create(user=user).key, q.pk]))
 """
     manage = [sys.executable, str(ROOT / "manage.py")]
@@ -91,7 +103,9 @@ print(json.dumps([Token.objects.create(user=user).key, q.pk]))
         [*manage, "shell", "-c", script], env=env, check=True, cwd=ROOT, capture_output=True
     )
     token, questionnaire_id = json.loads(out.stdout.decode().strip().splitlines()[-1])
-    return token, questionnaire_id
+    answers = json.loads(answers_file.read_text())
+    answers_file.unlink()
+    return token, questionnaire_id, answers
 
 
 def free_port() -> int:
@@ -128,32 +142,6 @@ def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int):
     raise SystemExit("gunicorn did not start")
 
 
-def random_answers(rng: random.Random) -> dict:
-    def pick(n: int) -> int:
-        return rng.randint(1, n)
-
-    def some(n: int, most: int | None = None) -> list[int]:
-        k = rng.randint(1, most or n)
-        return sorted(rng.sample(range(1, n + 1), k))
-
-    q15 = pick(3)
-    answers = {
-        "D1": pick(2), "D2": pick(6), "D3": pick(5), "D4": pick(5), "D5": pick(2), "D6": pick(7),
-        "Q2": {k: rng.randint(0, 8) for k in "abcd"},
-        "Q3": pick(5), "Q4": pick(5), "Q1": pick(4),
-        "Q5": {k: pick(4) for k in "abcde"},
-        "Q17": 2,
-        "Q6": {k: pick(4) for k in "abcdef"},
-        "Q7": {k: pick(4) for k in "abcdefg"},
-        "Q8": some(6, 3), "Q9": some(6), "Q10": some(4),
-        "Q14": pick(4), "Q15": q15,
-        "Q11": some(5), "Q12": some(3), "Q13": some(6), "Q16": some(5, 2),
-    }  # fmt: skip
-    if q15 == 1 and rng.random() < 0.3:
-        answers["Q15R"] = "线上线下要结合"
-    return answers
-
-
 def client(port, token, bodies, latencies, statuses, lock) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
@@ -180,11 +168,10 @@ def client(port, token, bodies, latencies, statuses, lock) -> None:
         statuses.extend(mine_status)
 
 
-def run_http(port: int, token: str, n: int, clients: int) -> dict:
-    rng = random.Random(7)
+def run_http(port: int, token: str, answers: list[dict], clients: int) -> dict:
+    n = len(answers)
     bodies = [
-        json.dumps({"submission_id": str(uuid.uuid4()), "answers": random_answers(rng)})
-        for _ in range(n)
+        json.dumps({"submission_id": str(uuid.uuid4()), "answers": one}).encode() for one in answers
     ]
     latencies: list[float] = []
     statuses: list[int] = []
@@ -271,13 +258,14 @@ def main() -> None:
     env = environment(args.db)
     os.environ.update(env)
     recreate_database(args.db)
-    token, questionnaire_id = prepare(env)
+    token, questionnaire_id, answers = prepare(env, args.n)
     port = args.port or free_port()
     server = start_gunicorn(env, port, args.workers, args.threads)
     try:
-        run_http(port, token, min(500, args.n), args.clients)  # warm-up, not counted
+        warm_up, measured = answers[: min(500, args.n)], answers[500 : 500 + args.n]
+        run_http(port, token, warm_up, args.clients)  # not counted
         before = stored_rows(args.db, questionnaire_id)
-        result = run_http(port, token, args.n, args.clients)
+        result = run_http(port, token, measured, args.clients)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
