@@ -29,12 +29,8 @@ from import_export import widgets
 from import_export.fields import Field
 from import_export.resources import ModelResource
 
-from survey.forms import (
-    label_default_language,
-    label_in,
-    places_broken_by_choices,
-    questionnaire_of,
-)
+from survey.forms.checks import places_broken_by_choices
+from survey.forms.labels import label_default_language, label_in, questionnaire_of
 from survey.models import Option, Question, Questionnaire, Section
 from survey.services.questionnaires import (
     questionnaire_definition_changed,

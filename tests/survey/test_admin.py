@@ -13,7 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from survey.forms import LabelField, LabelWidget, QuestionnaireForm
+from survey.forms.labels import LabelField, LabelWidget
+from survey.forms.questionnaire import QuestionnaireForm
 from survey.interchange import dump_definition, load_definition
 from survey.models import Answer, Option, Question, Questionnaire, Response, Section
 from survey.services.questionnaires import questionnaire_import, questionnaire_publish

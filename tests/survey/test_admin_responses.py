@@ -3,7 +3,7 @@ import uuid
 import pytest
 from django.utils import translation
 
-from survey.admin_responses import AnswerResource, ResponseResource
+from survey.admin.responses import AnswerResource, ResponseResource
 from survey.models import Answer, AuditEvent, Response
 from survey.services.responses import response_submit
 from survey.services.review import response_set_status

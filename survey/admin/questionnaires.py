@@ -1,18 +1,5 @@
-"""The Django admin of questionnaires: definition pages, publish/close, definition files.
-
-Thin by design: validation lives in ``survey.forms``, spreadsheet rows in
-``survey.resources``, and every state change goes through ``survey.services.questionnaires``.
-
-The structural lock: once ``questionnaire_structure_lock_reason`` gives a reason (the
-questionnaire has responses), the pages show it, and question code/type, option
-code/other/exclusive and item code become read-only, with no adding or deleting of questions,
-options or items. Read-only fields are left out of the forms, so a crafted POST cannot change
-them either. The rest is what definition-file replaces allow too: ``show_if`` (a changed
-condition changes who is asked from now on, while stored answers keep pointing at the same
-rows) and the section layout (sections added, renamed, reordered or removed, questions moved
-between them): sections are pages, answers do not point at them. A section is never removed
-with questions still in it, locked or not: that would remove the questions.
-"""
+"""The questionnaire page: sections, scores, segments and validity rules inline; publish,
+close, and definition files (upload, download)."""
 
 from __future__ import annotations
 
@@ -36,32 +23,28 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
-from import_export.admin import ImportExportModelAdmin
 
-from survey.forms import (
+from survey.admin.base import (
+    DEFINITION_FORMATS,
+    AdminExtMedia,
+    analysis_relevant_change,
+    structure_lock_reason,
+)
+from survey.forms.questionnaire import (
     DefinitionUploadForm,
     DerivedScoreForm,
     DerivedScoreFormSet,
-    ItemForm,
-    ItemFormSet,
-    OptionForm,
-    OptionFormSet,
-    QuestionForm,
     QuestionnaireForm,
     SectionForm,
     SegmentForm,
     SegmentFormSet,
     ValidityRuleForm,
     ValidityRuleFormSet,
-    places_broken_by_removing,
-    questionnaire_of,
 )
 from survey.interchange import DefinitionError, dump_definition, load_definition
 from survey.labels import label_text
 from survey.models import (
     DerivedScore,
-    Item,
-    Option,
     Question,
     Questionnaire,
     Response,
@@ -69,7 +52,6 @@ from survey.models import (
     Segment,
     ValidityRule,
 )
-from survey.resources import OptionResource, QuestionResource
 from survey.services.questionnaires import (
     QuestionnaireStateError,
     questionnaire_close,
@@ -77,72 +59,7 @@ from survey.services.questionnaires import (
     questionnaire_export,
     questionnaire_import,
     questionnaire_publish,
-    questionnaire_structure_lock_reason,
 )
-
-DEFINITION_FORMATS = {
-    "yaml": "application/yaml; charset=utf-8",
-    "json": "application/json; charset=utf-8",
-}
-# Changing only these keeps definition_version: the analysis does not read them.
-LABEL_FIELDS = frozenset({"label", "title", "intro"})
-
-
-def structure_lock_reason(request: HttpRequest, questionnaire: Questionnaire | None) -> str | None:
-    """The questionnaire's lock reason, asked once per request (pages ask it many times)."""
-    if questionnaire is None or questionnaire.pk is None:
-        return None
-    cache = request.__dict__.setdefault("_structure_lock_reasons", {})
-    if questionnaire.pk not in cache:
-        cache[questionnaire.pk] = questionnaire_structure_lock_reason(questionnaire=questionnaire)
-    return cache[questionnaire.pk]
-
-
-def analysis_relevant_change(form: ModelForm, formsets: list[BaseInlineFormSet]) -> bool:
-    """Whether a saved admin page changed anything but labels (call after the save)."""
-    if set(form.changed_data) - LABEL_FIELDS:
-        return True
-    for formset in formsets:
-        if formset.new_objects or formset.deleted_objects:
-            return True
-        if any(set(fields) - LABEL_FIELDS for _obj, fields in formset.changed_objects):
-            return True
-    return False
-
-
-class AdminExtMedia:
-    css = {"all": ["admin-ext/admin.css"]}
-
-
-class LockAwareInline:
-    """Inline whose ``structural_fields`` are read-only, and rows fixed, while locked."""
-
-    structural_fields: tuple[str, ...] = ()
-
-    def _locked(self, request: HttpRequest, obj: Any) -> bool:
-        return bool(structure_lock_reason(request, questionnaire_of(obj) if obj else None))
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
-        fields = tuple(super().get_readonly_fields(request, obj))
-        return fields + self.structural_fields if self._locked(request, obj) else fields
-
-    def has_add_permission(self, request: HttpRequest, obj: Any) -> bool:
-        return super().has_add_permission(request, obj) and not self._locked(request, obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return super().has_delete_permission(request, obj) and not self._locked(request, obj)
-
-
-class PermissionCheckedImportExportMixin:
-    """Spreadsheet import needs the change permission, export the view permission (the
-    library's default lets any staff member import)."""
-
-    def has_import_permission(self, request: HttpRequest) -> bool:
-        return self.has_change_permission(request)
-
-    def has_export_permission(self, request: HttpRequest) -> bool:
-        return self.has_view_permission(request)
-
 
 # --- the questionnaire page -------------------------------------------------------------------
 
@@ -526,224 +443,3 @@ class QuestionnaireAdmin(admin.ModelAdmin):
     @admin.action(description=_("Download definition (JSON)"), permissions=["view"])
     def download_json(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return self._download_one(request, queryset, "json")
-
-
-# --- the question page ------------------------------------------------------------------------
-
-
-class OptionInline(LockAwareInline, admin.TabularInline):
-    model = Option
-    form = OptionForm
-    formset = OptionFormSet
-    structural_fields = ("code", "is_other", "exclusive")
-    ordering = ("position", "id")
-    verbose_name = _("option or scale point")
-    verbose_name_plural = _("options (the scale, for a matrix)")
-
-    def get_extra(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> int:
-        return 0 if obj else 2
-
-
-class ItemInline(LockAwareInline, admin.TabularInline):
-    model = Item
-    form = ItemForm
-    formset = ItemFormSet
-    structural_fields = ("code",)
-    ordering = ("position", "id")
-    verbose_name_plural = _("items (rows of a matrix or number grid)")
-
-    def get_extra(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> int:
-        return 0
-
-
-class LockAwareAdmin:
-    """A model admin of definition rows: the lock notice, read-only structure, no deleting."""
-
-    structural_fields: tuple[str, ...] = ()
-    fixed_fields: tuple[str, ...] = ()  # read-only once the row exists
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
-        fields = tuple(super().get_readonly_fields(request, obj))
-        if obj is None:
-            return fields
-        fields += self.fixed_fields
-        if structure_lock_reason(request, questionnaire_of(obj)):
-            fields += self.structural_fields
-        return fields
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        if obj is not None and structure_lock_reason(request, questionnaire_of(obj)):
-            return False
-        return super().has_delete_permission(request, obj)
-
-    def render_change_form(
-        self,
-        request: HttpRequest,
-        context: dict,
-        add: bool = False,
-        change: bool = False,
-        form_url: str = "",
-        obj: Any = None,
-    ) -> HttpResponse:
-        context["structure_lock_reason"] = structure_lock_reason(
-            request, questionnaire_of(obj) if obj else None
-        )
-        return super().render_change_form(request, context, add, change, form_url, obj)
-
-
-@admin.register(Question)
-class QuestionAdmin(LockAwareAdmin, PermissionCheckedImportExportMixin, ImportExportModelAdmin):
-    form = QuestionForm
-    resource_classes = [QuestionResource]
-    Media = AdminExtMedia
-    structural_fields = ("code", "type")
-    fixed_fields = ("questionnaire",)
-    list_display = (
-        "code",
-        "label_text",
-        "type",
-        "section_code",
-        "questionnaire_slug",
-        "required",
-        "position",
-    )
-    list_display_links = ("code", "label_text")
-    list_filter = ("questionnaire", "type")
-    search_fields = ("code", "questionnaire__slug")
-    list_select_related = ("questionnaire", "section")
-    ordering = ("questionnaire", "section__position", "position", "id")
-    inlines = (OptionInline, ItemInline)
-    fieldsets = (
-        (
-            None,
-            {
-                "fields": (
-                    "questionnaire",
-                    "section",
-                    "code",
-                    "type",
-                    "label",
-                    "required",
-                    "show_if",
-                    "position",
-                )
-            },
-        ),
-        (
-            _("Answer limits"),
-            {
-                "fields": (
-                    ("min_choices", "max_choices"),
-                    ("min_value", "max_value", "integer"),
-                    "max_length",
-                )
-            },
-        ),
-        (_("Quality checks"), {"fields": ("attention_expect", "straightlining_check")}),
-    )
-
-    @admin.display(description=_("label"))
-    def label_text(self, question: Question) -> str:
-        return label_text(question.label)
-
-    @admin.display(description=_("section"), ordering="section__position")
-    def section_code(self, question: Question) -> str:
-        return question.section.code
-
-    @admin.display(description=_("questionnaire"), ordering="questionnaire__slug")
-    def questionnaire_slug(self, question: Question) -> str:
-        return question.questionnaire.slug
-
-    def save_related(
-        self, request: HttpRequest, form: ModelForm, formsets: list, change: bool
-    ) -> None:
-        super().save_related(request, form, formsets, change)
-        if change and analysis_relevant_change(form, formsets):
-            questionnaire_definition_changed(questionnaire=form.instance.questionnaire)
-
-    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple:
-        """Also protected: questions that a show_if, a segment rule or the banner reads."""
-        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
-        questions = objs.select_related("questionnaire") if isinstance(objs, QuerySet) else objs
-        return (
-            deleted,
-            model_count,
-            perms_needed,
-            [
-                *protected,
-                *places_broken_by_removing(questions),
-            ],
-        )
-
-
-class StandaloneOptionForm(OptionForm):
-    """An option edited on its own page (the list the spreadsheet import works on)."""
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        question = self.instance.question
-        code = cleaned.get("code")
-        siblings = Option.objects.filter(question=question, code=code).exclude(pk=self.instance.pk)
-        if code and siblings.exists():
-            self.add_error(
-                "code",
-                _("%(question)s already has an option %(code)s.")
-                % {
-                    "question": question.code,
-                    "code": code,
-                },
-            )
-        if cleaned.get("exclusive") and question.type != Question.Type.MULTIPLE:
-            self.add_error(
-                "exclusive", _("Only options of a multiple-choice question can be exclusive.")
-            )
-        if cleaned.get("is_other") and question.type == Question.Type.MATRIX:
-            self.add_error("is_other", _("A point of a matrix scale cannot be “other”."))
-        return cleaned
-
-
-@admin.register(Option)
-class OptionAdmin(LockAwareAdmin, PermissionCheckedImportExportMixin, ImportExportModelAdmin):
-    """Options in one list, for spreadsheet import/export; added on their question's page."""
-
-    form = StandaloneOptionForm
-    resource_classes = [OptionResource]
-    Media = AdminExtMedia
-    structural_fields = ("code", "is_other", "exclusive")
-    fixed_fields = ("question",)
-    fields = ("question", "code", "label", "score", "is_other", "exclusive", "position")
-    list_display = ("code", "label_text", "score", "question_code", "questionnaire_slug")
-    list_display_links = ("code", "label_text")
-    list_filter = ("question__questionnaire",)
-    search_fields = ("code", "question__code", "question__questionnaire__slug")
-    list_select_related = ("question__questionnaire",)
-    ordering = (
-        "question__questionnaire",
-        "question__section__position",
-        "question__position",
-        "position",
-    )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    @admin.display(description=_("label"))
-    def label_text(self, option: Option) -> str:
-        return label_text(option.label)
-
-    @admin.display(description=_("question"), ordering="question__code")
-    def question_code(self, option: Option) -> str:
-        return option.question.code
-
-    @admin.display(description=_("questionnaire"), ordering="question__questionnaire__slug")
-    def questionnaire_slug(self, option: Option) -> str:
-        return option.question.questionnaire.slug
-
-    def save_model(self, request: HttpRequest, obj: Option, form: ModelForm, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        if change and set(form.changed_data) - LABEL_FIELDS:
-            questionnaire_definition_changed(questionnaire=obj.question.questionnaire)
-
-
-import survey.admin_audit  # noqa: E402  (the read-only audit trail)
-import survey.admin_responses  # noqa: E402, F401  (registers the response pages)
