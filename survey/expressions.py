@@ -53,16 +53,23 @@ FLIPPED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _INT_CODE = re.compile(r"0|-?[1-9][0-9]*")
 
 
-class ExpressionError(ValueError):
-    """A syntax or type error in an expression; `str()` reads `at POSITION: MESSAGE`."""
+UNKNOWN_REFERENCE = "unknown_reference"
 
-    def __init__(self, message: str, position: int) -> None:
+
+class ExpressionError(ValueError):
+    """A syntax or type error in an expression; `str()` reads `at POSITION: MESSAGE`.
+
+    ``code`` says what kind: ``unknown_reference`` (a question, item or option the
+    questionnaire does not have) or ``invalid_expression`` (everything else)."""
+
+    def __init__(self, message: str, position: int, code: str = "invalid_expression") -> None:
         super().__init__(f"at {position}: {message}")
         self.message = message
         self.position = position
+        self.code = code
 
-    def __reduce__(self) -> tuple[type[ExpressionError], tuple[str, int]]:  # for pickle
-        return (type(self), (self.message, self.position))
+    def __reduce__(self) -> tuple[type[ExpressionError], tuple[str, int, str]]:  # for pickle
+        return (type(self), (self.message, self.position, self.code))
 
 
 @dataclass(frozen=True)
@@ -523,7 +530,7 @@ def _check_compare(node: Compare, questions: Mapping[str, QuestionSpec]) -> None
 def _resolve(ref: Ref, questions: Mapping[str, QuestionSpec]) -> tuple[QuestionSpec, str]:
     spec = questions.get(ref.question)
     if spec is None:
-        raise ExpressionError(f"unknown question {ref.question}", ref.pos)
+        raise ExpressionError(f"unknown question {ref.question}", ref.pos, UNKNOWN_REFERENCE)
     if ref.item is not None and spec.type not in _WITH_ITEMS:
         message = f"{ref.question} is a {spec.type} question and has no items"
         raise ExpressionError(message, ref.pos)
@@ -532,7 +539,7 @@ def _resolve(ref: Ref, questions: Mapping[str, QuestionSpec]) -> tuple[QuestionS
         message = f"{ref.question} is a {spec.type} question: name one of its items, e.g. {example}"
         raise ExpressionError(message, ref.pos)
     if ref.item is not None and ref.item not in spec.items:
-        raise ExpressionError(f"{ref.question} has no item {ref.item}", ref.pos)
+        raise ExpressionError(f"{ref.question} has no item {ref.item}", ref.pos, UNKNOWN_REFERENCE)
     return spec, _KINDS[spec.type]
 
 
@@ -573,7 +580,8 @@ def _check_literal(ref: Ref, spec: QuestionSpec, kind: str, op: str, literal: Li
         return
     if canonical_code(value) not in spec.options:
         what = "scale point" if spec.type == "matrix" else "option"
-        raise ExpressionError(f"{ref.question} has no {what} {shown}", literal.pos)
+        message = f"{ref.question} has no {what} {shown}"
+        raise ExpressionError(message, literal.pos, UNKNOWN_REFERENCE)
 
 
 # --- evaluation -------------------------------------------------------------------------------

@@ -28,8 +28,11 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+
+from django.utils.translation import gettext as _
 
 from survey.expressions import ExpressionError, QuestionSpec, canonical_code, compile_expression
 from survey.expressions import references as expression_references
@@ -86,23 +89,54 @@ SIGNIFICANCE_PLACES = 4
 MAX_LENGTH_LIMIT = 1_000_000
 
 
+# --- problems ---------------------------------------------------------------------------------
+
+_ANNOTATION = re.compile(r" \([^()]*\)")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem of a definition: a stable ``code`` (``duplicate_code``, ``unknown_reference``,
+    ``score_on_text``…), the ``place`` as people read it (``sections[1].questions[3] (Q4).label``,
+    with the entry's code), the ``message`` in the language active when it was found, and the
+    offending ``value`` (None when the problem is an absence)."""
+
+    code: str
+    place: str
+    message: str
+    value: Any = None
+
+    @property
+    def path(self) -> str:
+        """The place without the codes in brackets: ``sections[1].questions[3].label``."""
+        return _ANNOTATION.sub("", self.place)
+
+    def __str__(self) -> str:
+        return f"{self.place}: {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The API's shape: code, path, message and value (JSON-safe)."""
+        value = self.value if _json_problem(self.value) is None else repr(self.value)
+        return {"code": self.code, "path": self.path, "message": self.message, "value": value}
+
+
 # --- small checks -----------------------------------------------------------------------------
 
 
 def kind_of(value: Any) -> str:
     """How a value reads in a message: ``text ('x')``, ``a list``, ``nothing (null)``."""
     if value is None:
-        return "nothing (null)"
+        return _("nothing (null)")
     if isinstance(value, bool):
-        return f"true/false ({str(value).lower()})"
+        return _("true/false (%(value)s)") % {"value": str(value).lower()}
     if isinstance(value, int | float):
-        return f"a number ({value})"
+        return _("a number (%(value)s)") % {"value": value}
     if isinstance(value, str):
-        return f"text ({value!r})"
+        return _("text (%(value)s)") % {"value": repr(value)}
     if isinstance(value, list):
-        return "a list"
+        return _("a list")
     if isinstance(value, dict):
-        return "a mapping"
+        return _("a mapping")
     return type(value).__name__
 
 
@@ -137,14 +171,14 @@ def _json_problem(value: Any) -> str | None:
         current = stack.pop()
         if isinstance(current, dict):
             if any(not isinstance(k, str) for k in current):
-                return "mapping keys must be text"
+                return _("mapping keys must be text")
             stack.extend(current.values())
         elif isinstance(current, list):
             stack.extend(current)
         elif isinstance(current, float) and not math.isfinite(current):
-            return "infinite or NaN numbers cannot be stored"
+            return _("infinite or NaN numbers cannot be stored")
         elif not (current is None or isinstance(current, str | int | float | bool)):
-            return f"{type(current).__name__} values cannot be stored"
+            return _("%(kind)s values cannot be stored") % {"kind": type(current).__name__}
     return None
 
 
@@ -161,7 +195,7 @@ class _Checker:
 
     def __init__(self, data: dict) -> None:
         self.data = data
-        self.problems: list[str] = []
+        self.problems: list[Problem] = []
         languages = data.get("languages")
         # None when ``languages`` itself is wrong: labels are then not checked against it.
         self.languages: list[str] | None = (
@@ -179,96 +213,121 @@ class _Checker:
         self.segment_codes: set[str] = set()
         self.sections_ok = True
 
-    def add(self, path: str, message: str) -> None:
-        self.problems.append(f"{path}: {message}")
+    def add(self, path: str, code: str, message: str, value: Any = None) -> None:
+        self.problems.append(Problem(code=code, place=path, message=message, value=value))
 
     def keys(self, path: str, entry: dict, known: Iterable[str]) -> None:
         known = tuple(known)
         for key in entry:
             if key not in known:
-                self.add(path, f"unknown key {key!r} (expected {', '.join(known)})")
+                message = _("unknown key %(key)s (expected %(known)s)")
+                self.add(
+                    path,
+                    "unknown_key",
+                    message % {"key": repr(key), "known": ", ".join(known)},
+                    key,
+                )
 
     def mapping(self, path: str, value: Any) -> bool:
         if isinstance(value, dict):
             return True
-        self.add(path, f"must be a mapping, not {kind_of(value)}")
+        self.add(path, "not_mapping", _("must be a mapping, not %(kind)s") % _kind(value), value)
         return False
 
     def listing(self, path: str, value: Any, *, empty_ok: bool = False) -> bool:
         if not isinstance(value, list):
-            self.add(path, f"must be a list, not {kind_of(value)}")
+            self.add(path, "not_list", _("must be a list, not %(kind)s") % _kind(value), value)
             return False
         if not value and not empty_ok:
-            self.add(path, "must not be empty")
+            self.add(path, "empty", _("must not be empty"), value)
             return False
         return True
 
     def boolean(self, path: str, value: Any) -> None:
         if not isinstance(value, bool):
-            self.add(path, f"must be true or false, not {kind_of(value)}")
+            message = _("must be true or false, not %(kind)s") % _kind(value)
+            self.add(path, "not_boolean", message, value)
+
+    def missing(self, path: str, hint: str = "") -> None:
+        self.add(path, "missing", hint or _("missing"))
 
     def label(self, path: str, value: Any, *, required: bool = True) -> None:
         if value is _MISSING:
             if required:
-                self.add(path, "missing")
+                self.missing(path)
             return
         if isinstance(value, str):
             if not value.strip() and required:
-                self.add(path, "must not be empty")
+                self.add(path, "empty_label", _("must not be empty"), value)
             return
         if not isinstance(value, dict):
-            self.add(path, f"must be text or a map of language to text, not {kind_of(value)}")
+            message = _("must be text or a map of language to text, not %(kind)s") % _kind(value)
+            self.add(path, "invalid_label", message, value)
             return
         if not value:
-            self.add(path, "must give the text in at least one language")
+            self.add(path, "empty_label", _("must give the text in at least one language"), value)
         for language, text in value.items():
             if self.languages is not None and language not in self.languages:
-                known = ", ".join(self.languages)
-                self.add(path, f"language {language!r} is not in languages ({known})")
+                message = _("language %(language)s is not in languages (%(known)s)") % {
+                    "language": repr(language),
+                    "known": ", ".join(self.languages),
+                }
+                self.add(path, "unknown_language", message, language)
             elif not isinstance(text, str):
-                self.add(f"{path}.{language}", f"must be text, not {kind_of(text)}")
+                message = _("must be text, not %(kind)s") % _kind(text)
+                self.add(f"{path}.{language}", "invalid_label", message, text)
 
-    def code(self, path: str, value: Any, seen: dict[str, str], what: str = "code") -> str | None:
+    def code(self, path: str, value: Any, seen: dict[str, str], what: str = "") -> str | None:
         """A code of the ``[A-Za-z][A-Za-z0-9_]*`` kind, unique among ``seen`` (code → place)."""
         if value is _MISSING:
-            self.add(path, "missing")
+            self.missing(path)
             return None
         if not isinstance(value, str) or not CODE_RE.fullmatch(value):
-            rule = "a letter, then letters, digits or _"
-            self.add(path, f"{_shown(value)} is not a valid {what} ({rule})")
+            message = _("%(value)s is not a valid %(what)s (a letter, then letters, digits or _)")
+            shown = {"value": _shown(value), "what": what or _("code")}
+            self.add(path, "invalid_code", message % shown, value)
             return None
         if len(value) > MAX_CODE_LENGTH:
-            self.add(path, f"longer than {MAX_CODE_LENGTH} characters")
+            message = _("longer than %(limit)s characters") % {"limit": MAX_CODE_LENGTH}
+            self.add(path, "too_long", message, value)
             return None
         if value in seen:
-            self.add(path, f"duplicate code {value} (already used by {seen[value]})")
+            message = _("duplicate code %(code)s (already used by %(place)s)")
+            self.add(path, "duplicate_code", message % {"code": value, "place": seen[value]}, value)
             return None
         seen[value] = path.removesuffix(".code")
         return value
 
     def number(self, path: str, value: Any, limits: tuple[int, Decimal]) -> bool:
         if not is_number(value):
-            self.add(path, f"must be a number, not {kind_of(value)}")
+            self.add(path, "not_number", _("must be a number, not %(kind)s") % _kind(value), value)
             return False
         places, bound = limits
         decimal = as_decimal(value)
         if decimal.as_tuple().exponent < -places:  # type: ignore[operator]
-            self.add(path, f"{value} has more than {places} digits after the decimal point")
+            message = _("%(value)s has more than %(places)s digits after the decimal point")
+            self.add(path, "too_precise", message % {"value": value, "places": places}, value)
             return False
         if abs(decimal) >= bound:
-            self.add(path, f"{value} is too large (must be below {bound:,.0f} in size)")
+            message = _("%(value)s is too large (must be below %(bound)s in size)")
+            self.add(path, "too_large", message % {"value": value, "bound": f"{bound:,.0f}"}, value)
             return False
         return True
 
     def count(self, path: str, value: Any, *, minimum: int, maximum: int = 32767) -> bool:
         if isinstance(value, bool) or not isinstance(value, int):
-            self.add(path, f"must be a whole number, not {kind_of(value)}")
+            message = _("must be a whole number, not %(kind)s") % _kind(value)
+            self.add(path, "not_whole_number", message, value)
             return False
         if value < minimum:
-            self.add(path, f"must be at least {minimum}, not {value}")
+            message = _("must be at least %(minimum)s, not %(value)s")
+            self.add(path, "too_small", message % {"minimum": minimum, "value": value}, value)
             return False
         if value > maximum:
-            self.add(path, f"must be at most {maximum:,}, not {value}")
+            message = _("must be at most %(maximum)s, not %(value)s")
+            self.add(
+                path, "too_large", message % {"maximum": f"{maximum:,}", "value": value}, value
+            )
             return False
         return True
 
@@ -286,17 +345,29 @@ def _shown(value: Any) -> str:
     return repr(value) if isinstance(value, str) else kind_of(value)
 
 
+def _kind(value: Any) -> dict[str, str]:
+    return {"kind": kind_of(value)}
+
+
 # --- top level --------------------------------------------------------------------------------
 
 
 def validate_definition(data: object) -> list[str]:
+    """Every problem of ``data`` as a questionnaire/v1 definition, in file order, as
+    ``"place: message"`` in the active language; [] if valid."""
+    return [str(problem) for problem in definition_problems(data)]
+
+
+def definition_problems(data: object) -> list[Problem]:
     """Every problem of ``data`` as a questionnaire/v1 definition, in file order; [] if valid."""
     if not isinstance(data, dict):
-        return [f"definition: must be a mapping (format: ..., slug: ..., ...), not {kind_of(data)}"]
+        message = _("must be a mapping (format: ..., slug: ..., ...), not %(kind)s") % _kind(data)
+        return [Problem(code="not_mapping", place="definition", message=message, value=None)]
     checker = _Checker(data)
     for key in data:
         if not isinstance(key, str):
-            checker.add("definition", f"key {key!r} must be text")
+            message = _("key %(key)s must be text") % {"key": repr(key)}
+            checker.add("definition", "invalid_key", message, repr(key))
     _check_header(checker, data)
     _check_settings(checker, data.get("settings", _MISSING))
     _check_sections(checker, data.get("sections", _MISSING))
@@ -308,23 +379,29 @@ def validate_definition(data: object) -> list[str]:
         _check_analysis(checker, data.get("analysis", _MISSING))
     for key, value in data.items():
         if key not in TOP_KEYS and (problem := _json_problem(value)):
-            checker.add(str(key), problem)
+            checker.add(str(key), "not_storable", problem)
     return checker.problems
 
 
 def _check_header(checker: _Checker, data: dict) -> None:
     fmt = data.get("format", _MISSING)
     if fmt is _MISSING:
-        checker.add("format", f"missing (the first line should be 'format: {FORMAT}')")
+        hint = _("missing (the first line should be 'format: %(format)s')") % {"format": FORMAT}
+        checker.missing("format", hint)
     elif fmt != FORMAT:
-        checker.add("format", f"{_shown(fmt)} is not supported (expected {FORMAT})")
+        message = _("%(value)s is not supported (expected %(format)s)")
+        checker.add(
+            "format", "unsupported_format", message % {"value": _shown(fmt), "format": FORMAT}, fmt
+        )
     slug = data.get("slug", _MISSING)
     if slug is _MISSING:
-        checker.add("slug", "missing")
+        checker.missing("slug")
     elif not isinstance(slug, str) or not SLUG_RE.fullmatch(slug):
-        checker.add("slug", f"{_shown(slug)} is not valid (use lowercase letters, digits and -)")
+        message = _("%(value)s is not valid (use lowercase letters, digits and -)")
+        checker.add("slug", "invalid_slug", message % {"value": _shown(slug)}, slug)
     elif len(slug) > MAX_SLUG_LENGTH:
-        checker.add("slug", f"longer than {MAX_SLUG_LENGTH} characters")
+        message = _("longer than %(limit)s characters") % {"limit": MAX_SLUG_LENGTH}
+        checker.add("slug", "too_long", message, slug)
     _check_languages(checker, data.get("languages", _MISSING))
     checker.label("title", data.get("title", _MISSING))
     checker.label("intro", data.get("intro", _MISSING), required=False)
@@ -332,7 +409,7 @@ def _check_header(checker: _Checker, data: dict) -> None:
 
 def _check_languages(checker: _Checker, languages: Any) -> None:
     if languages is _MISSING:
-        checker.add("languages", "missing (a list, the default language first)")
+        checker.missing("languages", _("missing (a list, the default language first)"))
         return
     if not checker.listing("languages", languages):
         return
@@ -340,9 +417,11 @@ def _check_languages(checker: _Checker, languages: Any) -> None:
     for index, language in enumerate(languages):
         path = f"languages[{index}]"
         if not isinstance(language, str) or not LANGUAGE_RE.fullmatch(language):
-            checker.add(path, f"{_shown(language)} is not a language code (like zh-hans or en)")
+            message = _("%(value)s is not a language code (like zh-hans or en)")
+            checker.add(path, "invalid_language", message % {"value": _shown(language)}, language)
         elif language in seen:
-            checker.add(path, f"duplicate language {language}")
+            message = _("duplicate language %(language)s") % {"language": language}
+            checker.add(path, "duplicate_language", message, language)
         else:
             seen.add(language)
 
@@ -353,8 +432,9 @@ def _check_settings(checker: _Checker, settings: Any) -> None:
     checker.keys("settings", settings, ("one_response_per",))
     value = settings.get("one_response_per", _MISSING)
     if value is not _MISSING and value not in ONE_RESPONSE_PER:
-        expected = " or ".join(ONE_RESPONSE_PER)
-        checker.add("settings.one_response_per", f"{_shown(value)} is not {expected}")
+        message = _("%(value)s is not %(expected)s")
+        shown = {"value": _shown(value), "expected": " or ".join(ONE_RESPONSE_PER)}
+        checker.add("settings.one_response_per", "not_allowed", message % shown, value)
 
 
 # --- sections and questions -------------------------------------------------------------------
@@ -362,7 +442,7 @@ def _check_settings(checker: _Checker, settings: Any) -> None:
 
 def _check_sections(checker: _Checker, sections: Any) -> None:
     if sections is _MISSING:
-        checker.add("sections", "missing (a list of {code, title, questions})")
+        checker.missing("sections", _("missing (a list of {code, title, questions})"))
         checker.sections_ok = False
         return
     if not checker.listing("sections", sections):
@@ -379,7 +459,7 @@ def _check_sections(checker: _Checker, sections: Any) -> None:
         checker.label(f"{path}.title", section.get("title", _MISSING), required=False)
         questions = section.get("questions", _MISSING)
         if questions is _MISSING:
-            checker.add(f"{path}.questions", "missing")
+            checker.missing(f"{path}.questions")
             continue
         if not checker.listing(f"{path}.questions", questions):
             continue
@@ -392,19 +472,22 @@ def _check_question(checker: _Checker, path: str, question: Any, codes: dict[str
         return
     known_problems = len(checker.problems)
     checker.every_question.append(question)
-    code = checker.code(f"{path}.code", question.get("code", _MISSING), codes, "question code")
+    code = checker.code(f"{path}.code", question.get("code", _MISSING), codes, _("question code"))
     path = _annotated(path, question)
     qtype = question.get("type", _MISSING)
+    types = ", ".join(QUESTION_TYPES)
     if qtype is _MISSING:
-        checker.add(f"{path}.type", f"missing (one of {', '.join(QUESTION_TYPES)})")
+        checker.missing(f"{path}.type", _("missing (one of %(types)s)") % {"types": types})
     elif qtype not in QUESTION_TYPES:
-        checker.add(f"{path}.type", f"unknown type {_shown(qtype)} ({', '.join(QUESTION_TYPES)})")
+        message = _("unknown type %(value)s (%(types)s)") % {"value": _shown(qtype), "types": types}
+        checker.add(f"{path}.type", "unknown_type", message, qtype)
     checker.label(f"{path}.label", question.get("label", _MISSING))
     if "required" in question:
         checker.boolean(f"{path}.required", question["required"])
     show_if = question.get("show_if", _MISSING)
     if show_if is not _MISSING and (not isinstance(show_if, str) or not show_if.strip()):
-        checker.add(f"{path}.show_if", f"must be an expression, not {kind_of(show_if)}")
+        message = _("must be an expression, not %(kind)s") % _kind(show_if)
+        checker.add(f"{path}.show_if", "not_expression", message, show_if)
     if qtype not in QUESTION_TYPES:
         if isinstance(code, str):
             checker.invalid_codes.add(code)
@@ -412,11 +495,12 @@ def _check_question(checker: _Checker, path: str, question: Any, codes: dict[str
     _check_misplaced_keys(checker, path, question, qtype)
     for key in question:
         if not isinstance(key, str):
-            checker.add(path, f"key {key!r} must be text")
+            message = _("key %(key)s must be text") % {"key": repr(key)}
+            checker.add(path, "invalid_key", message, repr(key))
     TYPE_CHECKS[qtype](checker, path, question)
     for key, value in question.items():
         if key not in KNOWN_QUESTION_KEYS and (problem := _json_problem(value)):
-            checker.add(f"{path}.{key}", problem)
+            checker.add(f"{path}.{key}", "not_storable", problem)
     if code is None:
         return
     if len(checker.problems) > known_problems:
@@ -429,13 +513,13 @@ def _check_question(checker: _Checker, path: str, question: Any, codes: dict[str
 def _check_misplaced_keys(checker: _Checker, path: str, question: dict, qtype: str) -> None:
     for key in question:
         if key in OPTION_ONLY_KEYS:
-            checker.add(f"{path}.{key}", f"belongs on an option, not on a {qtype} question")
+            message = _("belongs on an option, not on a %(type)s question") % {"type": qtype}
+            checker.add(f"{path}.{key}", "misplaced_key", message, key)
         elif key in KNOWN_QUESTION_KEYS and key not in COMMON_QUESTION_KEYS + TYPE_KEYS[qtype]:
             owners = [t for t, keys in TYPE_KEYS.items() if key in keys]
-            checker.add(
-                f"{path}.{key}",
-                f"not allowed on a {qtype} question (only on {' and '.join(owners)})",
-            )
+            message = _("not allowed on a %(type)s question (only on %(owners)s)")
+            shown = {"type": qtype, "owners": " and ".join(owners)}
+            checker.add(f"{path}.{key}", "misplaced_key", message % shown, key)
 
 
 def _spec(code: str, qtype: str, question: dict) -> QuestionSpec:
@@ -463,7 +547,7 @@ def _check_entries(checker: _Checker, path: str, question: dict, key: str) -> li
     """
     entries = question.get(key, _MISSING)
     if entries is _MISSING:
-        checker.add(f"{path}.{key}", "missing")
+        checker.missing(f"{path}.{key}")
         return []
     if not checker.listing(f"{path}.{key}", entries):
         return []
@@ -489,17 +573,21 @@ def _check_option_values(checker: _Checker, path: str, entry: dict, qtype: str) 
         if flag in entry:
             checker.boolean(f"{path}.{flag}", entry[flag])
     if entry.get("other") is True and qtype == "matrix":
-        checker.add(f"{path}.other", "a matrix scale point cannot be 'other'")
+        message = _("a matrix scale point cannot be 'other'")
+        checker.add(f"{path}.other", "other_on_scale", message, True)
     if entry.get("exclusive") is True and qtype != "multiple":
-        checker.add(f"{path}.exclusive", "only options of a multiple can be exclusive")
+        message = _("only options of a multiple can be exclusive")
+        checker.add(f"{path}.exclusive", "exclusive_not_multiple", message, True)
 
 
 def _check_options(checker: _Checker, path: str, question: dict) -> list[dict]:
     options = _check_entries(checker, path, question, "options")
     others = [str(o["code"]) for o in options if o.get("other") is True]
     if len(others) > 1:
-        found = ", ".join(others)
-        checker.add(f"{path}.options", f"only one option can be 'other' (found {found})")
+        message = _("only one option can be 'other' (found %(found)s)") % {
+            "found": ", ".join(others)
+        }
+        checker.add(f"{path}.options", "several_other", message, others)
     return options
 
 
@@ -508,22 +596,28 @@ def _check_entry_code(
 ) -> str | None:
     value = entry.get("code", _MISSING)
     if value is _MISSING:
-        checker.add(f"{path}.code", "missing")
+        checker.missing(f"{path}.code")
         return None
     code = code_of(value)
     if code is None:
-        checker.add(f"{path}.code", f"must be an integer or text, not {kind_of(value)}")
+        message = _("must be an integer or text, not %(kind)s") % _kind(value)
+        checker.add(f"{path}.code", "invalid_code", message, value)
         return None
     if list_path.endswith(".items") and not ITEM_CODE_RE.fullmatch(code):
-        rule = "a letter, then letters, digits or _; or digits only"
-        checker.add(f"{path}.code", f"{value!r} is not a valid item code ({rule})")
+        message = _(
+            "%(value)s is not a valid item code (a letter, then letters, digits or _; or "
+            "digits only)"
+        )
+        checker.add(f"{path}.code", "invalid_code", message % {"value": repr(value)}, value)
         return None
     if not code.strip() or code != code.strip() or len(code) > MAX_CODE_LENGTH:
-        limit = f"1 to {MAX_CODE_LENGTH} characters, no spaces around"
-        checker.add(f"{path}.code", f"{value!r} is not a valid code ({limit})")
+        message = _("%(value)s is not a valid code (1 to %(limit)s characters, no spaces around)")
+        shown = {"value": repr(value), "limit": MAX_CODE_LENGTH}
+        checker.add(f"{path}.code", "invalid_code", message % shown, value)
         return None
     if code in seen:
-        checker.add(list_path, f"duplicate code {code}")
+        message = _("duplicate code %(code)s") % {"code": code}
+        checker.add(list_path, "duplicate_code", message, value)
         return None
     seen.add(code)
     return code
@@ -536,12 +630,15 @@ def _check_single(checker: _Checker, path: str, question: dict) -> None:
         return
     checker.keys(f"{path}.attention_check", check, ("expect",))
     expect = check.get("expect", _MISSING)
+    where = f"{path}.attention_check.expect"
     if expect is _MISSING:
-        checker.add(f"{path}.attention_check.expect", "missing (the option to choose)")
+        checker.missing(where, _("missing (the option to choose)"))
     elif code_of(expect) is None:
-        checker.add(f"{path}.attention_check.expect", f"not an option code: {kind_of(expect)}")
+        message = _("not an option code: %(kind)s") % _kind(expect)
+        checker.add(where, "invalid_code", message, expect)
     elif options and code_of(expect) not in {code_of(o["code"]) for o in options}:
-        checker.add(f"{path}.attention_check.expect", f"there is no option {expect}")
+        message = _("there is no option %(code)s") % {"code": expect}
+        checker.add(where, "unknown_reference", message, expect)
 
 
 def _check_multiple(checker: _Checker, path: str, question: dict) -> None:
@@ -554,12 +651,15 @@ def _check_multiple(checker: _Checker, path: str, question: dict) -> None:
                 given[key] = question[key]
     low, high = given.get("min_choices"), given.get("max_choices")
     if low is not None and high is not None and low > high:
-        checker.add(f"{path}.min_choices", f"{low} is more than max_choices ({high})")
+        message = _("%(low)s is more than max_choices (%(high)s)") % {"low": low, "high": high}
+        checker.add(f"{path}.min_choices", "min_above_max", message, low)
     total = len(question["options"]) if isinstance(question.get("options"), list) else 0
     if options and total:
         for key, value in given.items():
             if value > total:
-                checker.add(f"{path}.{key}", f"{value} is more than the {total} options")
+                message = _("%(value)s is more than the %(total)s options")
+                shown = {"value": value, "total": total}
+                checker.add(f"{path}.{key}", "more_than_options", message % shown, value)
 
 
 def _check_matrix(checker: _Checker, path: str, question: dict) -> None:
@@ -578,10 +678,13 @@ def _check_number(checker: _Checker, path: str, question: dict) -> None:
         if key in question and checker.number(f"{path}.{key}", question[key], NUMBER_LIMITS):
             bounds[key] = question[key]
             if integer is True and not is_integral(question[key]):
-                message = f"{question[key]} is not a whole number (set integer: false to allow)"
-                checker.add(f"{path}.{key}", message)
+                message = _("%(value)s is not a whole number (set integer: false to allow)")
+                shown = {"value": question[key]}
+                checker.add(f"{path}.{key}", "not_whole_number", message % shown, question[key])
     if "min" in bounds and "max" in bounds and bounds["min"] > bounds["max"]:
-        checker.add(f"{path}.min", f"{bounds['min']} is more than max ({bounds['max']})")
+        message = _("%(low)s is more than max (%(high)s)")
+        shown = {"low": bounds["min"], "high": bounds["max"]}
+        checker.add(f"{path}.min", "min_above_max", message % shown, bounds["min"])
 
 
 def _check_number_grid(checker: _Checker, path: str, question: dict) -> None:
@@ -593,7 +696,8 @@ def _check_text(checker: _Checker, path: str, question: dict) -> None:
     if "max_length" in question:
         value = question["max_length"]
         if isinstance(value, int) and not isinstance(value, bool) and value < 1:
-            checker.add(f"{path}.max_length", f"must be a positive whole number, not {value}")
+            message = _("must be a positive whole number, not %(value)s") % {"value": value}
+            checker.add(f"{path}.max_length", "too_small", message, value)
         else:
             checker.count(f"{path}.max_length", value, minimum=1, maximum=MAX_LENGTH_LIMIT)
 
@@ -622,7 +726,8 @@ def _compile(checker: _Checker, path: str, source: str) -> set[str] | None:
             return None  # those questions' own problems are reported already
         compile_expression(source, checker.specs)
     except ExpressionError as exc:
-        checker.add(path, f'"{source}" {exc}')
+        message = _('"%(source)s" %(error)s') % {"source": source, "error": exc}
+        checker.add(path, exc.code, message, source)
         return None
     return codes
 
@@ -637,13 +742,14 @@ def _check_show_if(checker: _Checker) -> None:
         codes = _compile(checker, f"{path}.show_if", source)
         for code in sorted(codes or ()):
             if code == question["code"]:
-                checker.add(f"{path}.show_if", f"refers to the question itself ({code})")
+                message = _("refers to the question itself (%(code)s)") % {"code": code}
+                checker.add(f"{path}.show_if", "refers_to_itself", message, source)
             elif position[code] > order[path]:
-                checker.add(
-                    f"{path}.show_if",
-                    f"refers to {code}, which comes later (a question can only depend on "
-                    "questions before it)",
+                message = _(
+                    "refers to %(code)s, which comes later (a question can only depend on "
+                    "questions before it)"
                 )
+                checker.add(f"{path}.show_if", "refers_to_later", message % {"code": code}, source)
 
 
 # --- scores, segments, validity, analysis -----------------------------------------------------
@@ -659,28 +765,33 @@ def _check_scores(checker: _Checker, scores: Any) -> None:
     seen: dict[str, str] = {}
     for path, score in _entries(checker, "scores", scores):
         checker.keys(path, score, ("code", "of", "label"))
-        checker.code(f"{path}.code", score.get("code", _MISSING), seen, "score code")
+        checker.code(f"{path}.code", score.get("code", _MISSING), seen, _("score code"))
         path = _annotated(path, score)
         checker.label(f"{path}.label", score.get("label", _MISSING))
         of = score.get("of", _MISSING)
         if of is _MISSING:
-            checker.add(f"{path}.of", "missing (the code of a single or matrix question)")
+            checker.missing(f"{path}.of", _("missing (the code of a single or matrix question)"))
         elif of in checker.invalid_codes:
             continue
         elif not isinstance(of, str) or of not in checker.specs:
-            checker.add(f"{path}.of", f"unknown question {_shown(of)}")
+            message = _("unknown question %(value)s") % {"value": _shown(of)}
+            checker.add(f"{path}.of", "unknown_reference", message, of)
         elif (problem := _unscorable(checker, of)) is not None:
-            checker.add(f"{path}.of", problem)
+            checker.add(f"{path}.of", problem[0], problem[1], of)
 
 
-def _unscorable(checker: _Checker, code: str) -> str | None:
+def _unscorable(checker: _Checker, code: str) -> tuple[str, str] | None:
+    """(problem code, message) when question ``code`` cannot carry a score, else None."""
     spec = checker.specs[code]
     if spec.type not in ("single", "matrix"):
-        return f"{code} is a {spec.type} question; only single and matrix questions have scores"
+        message = _("%(code)s is a %(type)s question; only single and matrix questions have scores")
+        kind = "score_on_text" if spec.type == "text" else "score_on_unscorable"
+        return kind, message % {"code": code, "type": spec.type}
     question = next(q for _p, q in checker.questions if q["code"] == code)
     entries = question.get("scale" if spec.type == "matrix" else "options") or []
     if not any(isinstance(e, dict) and "score" in e for e in entries):
-        return f"{code} has no scored options (give its options a score)"
+        message = _("%(code)s has no scored options (give its options a score)")
+        return "no_scored_options", message % {"code": code}
     return None
 
 
@@ -688,14 +799,15 @@ def _check_segments(checker: _Checker, segments: Any) -> None:
     seen: dict[str, str] = {}
     for path, segment in _entries(checker, "segments", segments):
         checker.keys(path, segment, ("code", "label", "rule"))
-        code = checker.code(f"{path}.code", segment.get("code", _MISSING), seen, "segment code")
+        code = checker.code(f"{path}.code", segment.get("code", _MISSING), seen, _("segment code"))
         path = _annotated(path, segment)
         checker.label(f"{path}.label", segment.get("label", _MISSING))
         rule = segment.get("rule", _MISSING)
         if rule is _MISSING:
-            checker.add(f"{path}.rule", "missing (an expression over answers)")
+            checker.missing(f"{path}.rule", _("missing (an expression over answers)"))
         elif not isinstance(rule, str) or not rule.strip():
-            checker.add(f"{path}.rule", f"must be an expression, not {kind_of(rule)}")
+            message = _("must be an expression, not %(kind)s") % _kind(rule)
+            checker.add(f"{path}.rule", "not_expression", message, rule)
         else:
             _compile(checker, f"{path}.rule", rule)
         if code is not None:
@@ -708,16 +820,18 @@ def _check_validity(checker: _Checker, validity: Any) -> None:
     for kind, rule in validity.items():
         path = f"validity.{kind}"
         if kind not in VALIDITY_PARAMS:
-            checker.add(path, f"unknown rule (expected {', '.join(VALIDITY_PARAMS)})")
+            message = _("unknown rule (expected %(known)s)") % {"known": ", ".join(VALIDITY_PARAMS)}
+            checker.add(path, "unknown_rule", message, kind)
             continue
         if not checker.mapping(path, rule):
             continue
         checker.keys(path, rule, ("action", *VALIDITY_PARAMS[kind]))
         action = rule.get("action", _MISSING)
         if action is _MISSING:
-            checker.add(f"{path}.action", "missing (invalidate or flag)")
+            checker.missing(f"{path}.action", _("missing (invalidate or flag)"))
         elif action not in VALIDITY_ACTIONS:
-            checker.add(f"{path}.action", f"{_shown(action)} is not invalidate or flag")
+            message = _("%(value)s is not invalidate or flag") % {"value": _shown(action)}
+            checker.add(f"{path}.action", "not_allowed", message, action)
         RULE_CHECKS[kind](checker, path, rule)
 
 
@@ -725,30 +839,32 @@ def _check_speeder(checker: _Checker, path: str, rule: dict) -> None:
     fraction = rule.get("below_fraction_of_median", _MISSING)
     path = f"{path}.below_fraction_of_median"
     if fraction is _MISSING:
-        checker.add(path, "missing (a fraction between 0 and 1, such as 0.33)")
+        checker.missing(path, _("missing (a fraction between 0 and 1, such as 0.33)"))
     elif not is_number(fraction) or not 0 < fraction < 1:
-        checker.add(path, f"must be a number between 0 and 1, not {kind_of(fraction)}")
+        message = _("must be a number between 0 and 1, not %(kind)s") % _kind(fraction)
+        checker.add(path, "not_fraction", message, fraction)
 
 
 def _check_attention(checker: _Checker, path: str, rule: dict) -> None:
     if not any(
         q.get("type") == "single" and "attention_check" in q for q in checker.every_question
     ):
-        checker.add(path, "no question has an attention_check, so this rule can never apply")
+        message = _("no question has an attention_check, so this rule can never apply")
+        checker.add(path, "rule_never_applies", message)
 
 
 def _check_duplicate(checker: _Checker, path: str, rule: dict) -> None:
     settings = checker.data.get("settings")
     per = settings.get("one_response_per", "none") if isinstance(settings, dict) else "none"
     if per == "none":
-        message = "needs settings.one_response_per: respondent (with none it can never apply)"
-        checker.add(path, message)
+        message = _("needs settings.one_response_per: respondent (with none it can never apply)")
+        checker.add(path, "rule_never_applies", message)
 
 
 def _check_straightlining(checker: _Checker, path: str, rule: dict) -> None:
     min_items = rule.get("min_items", _MISSING)
     if min_items is _MISSING:
-        checker.add(f"{path}.min_items", "missing (a whole number, 2 or more)")
+        checker.missing(f"{path}.min_items", _("missing (a whole number, 2 or more)"))
         return
     if not checker.count(f"{path}.min_items", min_items, minimum=2):
         return
@@ -758,12 +874,14 @@ def _check_straightlining(checker: _Checker, path: str, rule: dict) -> None:
         if q.get("type") == "matrix" and q.get("straightlining_check")
     ]
     if not checked:
-        checker.add(path, "no matrix has straightlining_check: true, so this rule can never apply")
+        message = _("no matrix has straightlining_check: true, so this rule can never apply")
+        checker.add(path, "rule_never_applies", message)
     elif all(len(_as_list(q.get("items"))) < min_items for q in checked):
+        message = _(
+            "no matrix with straightlining_check has %(count)s items, so this rule can never apply"
+        )
         checker.add(
-            f"{path}.min_items",
-            f"no matrix with straightlining_check has {min_items} items, so this rule can "
-            "never apply",
+            f"{path}.min_items", "rule_never_applies", message % {"count": min_items}, min_items
         )
 
 
@@ -785,32 +903,39 @@ def _check_analysis(checker: _Checker, analysis: Any) -> None:
         for index, entry in enumerate(banner):
             path = f"analysis.banner[{index}]"
             if entry in seen:
-                checker.add(path, f"{entry} is listed twice")
+                message = _("%(entry)s is listed twice") % {"entry": entry}
+                checker.add(path, "duplicate_entry", message, entry)
                 continue
             if isinstance(entry, str):
                 seen.add(entry)
             if problem := _banner_problem(checker, entry):
-                checker.add(path, problem)
+                checker.add(path, problem[0], problem[1], entry)
     significance = analysis.get("significance", _MISSING)
     if significance is not _MISSING:
         path = "analysis.significance"
         if not is_number(significance) or not 0 < significance < 1:
-            checker.add(path, f"must be a number between 0 and 1, not {kind_of(significance)}")
+            message = _("must be a number between 0 and 1, not %(kind)s") % _kind(significance)
+            checker.add(path, "not_fraction", message, significance)
         else:
             checker.number(path, significance, (SIGNIFICANCE_PLACES, Decimal(1)))
 
 
-def _banner_problem(checker: _Checker, entry: Any) -> str | None:
+def _banner_problem(checker: _Checker, entry: Any) -> tuple[str, str] | None:
+    """(problem code, message) for a banner entry that cannot be used, else None."""
     if not isinstance(entry, str):
-        return f"must be a question code or segment:CODE, not {kind_of(entry)}"
+        message = _("must be a question code or segment:CODE, not %(kind)s") % _kind(entry)
+        return "invalid_banner", message
     if entry.startswith(SEGMENT_PREFIX):
         code = entry.removeprefix(SEGMENT_PREFIX)
-        return None if code in checker.segment_codes else f"unknown segment {code!r}"
+        if code in checker.segment_codes:
+            return None
+        return "unknown_reference", _("unknown segment %(code)s") % {"code": repr(code)}
     spec = checker.specs.get(entry)
     if entry in checker.invalid_codes:
         return None
     if spec is None:
-        return f"unknown question {entry!r}"
+        return "unknown_reference", _("unknown question %(code)s") % {"code": repr(entry)}
     if spec.type != "single":
-        return f"{entry} is a {spec.type} question; a banner breaks down by single questions"
+        message = _("%(code)s is a %(type)s question; a banner breaks down by single questions")
+        return "banner_not_single", message % {"code": entry, "type": spec.type}
     return None

@@ -19,6 +19,9 @@ from survey.interchange import (
 )
 from tests.conftest import EXAMPLE_DEFINITION
 
+# These tests read messages in English (Chinese is checked in tests/test_translations.py).
+pytestmark = pytest.mark.usefixtures("english")
+
 
 def question(definition: dict, code: str) -> dict:
     for section in definition["sections"]:
