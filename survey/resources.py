@@ -9,8 +9,8 @@ Promises:
   question or option, or change a question's section or type, is refused with an error on
   that row; label, ``required`` and score edits go through. Without the lock, a row with a new
   code adds the question (given its section and type) or option.
-- A saved change to anything but labels calls ``questionnaire_definition_changed`` once per
-  questionnaire per import (not on a dry run).
+- When an import (not a dry run) changes what the analysis reads of a questionnaire (its
+  ``definition_digest``), ``questionnaire_definition_changed`` is called once for it.
 - ``FormulaEscapingMixin`` quotes every exported text cell a spreadsheet would run as a
   formula (one starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return) and takes the
   quote off again on import, with ``wenji.cells`` (the one rule for every written cell).
@@ -32,8 +32,10 @@ from import_export.resources import ModelResource
 from survey.forms.checks import places_broken_by_choices
 from survey.forms.labels import label_default_language, label_in, questionnaire_of
 from survey.models import Option, Question, Questionnaire, Section
+from survey.services.definitions import definition_digest
 from survey.services.questionnaires import (
     questionnaire_definition_changed,
+    questionnaire_export,
     questionnaire_structure_lock_reason,
 )
 from wenji.cells import escape_formula, unescape_formula
@@ -154,15 +156,11 @@ class StrictBooleanWidget(widgets.BooleanWidget):
 class DefinitionRowResource(FormulaEscapingMixin, ModelResource):
     """Rows of a questionnaire definition, found by codes; see the module's promises."""
 
-    # Fields whose change matters to the analysis (a label change does not).
-    tracked_fields: tuple[str, ...] = ()
-
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._questionnaires: dict[str, Questionnaire] = {}
         self._locks: dict[int, str | None] = {}
-        self._changed: dict[int, Questionnaire] = {}
-        self._pending: Questionnaire | None = None
+        self._digests: dict[int, str] = {}  # what the analysis read before this import
 
     def before_import(self, dataset: Any, **kwargs: Any) -> None:
         super().before_import(dataset, **kwargs)
@@ -170,6 +168,11 @@ class DefinitionRowResource(FormulaEscapingMixin, ModelResource):
         if dataset.headers and "questionnaire" in dataset.headers:
             slugs = {unescape_formula(cell_text(v)) for v in dataset["questionnaire"]}
         self._questionnaires = {q.slug: q for q in Questionnaire.objects.filter(slug__in=slugs)}
+        self._digests = {}
+        if not kwargs.get("dry_run"):
+            for questionnaire in self._questionnaires.values():
+                document = questionnaire_export(questionnaire=questionnaire)
+                self._digests[questionnaire.pk] = definition_digest(document)
 
     def questionnaire_for(self, row: dict) -> Questionnaire:
         slug = cell_text(row.get("questionnaire"))
@@ -191,10 +194,8 @@ class DefinitionRowResource(FormulaEscapingMixin, ModelResource):
             raise ValidationError({column: f"{change}: {reason}"})
 
     def import_instance(self, instance: Any, row: dict, **kwargs: Any) -> None:
-        self._pending = None
         questionnaire = self.questionnaire_for(row)
         new = instance.pk is None
-        before = self._tracked(instance)
         original_label = instance.label
         if new:
             self.init_new_row(instance, questionnaire, row)
@@ -202,10 +203,6 @@ class DefinitionRowResource(FormulaEscapingMixin, ModelResource):
             self.update_structure(instance, questionnaire, row)
         super().import_instance(instance, row, **kwargs)
         self._finish_label(instance, original_label, questionnaire)
-        self._pending = questionnaire if new or self._tracked(instance) != before else None
-
-    def _tracked(self, instance: Any) -> tuple:
-        return tuple(getattr(instance, name) for name in self.tracked_fields)
 
     def _finish_label(self, instance: Any, original: Any, questionnaire: Questionnaire) -> None:
         language = label_default_language(questionnaire)
@@ -223,17 +220,14 @@ class DefinitionRowResource(FormulaEscapingMixin, ModelResource):
             raise ValidationError(import_validation_errors)
         super().validate_instance(instance, import_validation_errors, validate_unique)
 
-    def after_save_instance(self, instance: Any, row: dict, **kwargs: Any) -> None:
-        super().after_save_instance(instance, row, **kwargs)
-        if self._pending is not None:
-            self._changed[self._pending.pk] = self._pending
-
     def after_import(self, dataset: Any, result: Any, **kwargs: Any) -> None:
         super().after_import(dataset, result, **kwargs)
         if not kwargs.get("dry_run") and not result.has_errors():
-            for questionnaire in self._changed.values():
-                questionnaire_definition_changed(questionnaire=questionnaire)
-        self._changed = {}
+            for questionnaire in self._questionnaires.values():
+                document = questionnaire_export(questionnaire=questionnaire)
+                if definition_digest(document) != self._digests.get(questionnaire.pk):
+                    questionnaire_definition_changed(questionnaire=questionnaire)
+        self._digests = {}
 
     def for_delete(self, row: dict, instance: Any) -> bool:
         return False  # rows are removed in the admin or by a definition file, never here
@@ -267,7 +261,6 @@ class QuestionResource(DefinitionRowResource):
         widget=StrictBooleanWidget(),
         saves_null_values=False,
     )
-    tracked_fields = ("section_id", "type", "required")
 
     class Meta:
         model = Question
@@ -356,7 +349,6 @@ class OptionResource(DefinitionRowResource):
     question = Field(attribute="question__code", column_name="question", readonly=True)
     code = Field(attribute="code", column_name="option", readonly=True)
     score = Field(attribute="score", column_name="score", widget=ScoreWidget())
-    tracked_fields = ("score",)
 
     class Meta:
         model = Option

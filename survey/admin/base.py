@@ -1,29 +1,25 @@
-"""What the questionnaire and question pages share: the structural lock per request, which
-edits matter to the analysis, the admin's extra stylesheet, spreadsheet permissions."""
+"""What the questionnaire and question pages share: the structural lock per request, saves as
+definition edits (``DefinitionChangeAdmin``), the admin's extra stylesheet, spreadsheet
+permissions."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.forms import BaseInlineFormSet, ModelForm
-from django.http import (
-    HttpRequest,
-)
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
 
 from survey.forms.labels import questionnaire_of
 from survey.models import (
     Questionnaire,
 )
-from survey.services.questionnaires import (
-    questionnaire_structure_lock_reason,
-)
+from survey.services.definitions import definition_change
+from survey.services.questionnaires import questionnaire_structure_lock_reason
 
 DEFINITION_FORMATS = {
     "yaml": "application/yaml; charset=utf-8",
     "json": "application/json; charset=utf-8",
 }
-# Changing only these keeps definition_version: the analysis does not read them.
-LABEL_FIELDS = frozenset({"label", "title", "intro"})
 
 
 def structure_lock_reason(request: HttpRequest, questionnaire: Questionnaire | None) -> str | None:
@@ -36,16 +32,37 @@ def structure_lock_reason(request: HttpRequest, questionnaire: Questionnaire | N
     return cache[questionnaire.pk]
 
 
-def analysis_relevant_change(form: ModelForm, formsets: list[BaseInlineFormSet]) -> bool:
-    """Whether a saved admin page changed anything but labels (call after the save)."""
-    if set(form.changed_data) - LABEL_FIELDS:
-        return True
-    for formset in formsets:
-        if formset.new_objects or formset.deleted_objects:
-            return True
-        if any(set(fields) - LABEL_FIELDS for _obj, fields in formset.changed_objects):
-            return True
-    return False
+class DefinitionChangeAdmin:
+    """Saving or deleting on a change page is one edit of a questionnaire's definition: when it
+    changes what the analysis reads (``definition_change``, by digest), ``definition_version``
+    rises and the analysis is told. Pages say whose definition an object is part of."""
+
+    def definition_owner(self, object_id: str) -> Questionnaire | None:
+        raise NotImplementedError
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        view = super().changeform_view  # type: ignore[misc]
+        owner = self.definition_owner(object_id) if object_id and request.method == "POST" else None
+        if owner is None:
+            return view(request, object_id, form_url, extra_context)
+        with transaction.atomic(), definition_change(questionnaire=owner):
+            return view(request, object_id, form_url, extra_context)
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict | None = None
+    ) -> HttpResponse:
+        view = super().delete_view  # type: ignore[misc]
+        owner = self.definition_owner(object_id) if request.method == "POST" else None
+        if owner is None:
+            return view(request, object_id, extra_context)
+        with transaction.atomic(), definition_change(questionnaire=owner):
+            return view(request, object_id, extra_context)
 
 
 class AdminExtMedia:

@@ -10,7 +10,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.forms import BaseInlineFormSet, ModelForm
+from django.forms import BaseInlineFormSet
 from django.http import (
     Http404,
     HttpRequest,
@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from survey.admin.base import (
     DEFINITION_FORMATS,
     AdminExtMedia,
-    analysis_relevant_change,
+    DefinitionChangeAdmin,
     structure_lock_reason,
 )
 from survey.forms.questionnaire import (
@@ -55,7 +55,6 @@ from survey.models import (
 from survey.services.questionnaires import (
     QuestionnaireStateError,
     questionnaire_close,
-    questionnaire_definition_changed,
     questionnaire_export,
     questionnaire_import,
     questionnaire_publish,
@@ -158,7 +157,7 @@ def _count(model: type, **filters: Any) -> Coalesce:
 
 
 @admin.register(Questionnaire)
-class QuestionnaireAdmin(admin.ModelAdmin):
+class QuestionnaireAdmin(DefinitionChangeAdmin, admin.ModelAdmin):
     Media = AdminExtMedia
     form = QuestionnaireForm
     change_list_template = "admin/survey/questionnaire/change_list.html"
@@ -265,12 +264,8 @@ class QuestionnaireAdmin(admin.ModelAdmin):
             context["can_publish"] = self.has_change_permission(request, obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
 
-    def save_related(
-        self, request: HttpRequest, form: ModelForm, formsets: list, change: bool
-    ) -> None:
-        super().save_related(request, form, formsets, change)
-        if change and analysis_relevant_change(form, formsets):
-            questionnaire_definition_changed(questionnaire=form.instance)
+    def definition_owner(self, object_id: str) -> Questionnaire | None:
+        return Questionnaire.objects.filter(pk=unquote(object_id)).first()
 
     # --- URLs: buttons of the change page and the import page
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.db.models import QuerySet
-from django.forms import ModelForm
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -16,26 +16,18 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportModelAdmin
 
 from survey.admin.base import (
-    LABEL_FIELDS,
     AdminExtMedia,
+    DefinitionChangeAdmin,
     LockAwareInline,
     PermissionCheckedImportExportMixin,
-    analysis_relevant_change,
     structure_lock_reason,
 )
 from survey.forms.checks import places_broken_by_removing
 from survey.forms.labels import questionnaire_of
 from survey.forms.question import ItemForm, ItemFormSet, OptionForm, OptionFormSet, QuestionForm
 from survey.labels import label_text
-from survey.models import (
-    Item,
-    Option,
-    Question,
-)
+from survey.models import Item, Option, Question, Questionnaire
 from survey.resources import OptionResource, QuestionResource
-from survey.services.questionnaires import (
-    questionnaire_definition_changed,
-)
 
 # --- the question page ------------------------------------------------------------------------
 
@@ -101,7 +93,12 @@ class LockAwareAdmin:
 
 
 @admin.register(Question)
-class QuestionAdmin(LockAwareAdmin, PermissionCheckedImportExportMixin, ImportExportModelAdmin):
+class QuestionAdmin(
+    DefinitionChangeAdmin,
+    LockAwareAdmin,
+    PermissionCheckedImportExportMixin,
+    ImportExportModelAdmin,
+):
     form = QuestionForm
     resource_classes = [QuestionResource]
     Media = AdminExtMedia
@@ -163,12 +160,9 @@ class QuestionAdmin(LockAwareAdmin, PermissionCheckedImportExportMixin, ImportEx
     def questionnaire_slug(self, question: Question) -> str:
         return question.questionnaire.slug
 
-    def save_related(
-        self, request: HttpRequest, form: ModelForm, formsets: list, change: bool
-    ) -> None:
-        super().save_related(request, form, formsets, change)
-        if change and analysis_relevant_change(form, formsets):
-            questionnaire_definition_changed(questionnaire=form.instance.questionnaire)
+    def definition_owner(self, object_id: str) -> Questionnaire | None:
+        question = Question.objects.filter(pk=unquote(object_id)).first()
+        return question.questionnaire if question else None
 
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple:
         """Also protected: questions that a show_if, a segment rule or the banner reads."""
@@ -212,7 +206,12 @@ class StandaloneOptionForm(OptionForm):
 
 
 @admin.register(Option)
-class OptionAdmin(LockAwareAdmin, PermissionCheckedImportExportMixin, ImportExportModelAdmin):
+class OptionAdmin(
+    DefinitionChangeAdmin,
+    LockAwareAdmin,
+    PermissionCheckedImportExportMixin,
+    ImportExportModelAdmin,
+):
     """Options in one list, for spreadsheet import/export; added on their question's page."""
 
     form = StandaloneOptionForm
@@ -248,7 +247,8 @@ class OptionAdmin(LockAwareAdmin, PermissionCheckedImportExportMixin, ImportExpo
     def questionnaire_slug(self, option: Option) -> str:
         return option.question.questionnaire.slug
 
-    def save_model(self, request: HttpRequest, obj: Option, form: ModelForm, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        if change and set(form.changed_data) - LABEL_FIELDS:
-            questionnaire_definition_changed(questionnaire=obj.question.questionnaire)
+    def definition_owner(self, object_id: str) -> Questionnaire | None:
+        option = Option.objects.select_related("question__questionnaire").filter(
+            pk=unquote(object_id)
+        )
+        return option[0].question.questionnaire if option else None

@@ -52,6 +52,7 @@ from survey.models import (
     Segment,
     ValidityRule,
 )
+from survey.services.definitions import definition_change, definition_diff
 from survey.services.notify import definition_changed_signal
 
 _INT_CODE = re.compile(r"0|-?[1-9][0-9]*")
@@ -65,7 +66,6 @@ _EXPORT_TYPE_KEYS = {
     "text": ("max_length",),
 }
 # What an analysis run does not read: changing only these keeps definition_version.
-_PRESENTATION_KEYS = frozenset({"label", "title", "intro"})
 
 
 class QuestionnaireStateError(ValueError):
@@ -98,10 +98,8 @@ def questionnaire_import(*, definition: dict, replace: bool = False) -> Question
             raise _slug_taken(slug)
         if questionnaire.has_responses:
             _refuse_structural_changes(questionnaire, definition)
-        before = _analysis_view(questionnaire_export(questionnaire=questionnaire))
-        _write(questionnaire, definition)
-        if _analysis_view(questionnaire_export(questionnaire=questionnaire)) != before:
-            questionnaire_definition_changed(questionnaire=questionnaire)
+        with definition_change(questionnaire=questionnaire):
+            _write(questionnaire, definition)
     return questionnaire
 
 
@@ -356,66 +354,16 @@ def questionnaire_structural_changes(
     """Each structural difference between the stored questionnaire and a (valid) definition.
 
     One sentence per change, e.g. ``question Q5: option 3 removed``; [] when the structure is
-    the same. Section layout and question order are not structure.
+    the same. Section layout and question order are not structure (``definition_diff``).
     """
-    stored = {
-        q.code: q
-        for q in questionnaire.questions.prefetch_related("options", "items").order_by(
-            "section__position", "position", "id"
-        )
-    }
-    wanted = {q["code"]: q for s in definition["sections"] for q in s["questions"]}
-    changes = [_("question %(code)s: removed") % {"code": c} for c in stored if c not in wanted]
-    changes += [_("question %(code)s: added") % {"code": c} for c in wanted if c not in stored]
-    for code, question in stored.items():
-        if code in wanted:
-            changes += _question_changes(question, wanted[code])
-    return changes
-
-
-def _question_changes(stored: Question, wanted: dict) -> list[str]:
-    code = stored.code
-    if stored.type != wanted["type"]:
-        message = _("question %(code)s: type changed from %(old)s to %(new)s")
-        return [message % {"code": code, "old": stored.type, "new": wanted["type"]}]
-    is_matrix = stored.type == Question.Type.MATRIX
-    noun = _("scale point") if is_matrix else _("option")
-    old = {o.code: o for o in stored.options.all()}
-    new = {code_of(o["code"]): o for o in wanted.get("scale" if is_matrix else "options", [])}
-    changes = _code_changes(code, noun, old, new)
-    for choice in old.keys() & new.keys():
-        for field, key in (("is_other", "other"), ("exclusive", "exclusive")):
-            now = new[choice].get(key, False)
-            if getattr(old[choice], field) != now:
-                message = _("question %(code)s: %(noun)s %(choice)s: %(key)s changed to %(now)s")
-                values = {"code": code, "noun": noun, "choice": choice, "key": key}
-                changes.append(message % {**values, "now": str(now).lower()})
-    items = {code_of(i["code"]): i for i in wanted.get("items", [])}
-    changes += _code_changes(code, _("item"), {i.code: i for i in stored.items.all()}, items)
-    return changes
-
-
-def _code_changes(code: str, noun: str, old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    removed = _("question %(code)s: %(noun)s %(choice)s removed")
-    added = _("question %(code)s: %(noun)s %(choice)s added")
-    return [removed % {"code": code, "noun": noun, "choice": c} for c in old if c not in new] + [
-        added % {"code": code, "noun": noun, "choice": c} for c in new if c not in old
-    ]
+    stored = questionnaire_export(questionnaire=questionnaire)
+    return [c.sentence() for c in definition_diff(stored, definition) if c.structural]
 
 
 def questionnaire_definition_changed(*, questionnaire: Questionnaire) -> None:
     """Record that something the analysis reads changed (raises ``definition_version``)."""
     questionnaire.bump_definition_version()
     transaction.on_commit(partial(definition_changed_signal, questionnaire.pk))
-
-
-def _analysis_view(definition: Any) -> Any:
-    """The definition without what only people read (labels, titles, intro)."""
-    if isinstance(definition, dict):
-        return {k: _analysis_view(v) for k, v in definition.items() if k not in _PRESENTATION_KEYS}
-    if isinstance(definition, list):
-        return [_analysis_view(v) for v in definition]
-    return definition
 
 
 # --- publish and close ------------------------------------------------------------------------
