@@ -508,6 +508,33 @@ class Answer(models.Model):
         return f"{self.response_id}:{self.question_id}"
 
 
+class DefinitionDraft(models.Model):
+    """The next version of a questionnaire's definition, edited apart from the one in force.
+
+    One per questionnaire. ``document`` is a questionnaire/v1 document; ``revision`` rises on
+    every save (the API's ETag is built from it, so two editors cannot overwrite each other);
+    ``based_on_version`` is the ``definition_version`` it was drafted from. Publishing applies
+    it as the next definition version and deletes it (``survey.services.drafts``)."""
+
+    questionnaire = models.OneToOneField(
+        Questionnaire, on_delete=models.CASCADE, related_name="draft"
+    )
+    document = models.JSONField(_("definition"))
+    revision = models.PositiveIntegerField(_("revision"), default=1)
+    based_on_version = models.PositiveIntegerField(_("based on definition version"))
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("definition draft")
+        verbose_name_plural = _("definition drafts")
+
+    def __str__(self) -> str:
+        return f"{self.questionnaire_id} draft r{self.revision}"
+
+
 class QuestionnaireAccess(models.Model):
     """Grants an analyst (or collector) access to one questionnaire. Admins see everything."""
 

@@ -2,13 +2,31 @@
 
 from django.urls import re_path
 
-from survey.api import views
+from survey.api import drafts, views
 from wenji.api.routes import SLUG, any_text
 
 RESPONSE_ID = any_text("response_id")
 
 app_name = "api"
 urlpatterns = [
+    re_path(
+        r"^questionnaires/\Z", drafts.QuestionnaireCreateView.as_view(), name="questionnaire-create"
+    ),
+    re_path(
+        rf"^questionnaires/{SLUG}/definition/draft/\Z",
+        drafts.DraftView.as_view(),
+        name="definition-draft",
+    ),
+    re_path(
+        rf"^questionnaires/{SLUG}/definition/diff/\Z",
+        drafts.DiffView.as_view(),
+        name="definition-diff",
+    ),
+    re_path(
+        rf"^questionnaires/{SLUG}/definition/publish/\Z",
+        drafts.PublishView.as_view(),
+        name="definition-publish",
+    ),
     re_path(
         rf"^questionnaires/{SLUG}/definition/\Z",
         views.DefinitionView.as_view(),

@@ -6,8 +6,10 @@
 ``error`` is a stable code from ``ERROR_CODES`` (clients branch on it), ``message`` is for a
 person (in the request's language), and ``fields`` maps a body field, query parameter, header
 or question code (``Q5``, ``Q5.b``, ``D6.other``) to its problems; ``{}`` when the problem is
-not about one place. Domain errors from the services (``wenji.errors.DomainError``) are mapped
-here, so the services never know about HTTP. Anything this handler does not recognise is a
+not about one place. A refused definition adds ``errors``: every problem with its own
+``code``, ``path`` (``sections[1].questions[3].options[2].code``), ``message`` and ``value``.
+Domain errors from the services (``wenji.errors.DomainError``) are mapped here, so the
+services never know about HTTP. Anything this handler does not recognise is a
 bug and stays a 500.
 """
 
@@ -33,6 +35,14 @@ class RequestTooLarge(exceptions.APIException):
     default_code = "too_large"
 
 
+class PreconditionRequired(exceptions.APIException):
+    """A write that must say which version it edits (``If-Match``) came without it."""
+
+    status_code = status.HTTP_428_PRECONDITION_REQUIRED
+    default_detail = _("Send If-Match with the ETag of the version you edited.")
+    default_code = "precondition_required"
+
+
 # DRF's exceptions, most specific first (NotAuthenticated before its relatives, etc.).
 _DRF_CODES: list[tuple[type[exceptions.APIException], str]] = [
     (exceptions.ValidationError, "invalid"),
@@ -46,6 +56,7 @@ _DRF_CODES: list[tuple[type[exceptions.APIException], str]] = [
     (exceptions.UnsupportedMediaType, "unsupported_media_type"),
     (exceptions.Throttled, "rate_limited"),
     (RequestTooLarge, "too_large"),
+    (PreconditionRequired, "precondition_required"),
 ]
 
 # The codes of the services' DomainError subclasses, listed here because the schema names
@@ -57,7 +68,13 @@ DOMAIN_CODES = (
     "submission_conflict",
     "invalid_submission",
     "invalid_status_change",
+    "invalid_definition",
+    "definition_conflict",
+    "edit_conflict",
+    "no_draft",
 )
+# Domain refusals whose HTTP status is neither 400 nor 409.
+_DOMAIN_STATUS = {"edit_conflict": status.HTTP_412_PRECONDITION_FAILED}
 
 ERROR_CODES: list[str] = [
     *dict.fromkeys(code for _exc, code in _DRF_CODES),
@@ -80,7 +97,11 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.PermissionDenied(*exc.args)
     if isinstance(exc, DomainError):
         http_status = status.HTTP_409_CONFLICT if exc.conflict else status.HTTP_400_BAD_REQUEST
-        return Response(error_body(exc.code, exc.message, _as_fields(exc.fields)), http_status)
+        body = error_body(exc.code, exc.message, _as_fields(exc.fields))
+        problems = getattr(exc, "problems", None)
+        if problems is not None:  # a definition's problems, each in full
+            body["errors"] = [problem.as_dict() for problem in problems]
+        return Response(body, _DOMAIN_STATUS.get(exc.code, http_status))
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -39,6 +39,12 @@ class IsCollector(_HasRole):
     message = gettext_lazy("Only collectors and admins may submit responses.")
 
 
+class IsAdmin(_HasRole):
+    """Admins only (superusers count): they build, publish and share questionnaires."""
+
+    message = gettext_lazy("Only admins may edit and publish questionnaires.")
+
+
 class IsAnalyst(_HasRole):
     roles = frozenset({ANALYST})
     message = gettext_lazy("Only analysts and admins may read and review responses.")

@@ -13,7 +13,10 @@ _ERROR_DESCRIPTIONS = {
     401: "No or invalid credentials (`Authorization: Token <key>`).",
     403: "Your role does not allow this operation.",
     404: "No such questionnaire or response, or it is not granted to you.",
-    409: "The questionnaire is not open, or the submission_id was used for other answers.",
+    409: "Refused by what is stored: the questionnaire is not open, the submission_id was used "
+    "for other answers, the slug is taken, or a change would orphan stored answers.",
+    412: "If-Match is not the current ETag: someone saved since you read it.",
+    428: "Send If-Match with the ETag of the version you edited.",
     413: "The body is larger than the server accepts.",
     415: "Send the body as application/json.",
     429: "Too many requests; retry after the Retry-After header's seconds.",

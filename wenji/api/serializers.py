@@ -10,6 +10,14 @@ from rest_framework import serializers
 from wenji.api.errors import ERROR_CODES
 
 
+@extend_schema_serializer(component_name="DefinitionProblem")
+class ProblemOut(serializers.Serializer):
+    code = serializers.CharField(help_text=_("A stable code: duplicate_code, unknown_reference…"))
+    path = serializers.CharField(help_text=_("Where: sections[1].questions[3].options[2].code"))
+    message = serializers.CharField(help_text=_("What is wrong, in the request's language."))
+    value = serializers.JSONField(allow_null=True, help_text=_("The offending value, if any."))
+
+
 @extend_schema_serializer(component_name="Error")
 class ErrorOut(serializers.Serializer):
     """The shape of every 4xx answer: a stable code, a message for a person, and the problems
@@ -28,6 +36,11 @@ class ErrorOut(serializers.Serializer):
                     "Problems per body field, query parameter, header or question code "
                     "(Q5, Q5.b, D6.other); empty when the problem is not about one place."
                 ),
+            ),
+            "errors": ProblemOut(
+                many=True,
+                required=False,
+                help_text=_("A refused definition's problems, each in full."),
             ),
         }
 

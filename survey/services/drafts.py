@@ -1,0 +1,267 @@
+"""Drafts and publishing: the next version of a definition is edited apart from the one in
+force, then published whole.
+
+Promises:
+- ``definition_draft_get`` gives the draft when there is one, else the definition in force,
+  with an ``etag`` that changes whenever either changes.
+- ``definition_draft_save`` validates the whole document first (``DefinitionInvalid`` lists
+  every problem with its code, path, value and message; nothing is stored), then stores it as
+  the next revision only if ``if_match`` is the current etag (``DraftChanged`` otherwise). The
+  questionnaire's row is locked while it compares, so of two saves made from the same etag
+  exactly one is stored.
+- ``definition_draft_diff`` lists what publishing would change (``definition_diff``, in force
+  → draft), each structural change with the answers it touches.
+- ``definition_publish`` applies the draft as the next definition version through
+  ``questionnaire_import`` in one transaction and deletes it. While the questionnaire has
+  responses a structural change (an answered question or option removed, a type changed) is
+  refused with the number of answers it would orphan, and the draft is kept. Responses keep
+  the ``definition_version`` they were answered under.
+- ``questionnaire_create`` makes a new questionnaire (a draft, not yet open) from a document.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Count
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from survey.interchange import DefinitionError
+from survey.interchange_checks import Problem, code_of, definition_problems
+from survey.models import Answer, DefinitionDraft, Questionnaire
+from survey.services.definitions import Change, definition_diff
+from survey.services.questionnaires import questionnaire_export, questionnaire_import
+from wenji.errors import DomainError
+
+
+class DefinitionInvalid(DomainError):
+    """A document that cannot be stored or published; ``problems`` says why, each in full."""
+
+    code = "invalid_definition"
+
+    def __init__(self, message: str, problems: list[Problem]) -> None:
+        fields: dict[str, list[str]] = {}
+        for problem in problems:
+            fields.setdefault(problem.path, []).append(problem.message)
+        super().__init__(message, fields)
+        self.problems = problems
+
+
+class DefinitionConflict(DefinitionInvalid):
+    """Refused because of what is stored (answers, a taken slug), not the document itself."""
+
+    code = "definition_conflict"
+    conflict = True
+
+
+class DraftChanged(DomainError):
+    """Someone saved or published since this editor read the draft (``if_match`` is stale)."""
+
+    code = "edit_conflict"
+    conflict = True
+
+
+class NothingToPublish(DomainError):
+    code = "no_draft"
+    conflict = True
+
+
+@dataclass(frozen=True)
+class DraftState:
+    document: dict[str, Any]
+    etag: str
+    drafted: bool  # False: no draft, this is the definition in force
+    revision: int
+    based_on_version: int
+
+
+def definition_draft_get(*, questionnaire: Questionnaire) -> DraftState:
+    draft = DefinitionDraft.objects.filter(questionnaire=questionnaire).first()
+    if draft is not None:
+        return _draft_state(draft)
+    document = questionnaire_export(questionnaire=questionnaire)
+    return DraftState(
+        document=document,
+        etag=_published_etag(document),
+        drafted=False,
+        revision=0,
+        based_on_version=questionnaire.definition_version,
+    )
+
+
+def definition_draft_save(
+    *,
+    questionnaire: Questionnaire,
+    document: Any,
+    if_match: str,
+    user: AbstractBaseUser | None,
+) -> DraftState:
+    """Store ``document`` as the next revision of the draft; see the module's promises."""
+    _check_document(questionnaire, document)
+    with transaction.atomic():
+        locked = Questionnaire.objects.select_for_update().get(pk=questionnaire.pk)
+        current = definition_draft_get(questionnaire=locked)
+        if if_match != current.etag:
+            raise DraftChanged(
+                _("The definition was changed since you opened it; reload it and edit again.")
+            )
+        draft, created = DefinitionDraft.objects.get_or_create(
+            questionnaire=locked,
+            defaults={
+                "document": document,
+                "based_on_version": locked.definition_version,
+                "updated_by": user,
+            },
+        )
+        if not created:
+            draft.document = document
+            draft.revision += 1
+            draft.updated_by = user
+            draft.save(update_fields=["document", "revision", "updated_by", "updated_at"])
+    return _draft_state(draft)
+
+
+def definition_draft_diff(*, questionnaire: Questionnaire) -> list[dict[str, Any]]:
+    """What publishing the draft would change, each change as data with ``answers``: how many
+    stored answers a structural change touches (None for the others)."""
+    in_force = questionnaire_export(questionnaire=questionnaire)
+    state = definition_draft_get(questionnaire=questionnaire)
+    changes = definition_diff(in_force, state.document)
+    touched = _answers_touched(questionnaire, changes)
+    return [
+        {**change.as_dict(), "answers": touched.get(id(change)) if change.structural else None}
+        for change in changes
+    ]
+
+
+def definition_publish(*, questionnaire: Questionnaire) -> Questionnaire:
+    """Apply the draft as the next definition version; see the module's promises."""
+    with transaction.atomic():
+        locked = Questionnaire.objects.select_for_update().get(pk=questionnaire.pk)
+        draft = DefinitionDraft.objects.filter(questionnaire=locked).first()
+        if draft is None:
+            raise NothingToPublish(_("There is no draft to publish."))
+        if locked.has_responses:
+            _refuse_orphaning(locked, draft.document)
+        try:
+            published = questionnaire_import(definition=draft.document, replace=True)
+        except DefinitionError as error:
+            raise DefinitionConflict(
+                _("The draft cannot be published."),
+                [Problem("definition_conflict", "definition", p) for p in error.problems],
+            ) from error
+        draft.delete()
+    return published
+
+
+def questionnaire_create(*, document: Any) -> Questionnaire:
+    """A new questionnaire from a valid document; a draft until it is opened."""
+    problems = definition_problems(document)
+    if problems:
+        raise DefinitionInvalid(_("The definition needs attention."), problems)
+    if Questionnaire.objects.filter(slug=document["slug"]).exists():
+        message = _("a questionnaire %(slug)s already exists") % {"slug": document["slug"]}
+        problem = Problem("slug_taken", "slug", message, document["slug"])
+        raise DefinitionConflict(message, [problem])
+    try:
+        return questionnaire_import(definition=document)
+    except DefinitionError as error:  # the same slug, created a moment ago by someone else
+        message = str(error.problems[0])
+        raise DefinitionConflict(message, [Problem("slug_taken", "slug", message)]) from error
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _check_document(questionnaire: Questionnaire, document: Any) -> None:
+    problems = definition_problems(document)
+    if not problems and document.get("slug") != questionnaire.slug:
+        message = _("the slug is %(slug)s here; a draft cannot rename its questionnaire") % {
+            "slug": questionnaire.slug
+        }
+        problems = [Problem("slug_changed", "slug", message, document.get("slug"))]
+    if problems:
+        raise DefinitionInvalid(_("The definition needs attention."), problems)
+
+
+def _digest(document: Any) -> str:
+    canonical = json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _published_etag(document: dict[str, Any]) -> str:
+    return f'"p-{_digest(document)}"'
+
+
+def _draft_state(draft: DefinitionDraft) -> DraftState:
+    return DraftState(
+        document=draft.document,
+        etag=f'"d{draft.pk}-r{draft.revision}"',
+        drafted=True,
+        revision=draft.revision,
+        based_on_version=draft.based_on_version,
+    )
+
+
+def _answers_touched(questionnaire: Questionnaire, changes: list[Change]) -> dict[int, int]:
+    """id(change) → stored answers of the question or option a structural change removes or
+    retypes: two grouped queries over the affected questions only."""
+    structural = [c for c in changes if c.structural and c.change in ("removed", "changed")]
+    codes = {c.question for c in structural}
+    if not codes:
+        return {}
+    answers = Answer.objects.filter(question__questionnaire=questionnaire, question__code__in=codes)
+    per_question = dict(
+        answers.values_list("question__code").annotate(n=Count("response_id", distinct=True))
+    )
+    per_option = {
+        (question, option): n
+        for question, option, n in answers.filter(option__isnull=False)
+        .values_list("question__code", "option__code")
+        .annotate(n=Count("id"))
+    }
+    touched = {}
+    for change in structural:
+        if change.what == "question" or change.what == "item":
+            touched[id(change)] = per_question.get(change.question, 0)
+        else:
+            touched[id(change)] = per_option.get((change.question, code_of(change.code)), 0)
+    return touched
+
+
+def _refuse_orphaning(questionnaire: Questionnaire, document: dict[str, Any]) -> None:
+    changes = definition_diff(questionnaire_export(questionnaire=questionnaire), document)
+    structural = [c for c in changes if c.structural]
+    if not structural:
+        return
+    touched = _answers_touched(questionnaire, structural)
+    problems = []
+    for change in structural:
+        count = touched.get(id(change))
+        message = change.sentence()
+        if count:
+            message += ngettext(" (%(count)s answer)", " (%(count)s answers)", count) % {
+                "count": f"{count:,}"
+            }
+        problems.append(Problem("structural_change", _change_path(change), message, count))
+    count = questionnaire.responses.count()
+    message = ngettext(
+        "%(slug)s has %(count)s response: questions, options and items can no longer be "
+        "added, removed or recoded. Labels and scores can still change.",
+        "%(slug)s has %(count)s responses: questions, options and items can no longer be "
+        "added, removed or recoded. Labels and scores can still change.",
+        count,
+    ) % {"slug": questionnaire.slug, "count": f"{count:,}"}
+    raise DefinitionConflict(message, problems)
+
+
+def _change_path(change: Change) -> str:
+    if change.code is None:
+        return f"questions.{change.question}"
+    return f"questions.{change.question}.{change.what}s.{change.code}"
