@@ -45,7 +45,8 @@ class DefinitionInvalid(DomainError):
 
     code = "invalid_definition"
 
-    def __init__(self, message: str, problems: list[Problem]) -> None:
+    def __init__(self, message: str, problems: list[Problem] | None = None) -> None:
+        problems = problems or []
         fields: dict[str, list[str]] = {}
         for problem in problems:
             fields.setdefault(problem.path, []).append(problem.message)

@@ -74,7 +74,7 @@ DOMAIN_CODES = (
     "no_draft",
 )
 # Domain refusals whose HTTP status is neither 400 nor 409.
-_DOMAIN_STATUS = {"edit_conflict": status.HTTP_412_PRECONDITION_FAILED}
+DOMAIN_STATUS = {"edit_conflict": status.HTTP_412_PRECONDITION_FAILED}
 
 ERROR_CODES: list[str] = [
     *dict.fromkeys(code for _exc, code in _DRF_CODES),
@@ -101,7 +101,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         problems = getattr(exc, "problems", None)
         if problems is not None:  # a definition's problems, each in full
             body["errors"] = [problem.as_dict() for problem in problems]
-        return Response(body, _DOMAIN_STATUS.get(exc.code, http_status))
+        return Response(body, DOMAIN_STATUS.get(exc.code, http_status))
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
