@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from demo.calibration import Calibration, calibration_load
 from demo.generate import responses_generate, segment_rules
 from survey.models import Questionnaire, Response
 from survey.structure import structure_for
+
+# A fixed collection period: the same seed gives the same responses on any day.
+PERIOD_END = datetime(2026, 5, 31, 20, 0, tzinfo=UTC)
 
 
 def generate_responses(
@@ -28,7 +32,11 @@ def generate_responses(
     """Submit ``count`` generated responses (seeded) and return them in submission order."""
     calibration = _only(questionnaire, only) if only else None
     result = responses_generate(
-        questionnaire=questionnaire, count=count, seed=seed, calibration=calibration
+        questionnaire=questionnaire,
+        count=count,
+        seed=seed,
+        calibration=calibration,
+        period_end=PERIOD_END,
     )
     return list(
         Response.objects.filter(
