@@ -1,11 +1,15 @@
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.utils.html import escape
+from django.utils.translation import gettext as _
 
-from config.views import healthz
+from config.views import healthz, readyz
+from wenji.text import unstorable
 
 HEALTHZ_PATH = "/healthz"
+READYZ_PATH = "/readyz"
 
 
 class ContentSecurityPolicyMiddleware:
@@ -25,7 +29,8 @@ class ContentSecurityPolicyMiddleware:
 
 
 class HealthCheckMiddleware:
-    """Answer ``/healthz`` before host validation and the HTTPS redirect.
+    """Answer ``/healthz`` (liveness) and ``/readyz`` (readiness) before host validation and the
+    HTTPS redirect.
 
     Container and load-balancer probes call the app by its internal address over plain HTTP
     (docker-compose: ``http://127.0.0.1:8000/healthz``): a host that is not in ALLOWED_HOSTS
@@ -39,4 +44,42 @@ class HealthCheckMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path_info == HEALTHZ_PATH:
             return healthz(request)
+        if request.path_info == READYZ_PATH:
+            return readyz(request)
         return self.get_response(request)
+
+
+class UnstorableTextMiddleware:
+    """Refuse, with a 400 naming the place, a request whose path, query string or form fields
+    hold text no column can hold (``wenji.text``): it would otherwise reach a query and fail
+    there as a 500. JSON bodies are checked by the API's parser. After LocaleMiddleware, so the
+    message is in the client's language."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        place = self._place(request)
+        if place is None:
+            return self.get_response(request)
+        message = _("Text with a NUL character or an unpaired surrogate cannot be stored.")
+        if request.path_info.startswith("/api/"):
+            body = {"error": "invalid", "message": message, "fields": {place: [message]}}
+            return JsonResponse(body, status=400)
+        return HttpResponseBadRequest(f"{escape(place)}: {escape(message)}")
+
+    @staticmethod
+    def _place(request: HttpRequest) -> str | None:
+        if unstorable(request.path_info):
+            return "path"
+        fields = [request.GET]
+        if request.method == "POST" and request.content_type in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
+            fields.append(request.POST)
+        for query in fields:
+            for key, values in query.lists():
+                if unstorable(key) or any(unstorable(value) for value in values):
+                    return key
+        return None

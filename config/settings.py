@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # Before anything reads the path or the fields into a query (a NUL would be a 500).
+    "config.middleware.UnstorableTextMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -123,6 +125,8 @@ if REDIS_URL:
             "BACKEND": "wenji.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "wenji",
+            # A Redis that is down must cost a request milliseconds, not a hang.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
         }
     }
 else:

@@ -1,9 +1,12 @@
 import logging
 
+import redis
+from django.conf import settings
 from django.db import Error as DatabaseError
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
+from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
 
@@ -21,3 +24,41 @@ def healthz(request: HttpRequest) -> JsonResponse:
         logger.exception("healthz: the database did not answer")
         return JsonResponse({"status": "unavailable"}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+@never_cache
+def readyz(request: HttpRequest) -> JsonResponse:
+    """200 when every service this instance needs answers, else 503, with each one's state:
+    ``{"status": "ok", "checks": {"database": "ok", "redis": "ok"}}`` (``redis`` is
+    ``not configured`` without ``REDIS_URL``). For load balancers that should stop routing
+    here; ``/healthz`` stays a liveness check (the process and its database)."""
+    checks = {"database": _database_state(), "redis": _redis_state()}
+    ready = all(state in ("ok", "not configured") for state in checks.values())
+    return JsonResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks},
+        status=200 if ready else 503,
+    )
+
+
+def _database_state() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        logger.exception("readyz: the database did not answer")
+        return "unavailable"
+    return "ok"
+
+
+def _redis_state() -> str:
+    if not settings.REDIS_URL:
+        return "not configured"
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        client.ping()
+    except (RedisError, OSError) as exc:
+        logger.warning("readyz: Redis did not answer (%s)", exc.__class__.__name__)
+        return "unavailable"
+    finally:
+        client.close()
+    return "ok"

@@ -319,6 +319,7 @@ def test_database_and_redis_urls_switch_on_postgresql_and_a_real_broker():
         "BACKEND": "wenji.cache.RedisCache",
         "LOCATION": "redis://cache:6379/0",
         "KEY_PREFIX": "wenji",
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
     }
 
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from survey.expressions import evaluate
 from survey.structure import OptionDef, QuestionDef, Structure
+from wenji.text import SURROGATE, unstorable
 
 OTHER_SUFFIX = ".other"
 OTHER_TEXT_MAX_LENGTH = 500
@@ -244,6 +245,9 @@ def _text(question: QuestionDef, value: Any, check: AnswersCheck) -> str | None:
 def _clean_text(value: Any, key: str, max_length: int, check: AnswersCheck) -> str | None:
     if not isinstance(value, str):
         check.add(key, _("Expected text, got %s.") % _describe(value))
+        return None
+    if unstorable(value) == SURROGATE:  # a lone half of a UTF-16 pair: no text can hold it
+        check.add(key, _("The text contains characters that cannot be stored."))
         return None
     text = unicodedata.normalize("NFC", value).strip()
     if any(unicodedata.category(ch) == "Cc" and ch not in ALLOWED_CONTROL for ch in text):
