@@ -20,7 +20,8 @@ from typing import Any
 
 import yaml
 
-from survey.interchange_checks import kind_of, validate_definition
+from survey.interchange_checks import validate_definition
+from survey.interchange_problems import kind_of
 
 __all__ = ["DefinitionError", "dump_definition", "load_definition", "validate_definition"]
 

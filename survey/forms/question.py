@@ -20,7 +20,7 @@ from survey.forms.labels import (
     LabelField,
     LabelFormMixin,
 )
-from survey.interchange_checks import (
+from survey.interchange_problems import (
     ITEM_CODE_RE,
 )
 from survey.models import (

@@ -22,7 +22,7 @@ from survey.forms.labels import (
     LabelField,
     LabelFormMixin,
 )
-from survey.interchange_checks import (
+from survey.interchange_problems import (
     LANGUAGE_RE,
     SEGMENT_PREFIX,
     VALIDITY_PARAMS,

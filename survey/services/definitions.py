@@ -24,7 +24,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from survey.interchange_checks import code_of
+from survey.interchange_problems import code_of
 from survey.models import Questionnaire
 
 PRESENTATION_KEYS = frozenset({"label", "title", "intro"})

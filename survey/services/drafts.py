@@ -33,7 +33,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from survey.interchange import DefinitionError
-from survey.interchange_checks import Problem, code_of, definition_problems
+from survey.interchange_checks import definition_problems
+from survey.interchange_problems import Problem, code_of
 from survey.models import Answer, DefinitionDraft, Questionnaire
 from survey.services.definitions import Change, definition_diff
 from survey.services.questionnaires import questionnaire_export, questionnaire_import

@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from survey.interchange import DefinitionError, validate_definition
-from survey.interchange_checks import (
+from survey.interchange_problems import (
     FORMAT,
     KNOWN_QUESTION_KEYS,
     TOP_KEYS,
