@@ -21,3 +21,7 @@ accesslog = "-"
 errorlog = "-"
 # The control socket would live under $HOME, which the app user cannot write; unused anyway.
 control_socket_disable = True
+# No raw client address, user agent, referer or secret query value in the access log
+# (config/gunicorn_logging.py): addresses are kept only as keyed hashes, in logs too.
+logger_class = "config.gunicorn_logging.PrivateAccessLogger"
+access_log_format = '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms'

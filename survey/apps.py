@@ -8,3 +8,4 @@ class SurveyConfig(AppConfig):
 
     def ready(self) -> None:
         from survey import signals  # noqa: F401  (connects the receivers)
+        from wenji import checks  # noqa: F401  (registers the key checks)

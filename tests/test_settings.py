@@ -568,3 +568,24 @@ def test_api_docs_render_in_chromium_without_a_policy_violation(live_server, bro
     assert "Wenji API" in title
     assert violations == []
     assert foreign == []
+
+
+@pytest.mark.parametrize(
+    ("keys", "refused"),
+    [
+        ({"SECRET_KEY": "s" * 50, "IDENTITY_HASH_KEY": "k"}, "wenji.E002"),
+        ({"SECRET_KEY": "short", "IDENTITY_HASH_KEY": "k" * 50}, "wenji.E001"),
+        ({"SECRET_KEY": "same-" * 10, "IDENTITY_HASH_KEY": "same-" * 10}, "wenji.E003"),
+    ],
+)
+def test_the_deploy_check_refuses_weak_or_shared_keys(keys, refused):
+    environment = {**production_variables(), **keys}
+    result = run_manage("check", "--deploy", "--fail-level", "ERROR", env=clean_env(**environment))
+    assert result.returncode != 0
+    assert refused in result.stderr + result.stdout
+
+
+def test_the_deploy_check_accepts_two_long_different_keys():
+    environment = {**production_variables(), **generated_keys()}
+    result = run_manage("check", "--deploy", "--fail-level", "ERROR", env=clean_env(**environment))
+    assert result.returncode == 0, result.stderr

@@ -70,7 +70,7 @@ def environment(chunk_size: int) -> dict[str, str]:
         DATABASE_URL=f"{PG}/{DB}?conn_max_age=600",
         REDIS_URL=REDIS,
         SECRET_KEY="bench-" + "k" * 50,
-        IDENTITY_HASH_KEY="bench-identity-key",
+        IDENTITY_HASH_KEY="bench-identity-key-" + "i" * 32,
         DEBUG="false",
         SECURE_SSL_REDIRECT="false",
         ALLOWED_HOSTS="127.0.0.1",

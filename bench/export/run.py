@@ -53,7 +53,7 @@ def environment(db: str) -> dict[str, str]:
     env.update(
         DATABASE_URL=f"{PG}/{db}",
         SECRET_KEY="bench-" + "k" * 50,
-        IDENTITY_HASH_KEY="bench-identity-key",
+        IDENTITY_HASH_KEY="bench-identity-key-" + "i" * 32,
         DEBUG="false",
         SECURE_SSL_REDIRECT="false",
         ALLOWED_HOSTS="127.0.0.1",

@@ -51,7 +51,7 @@ def environment(db: str) -> dict[str, str]:
         DATABASE_URL=f"{PG}/{db}?conn_max_age=600",
         REDIS_URL="redis://127.0.0.1:6379/14",
         SECRET_KEY="bench-" + "k" * 50,
-        IDENTITY_HASH_KEY="bench-identity-key",
+        IDENTITY_HASH_KEY="bench-identity-key-" + "i" * 32,
         DEBUG="false",
         SECURE_SSL_REDIRECT="false",
         ALLOWED_HOSTS="127.0.0.1",
