@@ -8,6 +8,7 @@ a real broker.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -62,6 +63,7 @@ INSTALLED_APPS = [
     "analysis",
     "exports",
     "demo",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -80,6 +82,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login with the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -172,6 +176,22 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out account or address first
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Password guessing: after LOGIN_FAILURE_LIMIT failures for one account, or from one address,
+# logins are refused for LOGIN_COOLOFF_MINUTES (an admin can unlock sooner: the Axes pages of
+# the admin, or `manage.py axes_reset_username NAME`). Addresses are stored only as keyed
+# pseudonyms (wenji.hashing.address_pseudonym), never as the raw address.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "wenji.hashing.request_address_pseudonym"
+AXES_DISABLE_ACCESS_LOG = True  # no row per successful login (it would keep user agents)
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
 
 # --- Languages and time -------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"

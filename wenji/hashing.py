@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 
 from django.conf import settings
+from django.http import HttpRequest
 
 
 def keyed_hash(*parts: str) -> str:
@@ -20,3 +22,19 @@ def keyed_hash(*parts: str) -> str:
 
 def ip_hash(ip_address: str | None) -> str:
     return keyed_hash("ip", ip_address) if ip_address else ""
+
+
+def address_pseudonym(ip_address: str | None) -> str | None:
+    """A keyed pseudonym of an address in the form of an IPv6 address (the unique-local range
+    ``fd00::/8``), for libraries that store addresses in an address column (django-axes): the
+    same address always gives the same pseudonym, which tells nothing without the key."""
+    if not ip_address:
+        return None
+    digest = bytes.fromhex(keyed_hash("address", ip_address))
+    return str(ipaddress.IPv6Address(b"\xfd" + digest[:15]))
+
+
+def request_address_pseudonym(request: HttpRequest) -> str | None:
+    """The pseudonym of the request's client address (``REMOTE_ADDR``, as the throttles use
+    with no trusted proxy)."""
+    return address_pseudonym(request.META.get("REMOTE_ADDR"))
