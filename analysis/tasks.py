@@ -2,8 +2,9 @@
 
 They take ids and plain values. ``analysis.new_data`` and ``analysis.definition_changed`` are
 sent by name from ``survey.services.notify`` (``survey`` never imports ``analysis``);
-``analysis.catch_up`` is on the beat schedule (config/celery.py); ``analysis.run``,
-``analysis.aggregate_chunk`` and ``analysis.finish`` are sent by ``analysis.services.runs``.
+``analysis.catch_up`` and ``analysis.reap`` are on the beat schedule (config/celery.py);
+``analysis.run``, ``analysis.aggregate_chunk`` and ``analysis.finish`` are sent by
+``analysis.services.runs``.
 Failures are recorded on the run by the services; nothing here retries on its own (a run
 interrupted by a transient error is requeued and sent again by the service, with a backoff).
 """
@@ -19,6 +20,7 @@ from analysis.services.runs import (
     analysis_run_execute,
     analysis_run_finish,
     analysis_run_request,
+    analysis_runs_reap,
 )
 
 
@@ -59,3 +61,9 @@ def finish(partials: list[int | None], *, run_id: int, attempt: int) -> None:
 @shared_task(name="analysis.catch_up", ignore_result=True)
 def catch_up() -> list[int]:
     return [requested.pk for requested in analysis_catch_up()]
+
+
+@shared_task(name="analysis.reap", ignore_result=True)
+def reap() -> dict[str, list[int]]:
+    """On the beat schedule (every ANALYSIS_REAP_SECONDS): take up runs whose worker died."""
+    return analysis_runs_reap()

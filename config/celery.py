@@ -23,6 +23,11 @@ def add_beat_schedule(sender: Celery, **kwargs: Any) -> None:
         sender.signature("analysis.catch_up"),
         name="analysis.catch_up",
     )
+    sender.add_periodic_task(
+        float(settings.ANALYSIS_REAP_SECONDS),
+        sender.signature("analysis.reap"),
+        name="analysis.reap",
+    )
     # Deletes export files past EXPORT_RETENTION_HOURS (exports/tasks.py).
     sender.add_periodic_task(
         3600.0, sender.signature("analysis.export_expire"), name="analysis.export_expire"

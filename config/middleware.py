@@ -50,9 +50,11 @@ class HealthCheckMiddleware:
 
 
 class UnstorableTextMiddleware:
-    """Refuse, with a 400 naming the place, a request whose path, query string or form fields
-    hold text no column can hold (``wenji.text``): it would otherwise reach a query and fail
-    there as a 500. JSON bodies are checked by the API's parser. After LocaleMiddleware, so the
+    """Refuse, with a 400 naming the place, a request whose path or query string holds text no
+    column can hold (``wenji.text``): slugs and filters reach queries before any form or
+    serializer sees them. Bodies are checked where they are validated, with their own error
+    codes: DRF's and Django's CharFields refuse NUL and surrogates, the answers validator and
+    the definition validator check every text they hold. After LocaleMiddleware, so the
     message is in the client's language."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -72,14 +74,7 @@ class UnstorableTextMiddleware:
     def _place(request: HttpRequest) -> str | None:
         if unstorable(request.path_info):
             return "path"
-        fields = [request.GET]
-        if request.method == "POST" and request.content_type in (
-            "application/x-www-form-urlencoded",
-            "multipart/form-data",
-        ):
-            fields.append(request.POST)
-        for query in fields:
-            for key, values in query.lists():
-                if unstorable(key) or any(unstorable(value) for value in values):
-                    return key
+        for key, values in request.GET.lists():
+            if unstorable(key) or any(unstorable(value) for value in values):
+                return key
         return None

@@ -152,9 +152,12 @@ CELERY_TIMEZONE = "UTC"
 ANALYSIS_DEBOUNCE_SECONDS = env_int("ANALYSIS_DEBOUNCE_SECONDS", 30, minimum=1)
 # Celery beat runs the catch-up (stale runs, missed triggers, unanalysed data) this often.
 ANALYSIS_SCHEDULE_MINUTES = env_int("ANALYSIS_SCHEDULE_MINUTES", 5, minimum=1)
-# A running run whose heartbeat is older than this lost its worker: requeued or failed.
-# Longer than the slowest single step (one chunk, the validity recompute).
-ANALYSIS_STALE_SECONDS = env_int("ANALYSIS_STALE_SECONDS", 600, minimum=2)
+# A running run whose heartbeat is older than this lost its worker: requeued or failed. A
+# thread beats every quarter of it while any step runs, however long the step.
+ANALYSIS_STALE_SECONDS = env_int("ANALYSIS_STALE_SECONDS", 45, minimum=2)
+# Celery beat looks for stale runs this often: a run whose worker died is taken up again
+# within ANALYSIS_STALE_SECONDS + ANALYSIS_REAP_SECONDS (60 s by default).
+ANALYSIS_REAP_SECONDS = env_int("ANALYSIS_REAP_SECONDS", 15, minimum=1)
 # Responses per aggregation chunk (one Celery task each), and at most this many chunks.
 ANALYSIS_CHUNK_SIZE = env_int("ANALYSIS_CHUNK_SIZE", 50000, minimum=1)
 ANALYSIS_MAX_CHUNKS = env_int("ANALYSIS_MAX_CHUNKS", 64, minimum=1)

@@ -68,6 +68,7 @@ from survey.interchange_problems import (
     json_problem,
     kinds,
 )
+from wenji.text import first_unstorable
 
 # --- top level --------------------------------------------------------------------------------
 
@@ -83,6 +84,10 @@ def definition_problems(data: object) -> list[Problem]:
     if not isinstance(data, dict):
         message = _("must be a mapping (format: ..., slug: ..., ...), not %(kind)s") % kinds(data)
         return [Problem(code="not_mapping", place="definition", message=message, value=None)]
+    place = first_unstorable(data)
+    if place is not None:  # PostgreSQL's jsonb and text columns cannot hold it
+        message = _("Text with a NUL character or an unpaired surrogate cannot be stored.")
+        return [Problem(code="unstorable_text", place=place, message=message, value=None)]
     checker = Checker(data)
     for key in data:
         if not isinstance(key, str):

@@ -38,7 +38,7 @@ def test_what_counts_as_unstorable():
     assert unstorable("plain 中文") is None
     assert unstorable("a\x00b") == NUL and unstorable("a\ud800b") == SURROGATE
     assert first_unstorable({"answers": {"Q2": {"a": 1}, "Q18": "ok\ud800"}}) == "answers.Q18"
-    assert first_unstorable({"answers": [["x", "\x00"]]}) == "answers.0.1"
+    assert first_unstorable({"answers": [["x", "\x00"]]}) == "answers[0][1]"
     assert first_unstorable({"k\x00": 1}) == "body"
     assert first_unstorable({"answers": {"Q18": "fine"}}) is None
 
@@ -60,9 +60,9 @@ def test_a_nul_in_a_query_parameter_is_a_400_naming_it(client, ipb, analyst, cli
 @pytest.mark.parametrize(
     ("place", "answers"),
     [
-        ("answers.Q18", {"Q18": "\ud800"}),
-        ("answers.D6.other", {"D6": 8, "D6.other": "a\udfffb"}),
-        ("answers.Q15R", {"Q15": 1, "Q15R": "x\x00y"}),
+        ("Q18", {"Q18": "\ud800"}),
+        ("D6.other", {"D6": 8, "D6.other": "a\udfffb"}),
+        ("Q15R", {"Q15": 1, "Q15R": "x\x00y"}),
     ],
 )
 def test_a_lone_surrogate_or_nul_in_an_answer_is_a_400_naming_it(
@@ -80,6 +80,7 @@ def test_a_lone_surrogate_or_nul_in_an_answer_is_a_400_naming_it(
         HTTP_AUTHORIZATION=f"Token {token}",
     )
     assert answer.status_code == 400, answer.content
+    assert answer.json()["error"] == "invalid_answers"
     assert list(answer.json()["fields"]) == [place]
     assert not Response.objects.exists()
 
@@ -92,7 +93,18 @@ def test_the_answers_validator_refuses_a_lone_surrogate_itself(ipb):
     assert not check.ok and "Q18" in check.errors
 
 
-def test_a_nul_in_a_form_field_is_a_400(client, ipb):
-    answer = client.post("/s/ipb-survey/", {"Q18": "a\x00b"})
+def test_a_definition_with_unstorable_text_is_refused_naming_the_place(ipb, make_user, client_for):
+    admin = client_for(make_user("builder", "admin"))
+    read = admin.get("/api/v1/questionnaires/ipb-survey/definition/draft/")
+    document = read.json()["definition"]
+    document["sections"][0]["questions"][0]["label"] = {"zh-hans": "性别\ud800", "en": "Sex"}
+    answer = admin.put(
+        "/api/v1/questionnaires/ipb-survey/definition/draft/",
+        json.dumps({"definition": document}),
+        content_type="application/json",
+        HTTP_IF_MATCH=read["ETag"],
+    )
     assert answer.status_code == 400
-    assert not Response.objects.exists()
+    (problem,) = answer.json()["errors"]
+    assert problem["code"] == "unstorable_text"
+    assert problem["path"] == "sections[0].questions[0].label.zh-hans"

@@ -1,9 +1,11 @@
 """Text that no database column can hold: a NUL character (PostgreSQL refuses it in text) or a
 lone UTF-16 surrogate (``"\\ud800"`` from a JSON escape: not encodable as UTF-8).
 
-Every way in refuses such text before it reaches a query or a hash: the request middleware
-(paths, query strings, form fields), the API's JSON parser (every key and value of a body) and
-the answers validator. Nothing is cleaned silently: the client hears which field was refused.
+Every way in refuses such text before it reaches a query or a hash, where the input is
+validated and with that validator's error code: the request middleware (paths and query
+strings, which reach queries first), Django's and DRF's CharFields (form and serializer
+fields), the answers validator (every answer text) and the definition validator (every text
+of a document). Nothing is cleaned silently: the client hears which field was refused.
 """
 
 from __future__ import annotations
@@ -40,5 +42,5 @@ def first_unstorable(data: Any, path: str = "") -> str | None:
                     return place or "body"
                 stack.append((child, where))
         elif isinstance(value, list):
-            stack.extend((child, f"{place}.{index}") for index, child in enumerate(value))
+            stack.extend((child, f"{place}[{index}]") for index, child in enumerate(value))
     return None

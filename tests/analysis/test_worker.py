@@ -363,6 +363,56 @@ def test_a_worker_killed_mid_run_leaves_the_previous_results_and_the_run_is_retr
     assert run.results == previous.results  # same data, same tables
 
 
+def test_beat_looks_for_stale_runs_often_enough_to_take_one_up_within_a_minute():
+    schedule = {
+        entry["task"]: entry["schedule"] for entry in celery_app.conf.beat_schedule.values()
+    }
+    assert schedule["analysis.reap"] == django_settings.ANALYSIS_REAP_SECONDS
+    assert django_settings.ANALYSIS_STALE_SECONDS + django_settings.ANALYSIS_REAP_SECONDS <= 60
+
+
+def test_a_run_whose_worker_was_killed_is_taken_up_within_a_minute_by_default(
+    ipb, settings, redis_url, start_worker
+):
+    """SIGKILL a real worker mid-run with the default stale time; beat's reap (sent here every
+    ANALYSIS_REAP_SECONDS, as beat does) takes the run up again within 60 seconds."""
+    quietly_submit(ipb, 30, settings)
+    analysed_here(ipb, settings)
+    stale, every = settings.ANALYSIS_STALE_SECONDS, settings.ANALYSIS_REAP_SECONDS
+    assert stale + every <= 60
+    options = {"chunk_size": 5, "test_chunk_delay_ms": 4000}
+    worker = start_worker(redis_url, **options)
+    run = analysis_run_request(questionnaire_id=ipb.pk, trigger="manual")
+
+    def mid_run():
+        row = AnalysisRun.objects.values_list("status", "chunks_done").get(pk=run.pk)
+        return row[0] == Status.RUNNING and row[1] >= 1
+
+    _wait_for(mid_run, 60, "the run to be half done", worker.tail)
+    worker.kill()
+    killed = time.monotonic()
+    worker = start_worker(redis_url, **{**options, "test_chunk_delay_ms": 0})
+
+    def reaped():
+        celery_app.send_task("analysis.reap")
+        deadline = time.monotonic() + every
+        while time.monotonic() < deadline:
+            row = AnalysisRun.objects.values_list("status", "attempts").get(pk=run.pk)
+            if row != (Status.RUNNING, 1):
+                return row
+            time.sleep(0.2)
+        return None
+
+    taken_up = _wait_for(reaped, 90, "the run to be taken up again", worker.tail)
+    assert time.monotonic() - killed <= 60 + 5, taken_up  # 5 s for the reap task to arrive
+    _wait_for(
+        lambda: AnalysisRun.objects.filter(pk=run.pk, status=Status.DONE).exists(),
+        60,
+        "the run to finish",
+        worker.tail,
+    )
+
+
 @pytest.mark.redis
 def test_with_the_broker_down_submissions_succeed_and_the_catch_up_analyses_them(
     ipb, settings, own_redis, start_worker, caplog

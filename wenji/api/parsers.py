@@ -2,8 +2,7 @@
 
 DRF's parser turns only ``ValueError`` into a 400; a body of a few thousand ``[`` makes the
 decoder raise ``RecursionError`` instead, which would be a 500. Nesting is also bounded after
-parsing, so later code (serializers, ``json.dumps`` of answers) never recurses deeply either,
-and text no column can hold (``wenji.text``) is refused naming its place.
+parsing, so later code (serializers, ``json.dumps`` of answers) never recurses deeply either.
 """
 
 from __future__ import annotations
@@ -12,12 +11,9 @@ from collections.abc import Mapping
 from typing import IO, Any
 
 from django.utils.translation import gettext_lazy as _
-from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from wenji.text import first_unstorable
-
-UNSTORABLE_MESSAGE = _("Text with a NUL character or an unpaired surrogate cannot be stored.")
 # An answers object is at most three levels deep inside the body (body → answers → matrix).
 MAX_DEPTH = 32
 
@@ -37,9 +33,6 @@ class JSONBodyParser(JSONParser):
             raise ParseError(
                 _("JSON parse error - the body is nested more than %d levels deep.") % MAX_DEPTH
             )
-        place = first_unstorable(data)
-        if place is not None:
-            raise ValidationError({place: [UNSTORABLE_MESSAGE]})
         return data
 
 
