@@ -11,7 +11,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from survey.models import Response
-from tests.analysis.test_worker import RedisServer, _pointed_at
+from tests.analysis.test_worker import own_redis  # noqa: F401  (fixture)
 from tests.survey.answers import complete_answers
 from wenji.api.throttling import _LOCAL_BUCKETS
 
@@ -21,16 +21,10 @@ SUBMIT = "/api/v1/questionnaires/ipb-survey/submissions/"
 DEFINITION = "/api/v1/questionnaires/ipb-survey/definition/"
 
 
-@pytest.fixture
-def own_redis(settings, tmp_path):
-    _LOCAL_BUCKETS.clear()  # buckets kept locally by an earlier test's outage
-    server = RedisServer(tmp_path / "redis.log")
-    server.start()
-    try:
-        with _pointed_at(server.url, settings):
-            yield server
-    finally:
-        server.kill()
+@pytest.fixture(autouse=True)
+def _no_local_buckets():
+    """Buckets kept in this process by an earlier test's outage must not count here."""
+    _LOCAL_BUCKETS.clear()
 
 
 def _submit(client, token):
@@ -39,7 +33,12 @@ def _submit(client, token):
 
 
 def test_the_api_keeps_collecting_while_redis_is_down(
-    ipb, make_user, client_for, own_redis, settings, caplog
+    ipb,
+    make_user,
+    client_for,
+    own_redis,  # noqa: F811  (the fixture of tests/analysis/test_worker.py)
+    settings,
+    caplog,
 ):
     settings.SUBMIT_RATE_LIMIT = "1000/minute"
     token = Token.objects.create(user=make_user("collector", "collector", grants=(ipb,))).key
@@ -70,7 +69,7 @@ def test_the_api_keeps_collecting_while_redis_is_down(
     assert Response.objects.count() == 22
 
 
-def test_the_local_limits_still_limit(ipb, make_user, client_for, own_redis, settings):
+def test_the_local_limits_still_limit(ipb, make_user, client_for, own_redis, settings):  # noqa: F811
     settings.SUBMIT_RATE_LIMIT = "3/minute"
     token = Token.objects.create(user=make_user("collector", "collector", grants=(ipb,))).key
     own_redis.kill()

@@ -37,7 +37,11 @@ from survey.interchange_checks import definition_problems
 from survey.interchange_problems import Problem, code_of
 from survey.models import Answer, DefinitionDraft, Questionnaire
 from survey.services.definitions import Change, definition_diff
-from survey.services.questionnaires import questionnaire_export, questionnaire_import
+from survey.services.questionnaires import (
+    questionnaire_export,
+    questionnaire_import,
+    questionnaire_structure_lock_reason,
+)
 from wenji.errors import DomainError
 
 
@@ -252,15 +256,8 @@ def _refuse_orphaning(questionnaire: Questionnaire, document: dict[str, Any]) ->
                 "count": f"{count:,}"
             }
         problems.append(Problem("structural_change", _change_path(change), message, count))
-    count = questionnaire.responses.count()
-    message = ngettext(
-        "%(slug)s has %(count)s response: questions, options and items can no longer be "
-        "added, removed or recoded. Labels and scores can still change.",
-        "%(slug)s has %(count)s responses: questions, options and items can no longer be "
-        "added, removed or recoded. Labels and scores can still change.",
-        count,
-    ) % {"slug": questionnaire.slug, "count": f"{count:,}"}
-    raise DefinitionConflict(message, problems)
+    reason = questionnaire_structure_lock_reason(questionnaire=questionnaire)
+    raise DefinitionConflict(reason or _("The draft cannot be published."), problems)
 
 
 def _change_path(change: Change) -> str:

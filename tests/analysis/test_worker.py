@@ -264,6 +264,14 @@ def watch(run_id: int, timeout: float, worker: Worker) -> list[tuple[str, int]]:
     raise AssertionError(f"run {run_id} did not finish; seen {seen}\n{worker.tail()}")
 
 
+def _wait_until_half_done(run: AnalysisRun, worker: Worker) -> None:
+    def mid_run():
+        row = AnalysisRun.objects.values_list("status", "chunks_done").get(pk=run.pk)
+        return row[0] == Status.RUNNING and row[1] >= 1
+
+    _wait_for(mid_run, 60, "the run to be half done", worker.tail)
+
+
 def quietly_submit(questionnaire, count: int, settings, seed: int = 1) -> None:
     """Store responses without the new-data trigger (the test requests its runs itself)."""
     settings.CELERY_TASK_ALWAYS_EAGER = True  # notify.py sends nothing without a broker
@@ -329,12 +337,7 @@ def test_a_worker_killed_mid_run_leaves_the_previous_results_and_the_run_is_retr
     options = {"chunk_size": 5, "test_chunk_delay_ms": 1500, "stale_seconds": stale}
     worker = start_worker(redis_url, **options)
     run = analysis_run_request(questionnaire_id=ipb.pk, trigger="manual")
-
-    def mid_run():
-        row = AnalysisRun.objects.values_list("status", "chunks_done").get(pk=run.pk)
-        return row[0] == Status.RUNNING and row[1] >= 1
-
-    _wait_for(mid_run, 60, "the run to be half done", worker.tail)
+    _wait_until_half_done(run, worker)
     worker.kill()
 
     time.sleep(stale + 1)  # nothing moves: the heartbeat goes stale
@@ -383,12 +386,7 @@ def test_a_run_whose_worker_was_killed_is_taken_up_within_a_minute_by_default(
     options = {"chunk_size": 5, "test_chunk_delay_ms": 4000}
     worker = start_worker(redis_url, **options)
     run = analysis_run_request(questionnaire_id=ipb.pk, trigger="manual")
-
-    def mid_run():
-        row = AnalysisRun.objects.values_list("status", "chunks_done").get(pk=run.pk)
-        return row[0] == Status.RUNNING and row[1] >= 1
-
-    _wait_for(mid_run, 60, "the run to be half done", worker.tail)
+    _wait_until_half_done(run, worker)
     worker.kill()
     killed = time.monotonic()
     worker = start_worker(redis_url, **{**options, "test_chunk_delay_ms": 0})
