@@ -513,8 +513,9 @@ class DefinitionDraft(models.Model):
 
     One per questionnaire. ``document`` is a questionnaire/v1 document; ``revision`` rises on
     every save (the API's ETag is built from it, so two editors cannot overwrite each other);
-    ``based_on_version`` is the ``definition_version`` it was drafted from. Publishing applies
-    it as the next definition version and deletes it (``survey.services.drafts``)."""
+    ``based_on_version`` is the ``definition_version`` it was drafted from and ``based_on`` the
+    ETag of that definition. Publishing applies it as the next definition version and deletes
+    it (``survey.services.drafts``)."""
 
     questionnaire = models.OneToOneField(
         Questionnaire, on_delete=models.CASCADE, related_name="draft"
@@ -522,6 +523,9 @@ class DefinitionDraft(models.Model):
     document = models.JSONField(_("definition"))
     revision = models.PositiveIntegerField(_("revision"), default=1)
     based_on_version = models.PositiveIntegerField(_("based on definition version"))
+    # The ETag of the definition in force when the draft was made: publishing refuses a draft
+    # whose base has changed since (an edit in the admin would otherwise be overwritten).
+    based_on = models.CharField(_("based on"), max_length=40, default="", blank=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -1,8 +1,9 @@
 """The definition API for admins: drafts with optimistic concurrency, the diff, publishing, and
 creating a questionnaire from a document.
 
-    GET  questionnaires/<slug>/definition/draft/    the draft (else the definition in force), ETag
-    PUT  questionnaires/<slug>/definition/draft/    replace it; If-Match required (412, 428)
+    GET    questionnaires/<slug>/definition/draft/  the draft (else the definition in force), ETag
+    PUT    questionnaires/<slug>/definition/draft/  replace it; If-Match required (412, 428)
+    DELETE questionnaires/<slug>/definition/draft/  discard it
     GET  questionnaires/<slug>/definition/diff/     what publishing would change
     POST questionnaires/<slug>/definition/publish/  apply the draft as the next version
     POST questionnaires/                            a new questionnaire from a document
@@ -24,6 +25,7 @@ from survey.api.serializers import DefinitionOut
 from survey.services.drafts import (
     DraftState,
     definition_draft_diff,
+    definition_draft_discard,
     definition_draft_get,
     definition_draft_save,
     definition_publish,
@@ -137,6 +139,18 @@ class DraftView(APIView):
             user=request.user,
         )
         return _draft_answer(questionnaire.slug, state)
+
+    @extend_schema(
+        operation_id="definition_draft_discard",
+        parameters=[SLUG_PARAMETER],
+        summary="Discard the definition draft",
+        description="The definition in force is untouched. 204 whether or not there was one.",
+        responses={204: None, **errors(401, 403, 404)},
+        tags=["definitions"],
+    )
+    def delete(self, request: Request, slug: str) -> ApiResponse:
+        definition_draft_discard(questionnaire=granted_questionnaire(request, slug))
+        return ApiResponse(status=status.HTTP_204_NO_CONTENT)
 
 
 class DiffView(APIView):

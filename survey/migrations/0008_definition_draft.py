@@ -20,6 +20,7 @@ class Migration(migrations.Migration):
                 ('document', models.JSONField(verbose_name='definition')),
                 ('revision', models.PositiveIntegerField(default=1, verbose_name='revision')),
                 ('based_on_version', models.PositiveIntegerField(verbose_name='based on definition version')),
+                ('based_on', models.CharField(blank=True, default='', max_length=40, verbose_name='based on')),
                 ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
                 ('questionnaire', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='draft', to='survey.questionnaire')),
                 ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),

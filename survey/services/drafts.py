@@ -11,8 +11,11 @@ Promises:
   exactly one is stored.
 - ``definition_draft_diff`` lists what publishing would change (``definition_diff``, in force
   → draft), each structural change with the answers it touches.
-- ``definition_publish`` applies the draft as the next definition version through
-  ``questionnaire_import`` in one transaction and deletes it. While the questionnaire has
+- ``definition_publish`` refuses a draft whose base (the definition in force when it was
+  made) has changed since (``BaseChanged``: publishing would undo that change; discard the
+  draft with ``definition_draft_discard`` and make it again). Otherwise it applies the draft
+  as the next definition version through ``questionnaire_import`` in one transaction and
+  deletes it. While the questionnaire has
   responses a structural change (an answered question or option removed, a type changed) is
   refused with the number of answers it would orphan, and the draft is kept. Responses keep
   the ``definition_version`` they were answered under.
@@ -73,6 +76,13 @@ class DraftChanged(DomainError):
     conflict = True
 
 
+class BaseChanged(DomainError):
+    """The definition in force moved after the draft was made (say, an edit in the admin)."""
+
+    code = "base_changed"
+    conflict = True
+
+
 class NothingToPublish(DomainError):
     code = "no_draft"
     conflict = True
@@ -122,6 +132,7 @@ def definition_draft_save(
             defaults={
                 "document": document,
                 "based_on_version": locked.definition_version,
+                "based_on": current.etag,  # no draft yet: the etag of the definition in force
                 "updated_by": user,
             },
         )
@@ -153,6 +164,15 @@ def definition_publish(*, questionnaire: Questionnaire) -> Questionnaire:
         draft = DefinitionDraft.objects.filter(questionnaire=locked).first()
         if draft is None:
             raise NothingToPublish(_("There is no draft to publish."))
+        in_force = _published_etag(questionnaire_export(questionnaire=locked))
+        if draft.based_on and draft.based_on != in_force:
+            raise BaseChanged(
+                _(
+                    "The definition in force was changed after this draft was made; publishing "
+                    "would undo that change. Discard the draft and make it again from the "
+                    "definition in force."
+                )
+            )
         if locked.has_responses:
             _refuse_orphaning(locked, draft.document)
         try:
@@ -164,6 +184,12 @@ def definition_publish(*, questionnaire: Questionnaire) -> Questionnaire:
             ) from error
         draft.delete()
     return published
+
+
+def definition_draft_discard(*, questionnaire: Questionnaire) -> bool:
+    """Delete the draft; whether there was one. The definition in force is untouched."""
+    deleted, _by_model = DefinitionDraft.objects.filter(questionnaire=questionnaire).delete()
+    return bool(deleted)
 
 
 def questionnaire_create(*, document: Any) -> Questionnaire:

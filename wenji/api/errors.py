@@ -72,6 +72,7 @@ DOMAIN_CODES = (
     "definition_conflict",
     "edit_conflict",
     "no_draft",
+    "base_changed",
 )
 # Domain refusals whose HTTP status is neither 400 nor 409.
 DOMAIN_STATUS = {"edit_conflict": status.HTTP_412_PRECONDITION_FAILED}

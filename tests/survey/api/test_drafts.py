@@ -11,7 +11,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from survey.models import DefinitionDraft, Questionnaire, Response
-from survey.services.questionnaires import questionnaire_export
+from survey.services.questionnaires import questionnaire_export, questionnaire_import
 from survey.services.responses import response_submit
 from tests.schema_run import MODE_NAMES, api_operations, fixed_or_free, schema_run
 from tests.survey.answers import complete_answers
@@ -91,6 +91,23 @@ def test_a_saved_draft_leaves_the_definition_in_force_until_it_is_published(ipb,
     assert published.json()["definition_version"] == 1  # the analysis reads no label
     assert not DefinitionDraft.objects.exists()
     assert admin.post(PUBLISH).json()["error"] == "no_draft"
+
+
+def test_a_draft_whose_base_changed_is_not_published_over_the_change(ipb, admin):
+    document, etag = _read(admin)
+    _question(document, "Q3")["options"][0]["score"] = 4
+    assert _put(admin, document, etag).status_code == 200
+    in_force = questionnaire_export(questionnaire=ipb)  # meanwhile, an edit in the admin
+    _question(in_force, "D1")["label"] = {"zh-hans": "性别", "en": "Sex"}
+    questionnaire_import(definition=in_force, replace=True)
+
+    refused = admin.post(PUBLISH, **EN)
+
+    assert refused.status_code == 409 and refused.json()["error"] == "base_changed"
+    assert _question(questionnaire_export(questionnaire=ipb), "D1")["label"]["en"] == "Sex"
+    assert admin.delete(DRAFT).status_code == 204
+    assert not DefinitionDraft.objects.exists()
+    assert admin.get(DRAFT).json()["drafted"] is False
 
 
 def test_two_saves_from_one_etag_store_one(ipb, admin):
@@ -210,7 +227,7 @@ def test_no_generated_request_to_the_definition_api_causes_a_server_error(
     settings.ALLOWED_HOSTS = ["*"]
     token = Token.objects.create(user=make_user("fuzzer", "admin")).key
     operations = api_operations(DEFINITIONS_API)
-    assert len(operations) == 5
+    assert len(operations) == 6
     unsatisfiable = schema_run(
         operations=operations,
         mode_name=mode_name,
