@@ -42,7 +42,7 @@ def address_hash(address: str | None) -> str:
 
 class PrivateAccessLogger(glogging.Logger):
     def atoms(self, resp: Any, req: Any, environ: dict, request_time: Any) -> dict[str, Any]:
-        atoms = {k: v for k, v in super().atoms(resp, req, environ, request_time).items()}
+        atoms = super().atoms(resp, req, environ, request_time)
         atoms = {k: v for k, v in atoms.items() if not k.startswith("{")}  # headers, environ
         raw_uri = redact_uri(environ.get("RAW_URI", ""))
         atoms.update(

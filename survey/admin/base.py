@@ -48,21 +48,22 @@ class DefinitionChangeAdmin:
         extra_context: dict | None = None,
     ) -> HttpResponse:
         view = super().changeform_view  # type: ignore[misc]
-        owner = self.definition_owner(object_id) if object_id and request.method == "POST" else None
-        if owner is None:
-            return view(request, object_id, form_url, extra_context)
-        with transaction.atomic(), definition_change(questionnaire=owner):
-            return view(request, object_id, form_url, extra_context)
+        return self._as_definition_edit(request, object_id, view, form_url, extra_context)
 
     def delete_view(
         self, request: HttpRequest, object_id: str, extra_context: dict | None = None
     ) -> HttpResponse:
         view = super().delete_view  # type: ignore[misc]
-        owner = self.definition_owner(object_id) if request.method == "POST" else None
+        return self._as_definition_edit(request, object_id, view, extra_context)
+
+    def _as_definition_edit(
+        self, request: HttpRequest, object_id: str | None, view: Any, *args: Any
+    ) -> HttpResponse:
+        owner = self.definition_owner(object_id) if object_id and request.method == "POST" else None
         if owner is None:
-            return view(request, object_id, extra_context)
+            return view(request, object_id, *args)
         with transaction.atomic(), definition_change(questionnaire=owner):
-            return view(request, object_id, extra_context)
+            return view(request, object_id, *args)
 
 
 class AdminExtMedia:

@@ -38,12 +38,15 @@ def _analysis_view(document: Any) -> Any:
     return document
 
 
+def document_hash(document: Any) -> str:
+    """A hash of the whole document (key order does not matter)."""
+    canonical = json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def definition_digest(document: Mapping[str, Any]) -> str:
     """A hash over what the analysis reads of a questionnaire/v1 document."""
-    canonical = json.dumps(
-        _analysis_view(dict(document)), sort_keys=True, ensure_ascii=False, separators=(",", ":")
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return document_hash(_analysis_view(dict(document)))
 
 
 @contextmanager

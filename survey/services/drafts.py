@@ -24,8 +24,6 @@ Promises:
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +37,7 @@ from survey.interchange import DefinitionError
 from survey.interchange_checks import definition_problems
 from survey.interchange_problems import Problem, code_of
 from survey.models import Answer, DefinitionDraft, Questionnaire
-from survey.services.definitions import Change, definition_diff
+from survey.services.definitions import Change, definition_diff, document_hash
 from survey.services.questionnaires import (
     questionnaire_export,
     questionnaire_import,
@@ -148,8 +146,8 @@ def definition_draft_diff(*, questionnaire: Questionnaire) -> list[dict[str, Any
     """What publishing the draft would change, each change as data with ``answers``: how many
     stored answers a structural change touches (None for the others)."""
     in_force = questionnaire_export(questionnaire=questionnaire)
-    state = definition_draft_get(questionnaire=questionnaire)
-    changes = definition_diff(in_force, state.document)
+    draft = DefinitionDraft.objects.filter(questionnaire=questionnaire).first()
+    changes = definition_diff(in_force, draft.document if draft else in_force)
     touched = _answers_touched(questionnaire, changes)
     return [
         {**change.as_dict(), "answers": touched.get(id(change)) if change.structural else None}
@@ -164,8 +162,8 @@ def definition_publish(*, questionnaire: Questionnaire) -> Questionnaire:
         draft = DefinitionDraft.objects.filter(questionnaire=locked).first()
         if draft is None:
             raise NothingToPublish(_("There is no draft to publish."))
-        in_force = _published_etag(questionnaire_export(questionnaire=locked))
-        if draft.based_on and draft.based_on != in_force:
+        in_force = questionnaire_export(questionnaire=locked)
+        if draft.based_on and draft.based_on != _published_etag(in_force):
             raise BaseChanged(
                 _(
                     "The definition in force was changed after this draft was made; publishing "
@@ -174,7 +172,7 @@ def definition_publish(*, questionnaire: Questionnaire) -> Questionnaire:
                 )
             )
         if locked.has_responses:
-            _refuse_orphaning(locked, draft.document)
+            _refuse_orphaning(locked, in_force, draft.document)
         try:
             published = questionnaire_import(definition=draft.document, replace=True)
         except DefinitionError as error:
@@ -222,13 +220,8 @@ def _check_document(questionnaire: Questionnaire, document: Any) -> None:
         raise DefinitionInvalid(_("The definition needs attention."), problems)
 
 
-def _digest(document: Any) -> str:
-    canonical = json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-
 def _published_etag(document: dict[str, Any]) -> str:
-    return f'"p-{_digest(document)}"'
+    return f'"p-{document_hash(document)[:16]}"'
 
 
 def _draft_state(draft: DefinitionDraft) -> DraftState:
@@ -260,15 +253,17 @@ def _answers_touched(questionnaire: Questionnaire, changes: list[Change]) -> dic
     }
     touched = {}
     for change in structural:
-        if change.what == "question" or change.what == "item":
+        if change.what in ("question", "item"):  # every answer row of the question
             touched[id(change)] = per_question.get(change.question, 0)
         else:
             touched[id(change)] = per_option.get((change.question, code_of(change.code)), 0)
     return touched
 
 
-def _refuse_orphaning(questionnaire: Questionnaire, document: dict[str, Any]) -> None:
-    changes = definition_diff(questionnaire_export(questionnaire=questionnaire), document)
+def _refuse_orphaning(
+    questionnaire: Questionnaire, in_force: dict[str, Any], document: dict[str, Any]
+) -> None:
+    changes = definition_diff(in_force, document)
     structural = [c for c in changes if c.structural]
     if not structural:
         return
