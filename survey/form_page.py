@@ -77,6 +77,7 @@ class QuestionView:
     number_max: str = ""
     integer: bool = True
     hint: str = ""
+    note: str = ""  # the author's hint under the label (XLSForm's hint column)
 
     @property
     def error_id(self) -> str:
@@ -155,6 +156,7 @@ def _question_view(
         number=number,
         type=question.type,
         label=label_text(question.label),
+        note=label_text(question.note),
         required=question.required,
         conditional=question.show_if is not None,
         id=f"q-{code}",

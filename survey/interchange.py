@@ -9,12 +9,16 @@ Promises:
   problem of a definition as ``"place: message"``, ``[]`` when it is valid.
 - ``dump_definition`` writes data back as YAML (Chinese kept readable) or JSON, so that
   ``load_definition`` gives the same data back.
+- ``read_definition_file`` and ``write_definition_file`` are what every path that takes or
+  gives a file uses (the commands, the admin): they add XLSForm (``survey.xlsform``) to the two
+  text formats, chosen by the file's name or, for a workbook, its first bytes.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
 
@@ -23,7 +27,16 @@ import yaml
 from survey.interchange_checks import validate_definition
 from survey.interchange_problems import kind_of
 
-__all__ = ["DefinitionError", "dump_definition", "load_definition", "validate_definition"]
+__all__ = [
+    "FILE_FORMATS",
+    "DefinitionError",
+    "DefinitionFile",
+    "dump_definition",
+    "load_definition",
+    "read_definition_file",
+    "validate_definition",
+    "write_definition_file",
+]
 
 MAX_VALUES = 200_000  # after alias expansion; the reference file has under 1,000
 
@@ -231,3 +244,50 @@ def dump_definition(data: dict, *, fmt: str) -> str:
     if fmt == "yaml":
         return yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=1_000_000)
     raise ValueError(f"unknown definition format {fmt!r}: use 'yaml' or 'json'")
+
+
+# --- files in every format --------------------------------------------------------------------
+
+# format → (file extension, content type)
+FILE_FORMATS = {
+    "yaml": ("yaml", "application/yaml; charset=utf-8"),
+    "json": ("json", "application/json; charset=utf-8"),
+    "xlsform": ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+}
+_XLSFORM_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".csv", ".md"})
+_WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # .xlsx (zip), .xls (OLE)
+
+
+@dataclass
+class DefinitionFile:
+    """A file read into a document; ``notes`` says what an XLSForm had that was not kept."""
+
+    document: dict
+    notes: list[str] = field(default_factory=list)
+
+
+def read_definition_file(data: bytes, *, filename: str = "") -> DefinitionFile:
+    """The document in a questionnaire/v1 file (YAML, JSON) or an XLSForm.
+
+    An XLSForm is recognised by its extension (.xlsx, .xlsm, .xls, .csv, .md) or, whatever its
+    name, by a workbook's first bytes. Raises ``DefinitionError`` like ``load_definition``; the
+    document is not validated here (importing it is).
+    """
+    suffix = PurePath(filename).suffix.lower()
+    if suffix in _XLSFORM_SUFFIXES or data.startswith(_WORKBOOK_MAGIC):
+        from survey.xlsform import xlsform_read
+
+        result = xlsform_read(data, filename=filename if suffix else "form.xlsx")
+        return DefinitionFile(result.document, result.notes)
+    return DefinitionFile(load_definition(data, filename=filename))
+
+
+def write_definition_file(document: dict, *, fmt: str) -> bytes:
+    """``document`` as a file of ``fmt`` (a key of ``FILE_FORMATS``); ValueError for another."""
+    if fmt == "xlsform":
+        from survey.xlsform import xlsform_write
+
+        return xlsform_write(document)
+    if fmt not in FILE_FORMATS:
+        raise ValueError(f"unknown definition format {fmt!r}: use one of {', '.join(FILE_FORMATS)}")
+    return dump_definition(document, fmt=fmt).encode()

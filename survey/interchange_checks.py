@@ -210,6 +210,8 @@ def _check_question(checker: Checker, path: str, question: Any, codes: dict[str,
         }
         checker.add(f"{path}.type", "unknown_type", message, qtype)
     checker.label(f"{path}.label", question.get("label", MISSING))
+    if "hint" in question:  # the author's hint under the label; kept with the question's extras
+        checker.label(f"{path}.hint", question["hint"])
     if "required" in question:
         checker.boolean(f"{path}.required", question["required"])
     show_if = question.get("show_if", MISSING)

@@ -58,6 +58,7 @@ class QuestionDef:
     attention_expect: str  # canonical option code, "" when not an attention check
     section_code: str
     label: Any = field(default="", compare=False, repr=False)
+    note: Any = field(default="", compare=False, repr=False)  # the author's hint, a label
 
     @property
     def has_other(self) -> bool:
@@ -139,6 +140,7 @@ def structure_build(questionnaire: Questionnaire) -> Structure:
             attention_expect=q.attention_expect,
             section_code=q.section.code,
             label=q.label,
+            note=q.extra.get("hint", "") if isinstance(q.extra, dict) else "",
         )
     validity = {
         rule.kind: (rule.action, dict(rule.params))

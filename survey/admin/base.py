@@ -16,10 +16,8 @@ from survey.models import (
 from survey.services.definitions import definition_change
 from survey.services.questionnaires import questionnaire_structure_lock_reason
 
-DEFINITION_FORMATS = {
-    "yaml": "application/yaml; charset=utf-8",
-    "json": "application/json; charset=utf-8",
-}
+# The download URL's extension → the file format (survey.interchange.FILE_FORMATS).
+DEFINITION_FORMATS = {"yaml": "yaml", "json": "json", "xlsx": "xlsform"}
 
 
 def structure_lock_reason(request: HttpRequest, questionnaire: Questionnaire | None) -> str | None:

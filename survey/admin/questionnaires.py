@@ -41,7 +41,12 @@ from survey.forms.questionnaire import (
     ValidityRuleForm,
     ValidityRuleFormSet,
 )
-from survey.interchange import DefinitionError, dump_definition, load_definition
+from survey.interchange import (
+    FILE_FORMATS,
+    DefinitionError,
+    read_definition_file,
+    write_definition_file,
+)
 from survey.labels import label_text
 from survey.models import (
     DerivedScore,
@@ -198,7 +203,13 @@ class QuestionnaireAdmin(DefinitionChangeAdmin, admin.ModelAdmin):
         SegmentInline,
         ValidityRuleInline,
     )
-    actions = ("publish_selected", "close_selected", "download_yaml", "download_json")
+    actions = (
+        "publish_selected",
+        "close_selected",
+        "download_yaml",
+        "download_json",
+        "download_xlsform",
+    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return (
@@ -320,7 +331,7 @@ class QuestionnaireAdmin(DefinitionChangeAdmin, admin.ModelAdmin):
         if not self.has_view_permission(request, questionnaire):
             raise PermissionDenied
         if fmt not in DEFINITION_FORMATS:
-            raise Http404(_("Definitions download as .yaml or .json."))
+            raise Http404(_("Definitions download as .yaml, .json or .xlsx (XLSForm)."))
         return self._definition_response(questionnaire, fmt)
 
     def import_definition_view(self, request: HttpRequest) -> HttpResponse:
@@ -354,7 +365,8 @@ class QuestionnaireAdmin(DefinitionChangeAdmin, admin.ModelAdmin):
             return None
         upload = form.cleaned_data["file"]
         try:
-            definition = load_definition(upload.read(), filename=upload.name)
+            read = read_definition_file(upload.read(), filename=upload.name)
+            definition = read.document
             existed = Questionnaire.objects.filter(slug=definition.get("slug")).exists()
             questionnaire = questionnaire_import(definition=definition, replace=replace)
         except DefinitionError as exc:
@@ -370,6 +382,8 @@ class QuestionnaireAdmin(DefinitionChangeAdmin, admin.ModelAdmin):
         self.message_user(
             request, message % {"slug": questionnaire.slug, "file": upload.name}, messages.SUCCESS
         )
+        for note in read.notes:
+            self.message_user(request, note, messages.WARNING)
         return questionnaire
 
     def _publish(self, request: HttpRequest, questionnaire: Questionnaire) -> None:
@@ -404,8 +418,11 @@ class QuestionnaireAdmin(DefinitionChangeAdmin, admin.ModelAdmin):
         self.message_user(request, message % {"slug": questionnaire.slug}, messages.SUCCESS)
 
     def _definition_response(self, questionnaire: Questionnaire, fmt: str) -> HttpResponse:
-        text = dump_definition(questionnaire_export(questionnaire=questionnaire), fmt=fmt)
-        response = HttpResponse(text, content_type=DEFINITION_FORMATS[fmt])
+        file_format = DEFINITION_FORMATS[fmt]
+        data = write_definition_file(
+            questionnaire_export(questionnaire=questionnaire), fmt=file_format
+        )
+        response = HttpResponse(data, content_type=FILE_FORMATS[file_format][1])
         response["Content-Disposition"] = content_disposition_header(
             as_attachment=True, filename=f"{questionnaire.slug}.{fmt}"
         )
@@ -438,3 +455,7 @@ class QuestionnaireAdmin(DefinitionChangeAdmin, admin.ModelAdmin):
     @admin.action(description=_("Download definition (JSON)"), permissions=["view"])
     def download_json(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return self._download_one(request, queryset, "json")
+
+    @admin.action(description=_("Download definition (XLSForm)"), permissions=["view"])
+    def download_xlsform(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._download_one(request, queryset, "xlsx")

@@ -261,7 +261,7 @@ class DefinitionUploadForm(forms.Form):
         super().__init__(*args, **kwargs)
         limit = filesizeformat(settings.QUESTIONNAIRE_UPLOAD_MAX_BYTES)
         self.fields["file"].help_text = _(
-            "A questionnaire/v1 file, YAML or JSON, at most %(limit)s."
+            "A questionnaire/v1 file (YAML or JSON) or an XLSForm (.xlsx, .xls), at most %(limit)s."
         ) % {"limit": limit}
 
     def clean_file(self):

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from survey.interchange_problems import code_of
 from survey.models import Questionnaire
 
-PRESENTATION_KEYS = frozenset({"label", "title", "intro"})
+PRESENTATION_KEYS = frozenset({"label", "title", "intro", "hint"})
 
 
 def _analysis_view(document: Any) -> Any:

@@ -8,16 +8,18 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from survey.interchange import DefinitionError, load_definition
+from survey.interchange import DefinitionError, read_definition_file
 from survey.models import Questionnaire
 from survey.services.questionnaires import questionnaire_import, questionnaire_publish
 
 
 class Command(BaseCommand):
-    help = "Import a questionnaire definition file (questionnaire/v1, YAML or JSON)."
+    help = "Import a questionnaire definition file (questionnaire/v1 YAML or JSON, or an XLSForm)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", help="a .yaml, .yml or .json definition file")
+        parser.add_argument(
+            "file", help="a .yaml, .yml or .json definition file, or an XLSForm (.xlsx, .xls)"
+        )
         parser.add_argument(
             "--replace",
             action="store_true",
@@ -33,7 +35,8 @@ class Command(BaseCommand):
         except OSError as exc:
             raise CommandError(f"cannot read {file}: {exc.strerror}") from exc
         try:
-            definition = load_definition(raw, filename=path.name)
+            read = read_definition_file(raw, filename=path.name)
+            definition = read.document
             slug = definition.get("slug")
             existed = isinstance(slug, str) and Questionnaire.objects.filter(slug=slug).exists()
             with transaction.atomic():
@@ -47,6 +50,8 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{file}: not imported ({count} problem{'s' if count != 1 else ''})"
             ) from exc
+        for note in read.notes:
+            self.stdout.write(f"  note: {note}")
         sections = questionnaire.sections.count()
         questions = questionnaire.questions.count()
         self.stdout.write(

@@ -1,0 +1,505 @@
+"""XLSForm in and out (survey.xlsform): our own round trip is lossless, pyxform converts what we
+write, foreign forms map onto questionnaire/v1, and what cannot map is refused by row."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import openpyxl
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pyxform.xls2xform import convert
+
+from survey.interchange import (
+    DefinitionError,
+    read_definition_file,
+    validate_definition,
+    write_definition_file,
+)
+from survey.models import Question, Questionnaire
+from survey.services.questionnaires import questionnaire_export, questionnaire_import
+from survey.xlsform import xlsform_read, xlsform_write
+
+# These tests read messages in English (Chinese is checked in tests/test_translations.py).
+pytestmark = pytest.mark.usefixtures("english")
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def workbook(survey: list[list], choices: list[list] | None = None, settings_rows=None) -> bytes:
+    """An .xlsx built the way a person builds one in Excel: a header row, then rows."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "survey"
+    for row in survey:
+        sheet.append(row)
+    if choices:
+        sheet = book.create_sheet("choices")
+        for row in choices:
+            sheet.append(row)
+    if settings_rows:
+        sheet = book.create_sheet("settings")
+        for row in settings_rows:
+            sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def pyxform_converts(data: bytes) -> str:
+    warnings: list[str] = []
+    result = convert(xlsform=data, warnings=warnings, file_type=".xlsx")
+    return result.xform
+
+
+# --- our own round trip -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_reference_questionnaire_round_trips_through_xlsform(ipb_draft):
+    exported = questionnaire_export(questionnaire=ipb_draft)
+    data = xlsform_write(exported)
+    assert xlsform_read(data).document == exported
+    # …and what we write is an XLSForm that pyxform turns into an XForm, in both languages.
+    xform = pyxform_converts(data)
+    assert 'lang="Chinese (zh)"' in xform and 'lang="English (en)"' in xform
+    assert "您的性别" in xform and "<h:title>基层党员干部对" in xform
+
+
+def test_every_feature_round_trips(full_definition):
+    data = xlsform_write(full_definition)
+    assert xlsform_read(data).document == full_definition
+    pyxform_converts(data)
+
+
+def test_what_other_tools_read_is_native_xlsform(full_definition):
+    book = openpyxl.load_workbook(io.BytesIO(xlsform_write(full_definition)))
+    rows = list(book["survey"].iter_rows(values_only=True))
+    header = rows[0]
+    by_name = {row[header.index("name")]: dict(zip(header, row, strict=True)) for row in rows[1:]}
+    assert by_name["gender"]["type"] == "select_one list_gender"
+    assert by_name["channels"]["type"] == "select_multiple list_channels"
+    assert by_name["channels"]["constraint"] == "count-selected(.) >= 1 and count-selected(.) <= 2"
+    assert by_name["rating"]["appearance"] == "table-list"
+    assert by_name["rating_a"]["type"] == "select_one list_rating"
+    assert by_name["hours"]["type"] == "decimal"
+    assert by_name["hours"]["constraint"] == ". >= -5.5 and . <= 10.25"
+    # show_if as XPath for other tools, and exactly as written for us.
+    assert by_name["hours"]["relevant"] == (
+        "(${gender} = '1' or ${gender} = '2') and ${rating_a} <= 2"
+    )
+    assert by_name["hours"]["wenji_show_if"] == "gender in [1, 2] and rating.a <= 2"
+    assert by_name["why"]["relevant"] == (
+        "selected(${channels}, '3') or ${counts_1} > 5 or ${check} = 'a'"
+    )
+    assert by_name["why"]["constraint"] == "string-length(.) <= 300"
+    # The "please specify" box other tools need, tagged so that we skip it on the way back.
+    assert by_name["gender_other"]["relevant"] == "selected(${gender}, 'x')"
+    assert by_name["gender_other"]["wenji_type"] == "other_text"
+    choices = list(book["choices"].iter_rows(values_only=True))
+    head = choices[0]
+    male = next(dict(zip(head, r, strict=True)) for r in choices if r[:2] == ("list_gender", "1"))
+    assert male["label"] == "男"  # a plain label is the same in every language
+    assert male["wenji_score"] == 2
+
+
+def test_export_and_import_commands_speak_xlsform(tmp_path, ipb_draft):
+    target = tmp_path / "ipb.xlsx"
+    out = io.StringIO()
+    call_command("export_questionnaire", "ipb-survey", "-o", str(target), stdout=out)
+    assert out.getvalue() == f"Wrote ipb-survey to {target} (xlsform)\n"
+    exported = questionnaire_export(questionnaire=ipb_draft)
+    ipb_draft.delete()
+    out = io.StringIO()
+    call_command("import_questionnaire", str(target), stdout=out)
+    assert out.getvalue().startswith("Imported ipb-survey: 4 sections, 25 questions")
+    assert questionnaire_export(questionnaire=Questionnaire.objects.get()) == exported
+
+
+@pytest.mark.django_db
+def test_export_command_refuses_a_workbook_on_stdout(ipb_draft):
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError, match=r"give a file with -o FILE\.xlsx"):
+        call_command("export_questionnaire", "ipb-survey", "--format", "xlsform")
+
+
+@pytest.mark.django_db
+def test_the_admin_downloads_and_imports_xlsform(admin_client, ipb_draft):
+    url = reverse("admin:survey_questionnaire_definition", args=[ipb_draft.pk, "xlsx"])
+    response = admin_client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == XLSX
+    assert 'filename="ipb-survey.xlsx"' in response["Content-Disposition"]
+    data = b"".join(response.streaming_content) if response.streaming else response.content
+    exported = questionnaire_export(questionnaire=ipb_draft)
+    assert xlsform_read(data).document == exported
+
+    ipb_draft.delete()
+    upload = io.BytesIO(data)
+    upload.name = "from-kobo.xlsx"
+    response = admin_client.post(
+        reverse("admin:survey_questionnaire_import_definition"), {"file": upload}, follow=True
+    )
+    assert response.status_code == 200
+    assert [str(m) for m in response.context["messages"]] == [
+        "ipb-survey was imported from from-kobo.xlsx."
+    ]
+    assert questionnaire_export(questionnaire=Questionnaire.objects.get()) == exported
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_each_refused_row_beside_the_file_field(admin_client):
+    data = workbook(
+        [["type", "name", "label"], ["geopoint", "where", "Where are you?"]],
+        settings_rows=[["form_id"], ["geo"]],
+    )
+    upload = io.BytesIO(data)
+    upload.name = "geo.xlsx"
+    response = admin_client.post(
+        reverse("admin:survey_questionnaire_import_definition"), {"file": upload}
+    )
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert form.errors["file"] == [
+        "row 2 (where): the question type geopoint has no equivalent in Wenji"
+    ]
+    assert not Questionnaire.objects.exists()
+
+
+# --- foreign forms ------------------------------------------------------------------------------
+
+KOBO_SURVEY = [
+    [
+        "type",
+        "name",
+        "label::Chinese (zh)",
+        "label::English (en)",
+        "hint::English (en)",
+        "required",
+        "relevant",
+        "constraint",
+        "appearance",
+    ],
+    ["start", "start", None, None, None, None, None, None, None],
+    ["begin_group", "A", "基本情况", "About you", None, None, None, None, "field-list"],
+    ["note", "welcome", "欢迎", "Welcome", None, None, None, None, None],
+    ["select_one sex", "D1", "性别", "Gender", None, "yes", None, None, None],
+    [
+        "integer",
+        "age",
+        "年龄",
+        "Age",
+        "In years",
+        "yes",
+        "${D1} = '1'",
+        ". >= 0 and . <= 120",
+        None,
+    ],
+    [
+        "select_multiple fruit or_other",
+        "F",
+        "水果",
+        "Fruit",
+        None,
+        None,
+        "selected(${D1}, '2') and not(${age} < 18)",
+        "count-selected(.) <= 2",
+        None,
+    ],
+    ["begin_group", "M", "评价", "Rating", None, None, None, None, "table-list"],
+    ["select_one agree", "M_speed", "速度", "Speed", None, "yes", None, None, None],
+    ["select_one agree", "M_price", "价格", "Price", None, "yes", None, None, None],
+    ["end_group", None, None, None, None, None, None, None, None],
+    [
+        "text",
+        "why",
+        "为什么",
+        "Why",
+        None,
+        "no",
+        "${M_speed} = 2 or selected(${F}, 'a')",
+        "string-length(.) <= 200",
+        None,
+    ],
+    ["decimal", "spend", "花费", "Spend", None, None, None, None, None],
+    ["end_group", None, None, None, None, None, None, None, None],
+]
+KOBO_CHOICES = [
+    ["list_name", "name", "label::Chinese (zh)", "label::English (en)"],
+    ["sex", "1", "男", "Male"],
+    ["sex", "2", "女", "Female"],
+    ["fruit", "a", "苹果", "Apple"],
+    ["fruit", "b", "梨", "Pear"],
+    ["agree", "1", "同意", "Agree"],
+    ["agree", "2", "不同意", "Disagree"],
+]
+
+
+def test_a_kobo_form_maps_onto_questionnaire_v1():
+    data = workbook(
+        KOBO_SURVEY,
+        KOBO_CHOICES,
+        [
+            ["form_title", "form_id", "default_language"],
+            ["水果调查", "Fruit Survey", "Chinese (zh)"],
+        ],
+    )
+    result = xlsform_read(data, filename="fruit.xlsx")
+    document = result.document
+    assert validate_definition(document) == []
+    assert document["slug"] == "fruit-survey"
+    assert document["languages"] == ["zh-hans", "en"]
+    assert document["title"] == "水果调查"
+    [section] = document["sections"]
+    assert section["code"] == "A" and section["title"] == {"zh-hans": "基本情况", "en": "About you"}
+    questions = {q["code"]: q for q in section["questions"]}
+    assert list(questions) == ["D1", "age", "F", "M", "why", "spend"]
+    # A note becomes the hint of the question after it.
+    assert questions["D1"]["hint"] == {"zh-hans": "欢迎", "en": "Welcome"}
+    assert questions["D1"]["options"] == [
+        {"code": 1, "label": {"zh-hans": "男", "en": "Male"}},
+        {"code": 2, "label": {"zh-hans": "女", "en": "Female"}},
+    ]
+    age = questions["age"]
+    assert (age["min"], age["max"], age["show_if"], age["hint"]) == (
+        0,
+        120,
+        "D1 == 1",
+        {"en": "In years"},
+    )
+    fruit = questions["F"]
+    assert fruit["type"] == "multiple" and fruit["required"] is False
+    assert fruit["max_choices"] == 2
+    assert fruit["show_if"] == "D1 == 2 and not (age < 18)"
+    assert fruit["options"][-1] == {
+        "code": "other",
+        "label": {"zh-hans": "其他", "en": "Other"},
+        "other": True,
+    }
+    matrix = questions["M"]
+    assert matrix["type"] == "matrix" and matrix["label"] == {"zh-hans": "评价", "en": "Rating"}
+    assert [i["code"] for i in matrix["items"]] == ["speed", "price"]
+    assert [o["code"] for o in matrix["scale"]] == [1, 2]
+    assert questions["why"]["show_if"] == 'M.speed == 2 or F has "a"'
+    assert questions["why"]["max_length"] == 200
+    assert questions["spend"]["integer"] is False
+    assert result.notes == ["row 2 (start): a metadata field (start), not imported"]
+
+
+@pytest.mark.django_db
+def test_a_kobo_form_imports_and_its_form_shows_the_hint(client):
+    data = workbook(KOBO_SURVEY, KOBO_CHOICES, [["form_id"], ["fruit"]])
+    document = read_definition_file(data, filename="fruit.xlsx").document
+    questionnaire = questionnaire_import(definition=document)
+    assert Question.objects.get(code="D1").extra == {"hint": {"zh-hans": "欢迎", "en": "Welcome"}}
+    questionnaire.status = Questionnaire.Status.OPEN
+    questionnaire.save()
+    page = client.get(reverse("survey:form", args=["fruit"]), HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200
+    assert '<span class="qnote">Welcome</span>' in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("row", "reason"),
+    [
+        (["geopoint", "where", "Where?"], "the question type geopoint has no equivalent in Wenji"),
+        (["date", "when", "When?"], "the question type date has no equivalent in Wenji"),
+        (
+            ["calculate", "total", None, None, "1 + 1"],
+            "the question type calculate has no equivalent in Wenji",
+        ),
+        (
+            ["text", "name", "Name?", "${q1} = 'a' or ../q1 = 'b'"],
+            "relevant \"${q1} = 'a' or ../q1 = 'b'\" cannot be translated: "
+            "'..' is not supported there",
+        ),
+        (
+            ["text", "name", "Name?", "count-selected(${q1}) > 1"],
+            "relevant 'count-selected(${q1}) > 1' cannot be translated: "
+            "the function count-selected() is not supported",
+        ),
+        (
+            ["text", "name", "Name?", "${q1} != ''"],
+            "relevant \"${q1} != ''\" cannot be translated: "
+            "comparing with '' (unanswered) has no equivalent",
+        ),
+        (
+            ["integer", "n", "N?", None, None, ". mod 2 = 0"],
+            "the constraint '. mod 2 = 0' has no equivalent in Wenji "
+            "(a number question takes . >= N and . <= N)",
+        ),
+        (
+            ["text", "name", "Name?", None, None, None, "Ann"],
+            "a default answer (column default) has no equivalent in Wenji",
+        ),
+        (
+            ["select_one_from_file towns.csv", "town", "Town?"],
+            "choices from a file or another form are not supported",
+        ),
+    ],
+)
+def test_what_wenji_cannot_express_is_refused_with_its_row(row, reason):
+    header = ["type", "name", "label", "relevant", "calculation", "constraint", "default"]
+    survey = [header, ["text", "q1", "First"], row + [None] * (len(header) - len(row))]
+    with pytest.raises(DefinitionError) as refused:
+        xlsform_read(workbook(survey), filename="f.xlsx")
+    assert refused.value.problems == [f"row 3 ({row[1]}): {reason}"]
+
+
+def test_a_repeat_is_refused_with_its_row():
+    survey = [
+        ["type", "name", "label"],
+        ["begin_repeat", "kids", "Children"],
+        ["text", "kid", "Name"],
+        ["end_repeat", None, None],
+    ]
+    with pytest.raises(DefinitionError) as refused:
+        xlsform_read(workbook(survey))
+    assert refused.value.problems == [
+        "row 2 (kids): repeats (a group answered several times) are not supported"
+    ]
+
+
+def test_a_broken_workbook_is_refused_with_pyxforms_reason():
+    with pytest.raises(DefinitionError) as refused:
+        xlsform_read(workbook([["type", "name", "label"], ["select_one nolist", "q", "Q"]]))
+    [problem] = refused.value.problems
+    assert problem.startswith("file: ") and "choices sheet" in problem
+
+
+def test_a_file_that_is_not_a_workbook_is_read_as_yaml_or_json(full_definition):
+    data = write_definition_file(full_definition, fmt="yaml")
+    assert read_definition_file(data, filename="every.yaml").document == full_definition
+    assert read_definition_file(write_definition_file(full_definition, fmt="xlsform")).document == (
+        full_definition
+    )
+
+
+# --- generated documents round-trip ---------------------------------------------------------------
+
+_TEXT = st.text(
+    alphabet=st.characters(
+        codec="utf-8", categories=("L", "N", "P", "Zs"), exclude_characters="\x85\xa0"
+    ),
+    min_size=1,
+    max_size=12,
+).filter(lambda s: s.strip() == s and s.strip())
+_LABEL = (
+    _TEXT
+    | st.fixed_dictionaries({"zh-hans": _TEXT, "en": _TEXT})
+    | st.fixed_dictionaries({"zh-hans": _TEXT})
+)
+_CODE = st.from_regex(r"[A-Za-z][A-Za-z0-9]{0,5}", fullmatch=True)
+_OPTION_CODE = st.integers(0, 99) | st.from_regex(r"[a-z][a-z0-9]{0,3}", fullmatch=True)
+
+
+@st.composite
+def _options(draw, with_flags: bool):
+    codes = draw(st.lists(_OPTION_CODE, min_size=2, max_size=5, unique_by=str))
+    options = []
+    for code in codes:
+        option: dict = {"code": code, "label": draw(_LABEL)}
+        if draw(st.booleans()):
+            option["score"] = draw(st.integers(-5, 5) | st.sampled_from([0.5, 1.25, -2.75]))
+        options.append(option)
+    if with_flags:
+        options[-1]["other"] = True
+    return options
+
+
+@st.composite
+def documents(draw):
+    used: set[str] = set()
+    sections = []
+    singles: list[dict] = []
+    for s in range(draw(st.integers(1, 3))):
+        questions = []
+        for _ in range(draw(st.integers(1, 4))):
+            code = draw(_CODE.filter(lambda c: c not in used and c.lower() not in {"other"}))
+            used.add(code)
+            qtype = draw(
+                st.sampled_from(["single", "multiple", "matrix", "number", "number_grid", "text"])
+            )
+            question: dict = {"code": code, "type": qtype, "label": draw(_LABEL)}
+            if draw(st.booleans()):
+                question["required"] = False
+            if singles and draw(st.booleans()):
+                target = draw(st.sampled_from(singles))
+                option = draw(st.sampled_from(target["options"]))
+                literal = (
+                    option["code"] if isinstance(option["code"], int) else f'"{option["code"]}"'
+                )
+                question["show_if"] = f"{target['code']} == {literal}"
+            if qtype in ("single", "multiple"):
+                question["options"] = draw(_options(draw(st.booleans())))
+                if qtype == "multiple" and draw(st.booleans()):
+                    question["max_choices"] = 2
+            elif qtype == "matrix":
+                question["scale"] = draw(_options(False))
+                items = draw(
+                    st.lists(
+                        st.from_regex(r"[a-z][a-z0-9]{0,3}", fullmatch=True),
+                        min_size=1,
+                        max_size=3,
+                        unique=True,
+                    )
+                )
+                question["items"] = [{"code": c, "label": draw(_LABEL)} for c in items]
+            elif qtype in ("number", "number_grid"):
+                question["min"] = draw(st.integers(-10, 0))
+                question["max"] = draw(st.integers(1, 1000))
+                if draw(st.booleans()):
+                    question["integer"] = False
+                if qtype == "number_grid":
+                    question["items"] = [{"code": c, "label": draw(_LABEL)} for c in ("a", "b")]
+            else:
+                question["max_length"] = draw(st.integers(1, 5000))
+            if draw(st.booleans()):
+                question["hint"] = draw(_LABEL)
+            questions.append(question)
+            if qtype == "single":
+                singles.append(question)
+        section = {"code": f"S{s + 1}", "questions": questions}
+        if draw(st.booleans()):
+            section["title"] = draw(_LABEL)
+        sections.append(section)
+    return {
+        "format": "questionnaire/v1",
+        "slug": draw(st.from_regex(r"[a-z][a-z0-9-]{0,10}", fullmatch=True)),
+        "languages": ["zh-hans", "en"],
+        "title": draw(_LABEL),
+        "sections": sections,
+        "analysis": {"significance": 0.05},
+    }
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(documents())
+def test_generated_documents_round_trip_through_xlsform(document):
+    """Any text but a no-break space, which pyxform reads as a space in every cell."""
+    assert validate_definition(document) == []
+    data = xlsform_write(document)
+    assert xlsform_read(data).document == document
+
+
+def test_a_hand_made_workbook_reads_the_same_from_any_file_name(tmp_path: Path):
+    data = workbook(
+        [["type", "name", "label"], ["text", "q", "Q"]], settings_rows=[["form_id"], ["x"]]
+    )
+    assert read_definition_file(data, filename="upload.bin").document["sections"][0][
+        "questions"
+    ] == [{"code": "q", "type": "text", "label": "Q", "required": False}]
+
+
+def test_a_refused_row_reads_in_chinese_for_a_chinese_admin():
+    from django.utils import translation
+
+    data = workbook([["type", "name", "label"], ["geopoint", "where", "在哪里？"]])
+    with translation.override("zh-hans"), pytest.raises(DefinitionError) as refused:
+        xlsform_read(data)
+    assert refused.value.problems == ["第 2 行（where）: 问集没有与题型 geopoint 对应的题型"]
