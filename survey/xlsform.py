@@ -50,7 +50,7 @@ from survey.expressions import (
     to_source,
 )
 from survey.interchange import DefinitionError
-from survey.interchange_problems import FORMAT
+from survey.interchange_problems import FORMAT, ITEM_CODE_RE, MAX_CODE_LENGTH
 
 __all__ = ["XLSFormImport", "xlsform_read", "xlsform_write"]
 
@@ -171,12 +171,14 @@ class _Reader:
         self.problems: list[str] = []
         self.notes: list[str] = []
         self.rows: dict[str, deque[tuple[int, dict]]] = defaultdict(deque)
-        for number, row in enumerate(workbook.survey or [], start=2):
+        for number, raw in enumerate(workbook.survey or [], start=2):
+            row = _normal_row(raw)
             name = row.get("name")
             if name:
                 self.rows[str(name)].append((number, row))
         self.choice_rows: dict[tuple[str, str], dict] = {}
-        for row in workbook.choices or []:
+        for raw in workbook.choices or []:
+            row = _normal_row(raw)
             list_name, name = row.get("list_name"), row.get("name")
             if list_name is not None and name is not None:
                 self.choice_rows[(str(list_name), str(name))] = row
@@ -187,6 +189,9 @@ class _Reader:
         # XLSForm name → (question code, item code or None, question type), for expressions.
         self.names: dict[str, tuple[str, str | None, str]] = {}
         self.pending: list[tuple[str, dict, str, str]] = []  # (where, question, relevant, name)
+        self.section_codes: set[str] = set()
+        self.question_codes: set[str] = set()
+        self.last_question: dict | None = None  # where a trailing note goes
 
     # -- the document --
 
@@ -237,7 +242,12 @@ class _Reader:
         return None
 
     def _used_languages(self) -> list[str]:
+        """The labels' languages, the form's default_language first; a form that names none
+        and labels only in other languages (``label::English (en)``) is in those."""
         languages = list(dict.fromkeys(self.languages))
+        named = self.survey.get("default_language") not in (None, "", "default")
+        if languages and not named and self.default_language not in languages:
+            return languages
         if self.default_language in languages:
             languages.remove(self.default_language)
         return [self.default_language, *languages]
@@ -250,7 +260,12 @@ class _Reader:
             head, _sep, language = str(column).partition("::")
             if head.strip().lower() == kind and value not in (None, ""):
                 raw[language.strip() or "default"] = str(value)
-        return self._label(raw or parsed, where)
+        label = self._label(raw or parsed, where)
+        texts = label.values() if isinstance(label, dict) else [label]
+        if any("${" in text for text in texts):
+            message = _("%(where)s: ${…} is shown as written (answers are not piped into text)")
+            self.notes.append(message % {"where": where})
+        return label
 
     def _label(self, value: Any, where: str) -> Any:
         """A label: the text, or ``{language: text}`` when it has translations."""
@@ -289,19 +304,17 @@ class _Reader:
 
     def _sections(self, children: list[dict]) -> list[dict]:
         sections: list[dict] = []
-        loose: list[dict] = []
-        used_codes = {str(c.get("name")) for c in children if c.get("type") == "group"}
+        loose: list[dict] = []  # a run of questions outside any group
 
         def close_loose() -> None:
-            if loose:
+            questions = self._questions(list(loose), [])
+            loose.clear()
+            if questions:
                 number = len(sections) + 1
-                code = f"S{number}"
-                while code in used_codes:
+                while f"S{number}" in self.section_codes:
                     number += 1
-                    code = f"S{number}"
-                used_codes.add(code)
-                sections.append({"code": code, "questions": list(loose)})
-                loose.clear()
+                self.section_codes.add(f"S{number}")
+                sections.append({"code": f"S{number}", "questions": questions})
 
         for child in children:
             kind = child.get("type")
@@ -309,25 +322,47 @@ class _Reader:
             if kind == "group" and name == "meta" and (child.get("control") or {}).get("bodyless"):
                 self._metadata(child.get("children") or [])
                 continue
-            if kind == "group" and not self._is_matrix_or_grid(child):
-                close_loose()
-                number, row = self._row(name)
-                where = self._where(number, name)
-                section: dict[str, Any] = {"code": name}
-                title = self._text(row, "label", child.get("label"), where)
-                if title:
-                    section["title"] = title
-                relevant = (child.get("bind") or {}).get("relevant")
-                questions = self._questions(
-                    child.get("children") or [], [relevant] if relevant else []
-                )
-                section["questions"] = questions
+            if kind != "group" or self._is_matrix_or_grid(child):
+                loose.append(child)
+                continue
+            close_loose()
+            number, row = self._row(name)
+            where = self._where(number, name)
+            section: dict[str, Any] = {"code": self._code(name, where, self.section_codes, "S")}
+            title = self._text(row, "label", child.get("label"), where)
+            if title:
+                section["title"] = title
+            self._refuse_columns(where, row)
+            relevant = (child.get("bind") or {}).get("relevant")
+            section["questions"] = self._questions(
+                child.get("children") or [], [relevant] if relevant else []
+            )
+            if section["questions"]:
                 sections.append(section)
-                self._refuse_columns(where, row)
-            else:
-                loose.extend(self._questions([child], []))
         close_loose()
+        if not sections and not self.problems:
+            self.problems.append(_("file: the form has no question Wenji can import"))
         return sections
+
+    def _code(self, name: str, where: str, used: set[str], prefix: str) -> str:
+        """``name`` as a code (letters, digits and _, starting with a letter), unique in
+        ``used``; a changed name is noted."""
+        code = re.sub(r"[^A-Za-z0-9_]", "_", name)[:MAX_CODE_LENGTH] or prefix
+        if not code[0].isalpha() or not code.isascii():
+            code = f"{prefix}{code}"[:MAX_CODE_LENGTH]
+        base, number = code, 2
+        while code in used:
+            suffix = f"_{number}"
+            code = base[: MAX_CODE_LENGTH - len(suffix)] + suffix
+            number += 1
+        used.add(code)
+        if code != name:
+            message = _(
+                "%(where)s: the name %(name)s is now %(code)s "
+                "(a code takes letters, digits and _, and is unique)"
+            )
+            self.notes.append(message % {"where": where, "name": repr(name), "code": code})
+        return code
 
     def _metadata(self, children: list[dict]) -> None:
         for child in children:
@@ -385,9 +420,11 @@ class _Reader:
             if question is not None:
                 self._attach_notes(question, notes)
                 questions.append(question)
+        if questions:
+            self.last_question = questions[-1]
         if notes:
-            if questions:
-                self._attach_notes(questions[-1], notes, after=True)
+            if self.last_question is not None:
+                self._attach_notes(self.last_question, notes, after=True)
             else:
                 where = ", ".join(str(c.get("name")) for c in children if c.get("type") == "note")
                 self._refuse(where, _("a note with no question beside it has nowhere to go"))
@@ -442,7 +479,8 @@ class _Reader:
             return None
         self._refuse_columns(where, row)
         qtype = _QUESTION_TYPES[kind]
-        question: dict[str, Any] = {"code": name, "type": qtype}
+        code = self._code(name, where, self.question_codes, "Q")
+        question: dict[str, Any] = {"code": code, "type": qtype}
         question["label"] = self._text(row, "label", child.get("label"), where)
         hint = self._text(row, "hint", child.get("hint"), where)
         if hint:
@@ -450,12 +488,9 @@ class _Reader:
         bind = child.get("bind") or {}
         if not _truthy(bind.get("required")):
             question["required"] = False
-        if qtype in ("single", "multiple"):
-            if not self._select(child, question, where):
-                return None
-            self.names[name] = (name, None, qtype)
-        else:
-            self.names[name] = (name, None, qtype)
+        if qtype in ("single", "multiple") and not self._select(child, question, where):
+            return None
+        self.names[name] = (code, None, qtype)
         if qtype == "number" and kind == "decimal":
             question["integer"] = False
         constraint = bind.get("constraint")
@@ -519,7 +554,8 @@ class _Reader:
                 if str(c.get("name", "")).startswith("generated_table_list_label_")
             ]
             label = generated[0].get("label") if generated else ""
-        question: dict[str, Any] = {"code": name, "type": qtype}
+        code = self._code(name, where, self.question_codes, "Q")
+        question: dict[str, Any] = {"code": code, "type": qtype}
         question["label"] = self._text(row, "label", label, where)
         hint = self._text(row, "hint", group.get("hint"), where)
         if hint:
@@ -552,14 +588,19 @@ class _Reader:
             item_code = child_row.get(ITEM_COLUMN)
             if item_code in (None, ""):
                 item_code = child_name.removeprefix(f"{name}_")
+                if not ITEM_CODE_RE.fullmatch(item_code):
+                    item_code = self._code(item_code, child_where, set(), "i")
             item = {
                 "code": _code(str(item_code)),
                 "label": self._text(child_row, "label", child.get("label"), child_where),
             }
+            if self._text(child_row, "hint", child.get("hint"), child_where):
+                message = _("%(where)s: the hint of a matrix or grid row is not imported")
+                self.notes.append(message % {"where": child_where})
             items.append(item)
             required.append(_truthy((child.get("bind") or {}).get("required")))
             child_rows.append((child, child_where))
-            self.names[child_name] = (name, str(item["code"]), qtype)
+            self.names[child_name] = (code, str(item["code"]), qtype)
         if not items:
             self._refuse(where, _("a matrix or grid needs at least one row"))
             return None
@@ -691,6 +732,16 @@ def _own_sheet(rows: list[dict], problems: list[str]) -> dict[str, Any]:
             message = _("%(sheet)s sheet, row %(row)d (%(key)s): the value is not JSON")
             problems.append(message % {"sheet": OWN_SHEET, "row": number, "key": key})
     return own
+
+
+def _normal_row(row: dict) -> dict:
+    """A sheet row with its headers as pyxform reads them: any case, spaces as underscores
+    (``LIST NAME`` is ``list_name``); the language after ``::`` is kept as written."""
+    normal = {}
+    for key, value in row.items():
+        head, sep, language = str(key).partition("::")
+        normal[head.strip().lower().replace(" ", "_") + sep + language.strip()] = value
+    return normal
 
 
 def _truthy(value: Any) -> bool:

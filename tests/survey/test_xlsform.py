@@ -496,6 +496,52 @@ def test_a_hand_made_workbook_reads_the_same_from_any_file_name(tmp_path: Path):
     ] == [{"code": "q", "type": "text", "label": "Q", "required": False}]
 
 
+def test_names_that_are_not_codes_are_renamed_and_noted():
+    survey = [
+        ["type", "name", "label"],
+        ["begin_group", "my-group", "G"],
+        ["select_one yn", "q1", "Q1"],
+        ["begin_group", "inner", "Inner"],
+        ["text", "q1", "Again"],
+        ["end_group", None, None],
+        ["note", "thanks", "Thanks, ${my-group}"],
+        ["end_group", None, None],
+    ]
+    choices = [["list_name", "name", "label"], ["yn", "y", "Yes"], ["yn", "n", "No"]]
+    result = xlsform_read(workbook(survey, choices))
+    [section] = result.document["sections"]
+    assert section["code"] == "my_group"
+    assert [q["code"] for q in section["questions"]] == ["q1", "q1_2"]
+    # The trailing note went to the last question, as written (no piping).
+    assert section["questions"][1]["hint"] == "Thanks, ${my-group}"
+    assert result.notes == [
+        "row 2 (my-group): the name 'my-group' is now my_group "
+        "(a code takes letters, digits and _, and is unique)",
+        "row 5 (q1): the name 'q1' is now q1_2 (a code takes letters, digits and _, and is unique)",
+        "row 7 (thanks): ${…} is shown as written (answers are not piped into text)",
+    ]
+    assert validate_definition(result.document) == []
+
+
+def test_the_old_or_specify_other_syntax_outside_groups():
+    survey = [
+        ["type", "name", "label::English (en)"],
+        ["select one from sexes or specify other", "sex", "Sex?"],
+        ["integer", "age", "Age?"],
+    ]
+    choices = [["list name", "name", "label::English (en)"], ["sexes", "m", "Male"]]
+    document = xlsform_read(workbook(survey, choices)).document
+    assert document["languages"] == ["en"]
+    [section] = document["sections"]
+    assert section["code"] == "S1"
+    assert [q["code"] for q in section["questions"]] == ["sex", "age"]
+    assert section["questions"][0]["options"][-1] == {
+        "code": "other",
+        "label": {"en": "Other"},
+        "other": True,
+    }
+
+
 def test_a_refused_row_reads_in_chinese_for_a_chinese_admin():
     from django.utils import translation
 
