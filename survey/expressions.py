@@ -56,6 +56,26 @@ _INT_CODE = re.compile(r"0|-?[1-9][0-9]*")
 UNKNOWN_REFERENCE = "unknown_reference"
 
 
+class Text(str):
+    """A message in English that remembers how it was made, so that the Django side can
+    translate it (``survey.interchange_problems.localized``): ``template % params``, where a
+    param may itself be a Text. This module stays free of Django."""
+
+    template: str
+    params: dict[str, Any]
+
+    def __new__(cls, template: str, params: dict[str, Any]) -> Text:
+        text = super().__new__(cls, template % params if params else template)
+        text.template = template
+        text.params = params
+        return text
+
+
+def _(template: str, **params: Any) -> Text:
+    """A translatable message (the name is what makemessages looks for)."""
+    return Text(template, params)
+
+
 class ExpressionError(ValueError):
     """A syntax or type error in an expression; `str()` reads `at POSITION: MESSAGE`.
 
@@ -201,8 +221,14 @@ def _scan_token(source: str, pos: int) -> _Token:
             return _Token("op", op, pos)
     if char in "()[],":
         return _Token("punct", char, pos)
-    hint = f"; did you mean {_CHARACTER_HINTS[char]}?" if char in _CHARACTER_HINTS else ""
-    raise ExpressionError(f"unexpected character {char!r}{hint}", pos)
+    if char in _CHARACTER_HINTS:
+        message = _(
+            "unexpected character %(char)s; did you mean %(hint)s?",
+            char=repr(char),
+            hint=_CHARACTER_HINTS[char],
+        )
+        raise ExpressionError(message, pos)
+    raise ExpressionError(_("unexpected character %(char)s", char=repr(char)), pos)
 
 
 def _scan_name(source: str, match: re.Match[str]) -> _Token:
@@ -210,8 +236,11 @@ def _scan_name(source: str, match: re.Match[str]) -> _Token:
     if end < len(source) and source[end] == ".":
         item = _ITEM_RE.match(source, end + 1)
         if item is None:
-            found = repr(source[end + 1]) if end + 1 < len(source) else "end of expression"
-            raise ExpressionError(f"expected an item code after '{name}.', found {found}", end + 1)
+            found = repr(source[end + 1]) if end + 1 < len(source) else _("end of expression")
+            message = _(
+                "expected an item code after '%(name)s.', found %(found)s", name=name, found=found
+            )
+            raise ExpressionError(message, end + 1)
         return _Token("ref", source[start : item.end()], start, (name, item.group()))
     if name in KEYWORDS:
         return _Token("keyword", name, start)
@@ -229,21 +258,24 @@ def _scan_string(source: str, start: int) -> _Token:
             if not escaped:
                 break
             if escaped not in _ESCAPES:
-                raise ExpressionError(f"unknown escape '\\{escaped}' in a string", pos)
+                message = _("unknown escape '\\%(char)s' in a string", char=escaped)
+                raise ExpressionError(message, pos)
             chars.append(_ESCAPES[escaped])
             pos += 2
             continue
         chars.append(char)
         pos += 1
-    raise ExpressionError(f"unterminated string: no closing {quote} before the end", start)
+    message = _("unterminated string: no closing %(quote)s before the end", quote=quote)
+    raise ExpressionError(message, start)
 
 
 def _describe(token: _Token) -> str:
     if token.kind == "end":
-        return "end of expression"
+        return _("end of expression")
     text = token.text if len(token.text) <= 24 else token.text[:21] + "..."
-    hint = " (keywords are lowercase)" if text.lower() in KEYWORDS - {text} else ""
-    return f"'{text}'{hint}"
+    if text.lower() in KEYWORDS - {text}:
+        return _("'%(text)s' (keywords are lowercase)", text=text)
+    return f"'{text}'"
 
 
 def parse(source: str) -> Expr:
@@ -251,7 +283,7 @@ def parse(source: str) -> Expr:
     try:
         return _Parser(source).parse()
     except RecursionError:  # hundreds of nested 'not' or '(': refuse, as for any bad input
-        raise ExpressionError("the expression is nested too deeply", 0) from None
+        raise ExpressionError(_("the expression is nested too deeply"), 0) from None
 
 
 class _Parser:
@@ -281,7 +313,9 @@ class _Parser:
 
     @staticmethod
     def _fail(expected: str, token: _Token) -> ExpressionError:
-        return ExpressionError(f"{expected}, found {_describe(token)}", token.pos)
+        return ExpressionError(
+            _("%(expected)s, found %(found)s", expected=expected, found=_describe(token)), token.pos
+        )
 
     def _or(self, after: str | None) -> Expr:
         operands = [self._and(after)]
@@ -303,18 +337,25 @@ class _Parser:
             opening = self._next()
             inner = self._or("(")
             if not self._is("punct", ")"):
-                raise self._fail(f"expected ')' to close the '(' at {opening.pos}", self._peek())
+                expected = _("expected ')' to close the '(' at %(pos)d", pos=opening.pos)
+                raise self._fail(expected, self._peek())
             self._next()
             return inner
         return self._comparison(after)
 
     def _comparison(self, after: str | None) -> Compare:
         left_token = self._peek()
-        expected = f"expected an expression after '{after}'" if after else "expected an expression"
+        expected = (
+            _("expected an expression after '%(word)s'", word=after)
+            if after
+            else _("expected an expression")
+        )
         left = self._operand(expected)
         op_token = self._peek()
         if not _is_operator(op_token):
-            expected = f"expected a comparison operator after {_describe(left_token)}"
+            expected = _(
+                "expected a comparison operator after %(token)s", token=_describe(left_token)
+            )
             raise self._fail(expected, op_token)
         self._next()
         right = self._right_operand(op_token)
@@ -322,17 +363,21 @@ class _Parser:
         if error := shape_error(node):
             raise error
         if _is_operator(following := self._peek()):
-            message = f"comparisons cannot be chained, found a second {_describe(following)}"
-            raise ExpressionError(f"{message}; join comparisons with 'and'", following.pos)
+            message = _(
+                "comparisons cannot be chained, found a second %(token)s; "
+                "join comparisons with 'and'",
+                token=_describe(following),
+            )
+            raise ExpressionError(message, following.pos)
         return node
 
     def _right_operand(self, op_token: _Token) -> Operand:
         op = op_token.text
         if op == "in" and not self._is("punct", "["):
-            raise self._fail("expected a list such as [1, 2] after 'in'", self._peek())
+            raise self._fail(_("expected a list such as [1, 2] after 'in'"), self._peek())
         if op == "has" and self._peek().kind not in ("number", "string"):
-            raise self._fail("expected an option code after 'has'", self._peek())
-        return self._operand(f"expected a value after '{op}'")
+            raise self._fail(_("expected an option code after 'has'"), self._peek())
+        return self._operand(_("expected a value after '%(op)s'", op=op))
 
     def _operand(self, expected: str) -> Operand:
         token = self._peek()
@@ -350,18 +395,18 @@ class _Parser:
     def _list(self) -> ListLiteral:
         opening = self._next()
         if self._is("punct", "]"):
-            raise ExpressionError("a list needs at least one value", opening.pos)
+            raise ExpressionError(_("a list needs at least one value"), opening.pos)
         values = []
         while True:
             token = self._next()
             if token.kind not in ("number", "string"):
-                raise self._fail("expected a number or a string in the list", token)
+                raise self._fail(_("expected a number or a string in the list"), token)
             values.append(Literal(token.value, pos=token.pos))
             separator = self._next()
             if separator.kind == "punct" and separator.text == "]":
                 return ListLiteral(tuple(values), pos=opening.pos)
             if not (separator.kind == "punct" and separator.text == ","):
-                raise self._fail("expected ',' or ']' in the list", separator)
+                raise self._fail(_("expected ',' or ']' in the list"), separator)
 
 
 def _is_operator(token: _Token) -> bool:
@@ -373,16 +418,19 @@ def shape_error(node: Compare) -> ExpressionError | None:
     left, op, right = node.left, node.op, node.right
     if isinstance(left, ListLiteral) or (isinstance(right, ListLiteral) and op != "in"):
         where = left if isinstance(left, ListLiteral) else right
-        return ExpressionError("a list can only follow 'in'", where.pos)
+        return ExpressionError(_("a list can only follow 'in'"), where.pos)
     if op == "in" and not isinstance(right, ListLiteral):
-        return ExpressionError("'in' needs a list such as [1, 2] on its right", node.op_pos)
+        return ExpressionError(_("'in' needs a list such as [1, 2] on its right"), node.op_pos)
     if op == "has" and not (isinstance(left, Ref) and isinstance(right, Literal)):
-        message = "'has' needs a question reference on its left and an option code on its right"
+        message = _("'has' needs a question reference on its left and an option code on its right")
         return ExpressionError(message, node.op_pos)
     if op not in FLIPPED and op not in ("in", "has"):
-        return ExpressionError(f"unknown operator {op!r}", node.op_pos)
+        return ExpressionError(_("unknown operator %(op)s", op=repr(op)), node.op_pos)
     if not (isinstance(left, Ref) or isinstance(right, Ref)):
-        message = f"a comparison needs a question reference on one side, found {to_source(node)}"
+        message = _(
+            "a comparison needs a question reference on one side, found %(found)s",
+            found=to_source(node),
+        )
         return ExpressionError(message, node.pos)
     return None
 
@@ -470,7 +518,7 @@ def orient(node: Compare) -> tuple[Ref, str, Operand]:
         return node.left, node.op, node.right
     if isinstance(node.right, Ref) and node.op in FLIPPED:
         return node.right, FLIPPED[node.op], node.left
-    raise ExpressionError("a comparison needs a question reference on one side", node.pos)
+    raise ExpressionError(_("a comparison needs a question reference on one side"), node.pos)
 
 
 # --- checking against a questionnaire ---------------------------------------------------------
@@ -514,12 +562,16 @@ def _check_compare(node: Compare, questions: Mapping[str, QuestionSpec]) -> None
     if len(resolved) == 2:
         for ref, spec, kind in resolved:
             if kind != "number":
-                why = f"{to_source(ref)} is a {spec.type} question"
-                message = f"comparing two questions is only supported between numbers; {why}"
+                message = _(
+                    "comparing two questions is only supported between numbers; "
+                    "%(name)s is a %(type)s question",
+                    name=to_source(ref),
+                    type=spec.type,
+                )
                 raise ExpressionError(message, node.op_pos)
         return
     ref, op, value = orient(node)
-    _, spec, kind = resolved[0]
+    _ref, spec, kind = resolved[0]
     _check_operator(ref, spec, kind, op, node.op_pos)
     literals = value.values if isinstance(value, ListLiteral) else (value,)
     for literal in literals:
@@ -530,57 +582,94 @@ def _check_compare(node: Compare, questions: Mapping[str, QuestionSpec]) -> None
 def _resolve(ref: Ref, questions: Mapping[str, QuestionSpec]) -> tuple[QuestionSpec, str]:
     spec = questions.get(ref.question)
     if spec is None:
-        raise ExpressionError(f"unknown question {ref.question}", ref.pos, UNKNOWN_REFERENCE)
+        message = _("unknown question %(code)s", code=ref.question)
+        raise ExpressionError(message, ref.pos, UNKNOWN_REFERENCE)
     if ref.item is not None and spec.type not in _WITH_ITEMS:
-        message = f"{ref.question} is a {spec.type} question and has no items"
+        message = _(
+            "%(code)s is a %(type)s question and has no items", code=ref.question, type=spec.type
+        )
         raise ExpressionError(message, ref.pos)
     if ref.item is None and spec.type in _WITH_ITEMS:
         example = f"{ref.question}.{min(spec.items, default='a')}"
-        message = f"{ref.question} is a {spec.type} question: name one of its items, e.g. {example}"
+        message = _(
+            "%(code)s is a %(type)s question: name one of its items, e.g. %(example)s",
+            code=ref.question,
+            type=spec.type,
+            example=example,
+        )
         raise ExpressionError(message, ref.pos)
     if ref.item is not None and ref.item not in spec.items:
-        raise ExpressionError(f"{ref.question} has no item {ref.item}", ref.pos, UNKNOWN_REFERENCE)
+        message = _("%(code)s has no item %(item)s", code=ref.question, item=ref.item)
+        raise ExpressionError(message, ref.pos, UNKNOWN_REFERENCE)
     return spec, _KINDS[spec.type]
 
 
 def _check_operator(ref: Ref, spec: QuestionSpec, kind: str, op: str, pos: int) -> None:
     name = to_source(ref)
     if kind == "choices" and op != "has":
-        message = f"{name} is a multiple question; test a choice with '{name} has CODE'"
+        message = _(
+            "%(name)s is a multiple question; test a choice with '%(name)s has CODE'", name=name
+        )
         raise ExpressionError(message, pos)
     if op == "has" and kind != "choices":
-        raise ExpressionError(f"'has' needs a multiple question, but {name} is {spec.type}", pos)
+        message = _(
+            "'has' needs a multiple question, but %(name)s is %(type)s", name=name, type=spec.type
+        )
+        raise ExpressionError(message, pos)
     if op in ORDERING_OPERATORS and kind == "text":
-        raise ExpressionError(f"'{op}' does not apply to text question {name}", pos)
+        message = _("'%(op)s' does not apply to text question %(name)s", op=op, name=name)
+        raise ExpressionError(message, pos)
     if op in ORDERING_OPERATORS and kind == "option":
         not_integers = sorted(c for c in spec.options if not _INT_CODE.fullmatch(c))
         if not_integers:
             bad = _literal_source(not_integers[0])
-            message = f"'{op}' needs integer option codes, but {ref.question} has option {bad}"
+            message = _(
+                "'%(op)s' needs integer option codes, but %(code)s has option %(option)s",
+                op=op,
+                code=ref.question,
+                option=bad,
+            )
             raise ExpressionError(message, pos)
 
 
 def _check_literal(ref: Ref, spec: QuestionSpec, kind: str, op: str, literal: Literal) -> None:
     name, value, shown = to_source(ref), literal.value, _literal_source(literal.value)
     if kind == "number" and not isinstance(value, int | Decimal):
-        message = f"{name} is a number; compare it with a number, not {shown}"
+        message = _(
+            "%(name)s is a number; compare it with a number, not %(value)s", name=name, value=shown
+        )
         raise ExpressionError(message, literal.pos)
     if kind == "text" and not isinstance(value, str):
-        message = f"{name} is a text answer; compare it with a quoted string, not {shown}"
+        message = _(
+            "%(name)s is a text answer; compare it with a quoted string, not %(value)s",
+            name=name,
+            value=shown,
+        )
         raise ExpressionError(message, literal.pos)
     if kind not in ("option", "choices"):
         return
     if isinstance(value, Decimal):
-        message = f"option codes are integers or strings, so {name} cannot equal {shown}"
+        message = _(
+            "option codes are integers or strings, so %(name)s cannot equal %(value)s",
+            name=name,
+            value=shown,
+        )
         raise ExpressionError(message, literal.pos)
     if op in ORDERING_OPERATORS:
         if not isinstance(value, int):
-            message = f"{name} is ordered by its integer codes; compare it with an integer"
-            raise ExpressionError(f"{message}, not {shown}", literal.pos)
+            message = _(
+                "%(name)s is ordered by its integer codes; "
+                "compare it with an integer, not %(value)s",
+                name=name,
+                value=shown,
+            )
+            raise ExpressionError(message, literal.pos)
         return
     if canonical_code(value) not in spec.options:
-        what = "scale point" if spec.type == "matrix" else "option"
-        message = f"{ref.question} has no {what} {shown}"
+        if spec.type == "matrix":
+            message = _("%(code)s has no scale point %(value)s", code=ref.question, value=shown)
+        else:
+            message = _("%(code)s has no option %(value)s", code=ref.question, value=shown)
         raise ExpressionError(message, literal.pos, UNKNOWN_REFERENCE)
 
 

@@ -63,6 +63,7 @@ from survey.interchange_problems import (
     as_list,
     code_of,
     display,
+    expression_error_text,
     is_integral,
     is_number,
     json_problem,
@@ -453,7 +454,10 @@ def _compile(checker: Checker, path: str, source: str) -> set[str] | None:
             return None  # those questions' own problems are reported already
         compile_expression(source, checker.specs)
     except ExpressionError as exc:
-        message = _('"%(source)s" %(error)s') % {"source": source, "error": exc}
+        message = _('"%(source)s" %(error)s') % {
+            "source": source,
+            "error": expression_error_text(exc),
+        }
         checker.add(path, exc.code, message, source)
         return None
     return codes

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from survey.expressions import QuestionSpec, canonical_code
+from survey.expressions import ExpressionError, QuestionSpec, Text, canonical_code
 from survey.models import CODE_PATTERN
 
 FORMAT = "questionnaire/v1"
@@ -70,6 +70,27 @@ SCORE_LIMITS = (4, Decimal("1e8"))
 NUMBER_LIMITS = (6, Decimal("1e14"))
 SIGNIFICANCE_PLACES = 4
 MAX_LENGTH_LIMIT = 1_000_000
+
+
+# --- expression diagnostics in the user's language ---------------------------------------------
+
+
+def localized(text: str) -> str:
+    """An expression diagnostic (``survey.expressions.Text``) in the active language."""
+    if not isinstance(text, Text):
+        return text
+    template = _(text.template)
+    if not text.params:
+        return template
+    return template % {key: localized(value) for key, value in text.params.items()}
+
+
+def expression_error_text(error: ExpressionError) -> str:
+    """``at POSITION: MESSAGE`` as ``str(error)`` reads, in the active language."""
+    return _("at %(position)s: %(message)s") % {
+        "position": error.position,
+        "message": localized(error.message),
+    }
 
 
 # --- problems ---------------------------------------------------------------------------------

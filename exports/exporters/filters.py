@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from exports.exporters.base import ExportError, ExportOptions
 from survey.expressions import ExpressionError, compile_expression
 from survey.expressions_sql import to_q
+from survey.interchange_problems import expression_error_text
 from survey.models import Questionnaire, Response, Segment
 from survey.structure import structure_for
 
@@ -211,6 +212,6 @@ def _segment_q(questionnaire: Questionnaire, code: str) -> Any:
     except ExpressionError as error:
         message = _("The rule of segment %(code)s cannot be used: %(error)s") % {
             "code": code,
-            "error": error,
+            "error": expression_error_text(error),
         }
         raise ExportInvalid(message, {"segment": [message]}) from None

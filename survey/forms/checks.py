@@ -11,6 +11,7 @@ from survey.expressions import ExpressionError, QuestionSpec, compile_expression
 from survey.interchange_checks import (
     SEGMENT_PREFIX,
 )
+from survey.interchange_problems import expression_error_text
 from survey.models import (
     Question,
     Questionnaire,
@@ -46,7 +47,7 @@ def expression_problem(source: str, specs: dict[str, QuestionSpec]) -> str | Non
     try:
         compile_expression(source, specs)
     except ExpressionError as exc:
-        return f"{exc.message} (at character {exc.position + 1})"
+        return expression_error_text(exc)
     return None
 
 

@@ -22,6 +22,7 @@ from survey.forms.labels import (
 )
 from survey.interchange_problems import (
     ITEM_CODE_RE,
+    expression_error_text,
 )
 from survey.models import (
     Item,
@@ -165,7 +166,7 @@ class QuestionForm(LabelFormMixin, forms.ModelForm):
         try:
             expr = compile_expression(source, specs)
         except ExpressionError as exc:
-            self.add_error("show_if", f"{exc.message} (at character {exc.position + 1})")
+            self.add_error("show_if", expression_error_text(exc))
             return
         later = sorted({code for code, _item in references(expr)} - earlier)
         if own in later:

@@ -705,7 +705,7 @@ def test_show_if_must_compile_against_the_questionnaire(
 ) -> None:
     q15r = question(draft, "Q15R")
     errors = _errors(_post_question(admin_client, q15r, show_if="Q15 == 9"))
-    assert errors["show_if"] == ["Q15 has no option 9 (at character 8)"]
+    assert errors["show_if"] == ["at 7: Q15 has no option 9"]
     errors = _errors(_post_question(admin_client, q15r, show_if="Q15 = 1"))
     assert list(errors) == ["show_if"]
     errors = _errors(_post_question(admin_client, q15r, show_if="Q18 == 'x'"))
@@ -734,7 +734,7 @@ def test_removing_or_recoding_an_option_an_expression_reads_is_refused(
     q15 = question(draft, "Q15")  # Q15R asks "Q15 == 1"; segment agree_but_return too
     errors = _errors(_post_question(admin_client, q15, **{"options-0-code": "9"}))
     [message] = errors["options"]
-    assert message.startswith("Options: this change would break: show_if of Q15R: Q15 has no")
+    assert message.startswith("Options: this change would break: show_if of Q15R: at 7: Q15 has no")
     assert "rule of segment agree_but_return" in message
     errors = _errors(_post_question(admin_client, q15, **{"options-0-DELETE": "on"}))
     assert errors["options"][0].startswith("Options: this change would break")
@@ -750,7 +750,7 @@ def test_a_question_an_expression_reads_cannot_be_deleted(
     q15 = question(draft, "Q15")
     delete_url = reverse("admin:survey_question_delete", args=[q15.pk])
     page = admin_client.get(delete_url)
-    assert "ipb-survey: show_if of Q15R: unknown question Q15" in page.content.decode()
+    assert "ipb-survey: show_if of Q15R: at 0: unknown question Q15" in page.content.decode()
     admin_client.post(delete_url, {"post": "yes"})
     assert Question.objects.filter(pk=q15.pk).exists()
     q18 = question(draft, "Q18")
@@ -798,7 +798,7 @@ def test_segment_rules_and_banner_are_checked_on_the_questionnaire_page(
     data = form_data(admin_client, url, "questionnaire_form")
     data.update({"segments-0-rule": "Q2 >= 3", "banner": "D1, Q3x, Q5"})
     errors = _errors(admin_client.post(url, data))
-    assert errors["segments-0-rule"][0].startswith("Q2 is a number_grid question")
+    assert errors["segments-0-rule"][0].startswith("at 0: Q2 is a number_grid question")
     assert errors["banner"] == [
         "Q3x: no such question.",
         "Q5: only single-choice questions can cut tables.",
