@@ -22,9 +22,19 @@ from survey.admin.base import (
     PermissionCheckedImportExportMixin,
     structure_lock_reason,
 )
-from survey.forms.checks import places_broken_by_removing
+from survey.forms.checks import kept_forms, places_broken_by_removing
 from survey.forms.labels import questionnaire_of
 from survey.forms.question import ItemForm, ItemFormSet, OptionForm, OptionFormSet, QuestionForm
+from survey.forms.rulebook import (
+    Placed,
+    candidate_document,
+    item_row,
+    option_entry,
+    option_row,
+    place_problems,
+    question_problems,
+)
+from survey.interchange_checks import definition_problems
 from survey.labels import label_text
 from survey.models import Item, Option, Question, Questionnaire
 from survey.resources import OptionResource, QuestionResource
@@ -90,6 +100,56 @@ class LockAwareAdmin:
             request, questionnaire_of(obj) if obj else None
         )
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+
+class RulebookCheck:
+    """The last "formset" of the question page: once the question form and the inline option
+    and item formsets are valid on their own, the candidate document goes to the rulebook, and
+    its problems are put beside the fields they came from. It saves nothing."""
+
+    new_objects: list = []
+    changed_objects: list = []
+    deleted_objects: list = []
+    errors: list = []
+
+    def __init__(self, request: HttpRequest, question: Question, formsets: list) -> None:
+        self.request = request
+        self.question = question  # the question form's instance, edited as it validates
+        self.formsets = list(formsets)
+
+    def non_form_errors(self) -> list:
+        return []
+
+    def is_valid(self) -> bool:
+        form = getattr(self.request, "_rulebook_form", None)  # set when the question form is valid
+        if form is None or not all(formset.is_valid() for formset in self.formsets):
+            return True  # their own errors are shown first
+        by_model = {formset.model: formset for formset in self.formsets}
+        options, items = by_model.get(Option), by_model.get(Item)
+        placed = question_problems(
+            self.question,
+            kept_forms(options) if options is not None else None,
+            kept_forms(items) if items is not None else None,
+            form,
+        )
+        if not placed:
+            return True
+        _show(placed, form, options, items)
+        return False
+
+
+def _show(placed: Placed, form: Any, options: Any, items: Any) -> None:
+    for target, field, message in placed.beside:
+        target = target if target is not None else form
+        target.add_error(field if field in target.fields else None, message)
+    for formset, messages_ in ((options, placed.on_options), (items, placed.on_items)):
+        for message in messages_:
+            if formset is not None:
+                formset.non_form_errors().append(message)
+            else:
+                form.add_error(None, message)
+    for message in placed.elsewhere:
+        form.add_error(None, _("This change would break %(place)s") % {"place": message})
 
 
 @admin.register(Question)
@@ -164,6 +224,24 @@ class QuestionAdmin(
         question = Question.objects.filter(pk=unquote(object_id)).first()
         return question.questionnaire if question else None
 
+    # The rulebook judges the whole page (RulebookCheck): _create_formsets adds the check after
+    # the inline formsets, and save_form (called when the question form is valid, before the
+    # formsets are validated) hands it the form.
+
+    def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
+        request._rulebook_form = form
+        return super().save_form(request, form, change)
+
+    def _create_formsets(self, request: HttpRequest, obj: Any, change: bool) -> tuple:
+        formsets, inline_instances = super()._create_formsets(request, obj, change)
+        if request.method == "POST":
+            formsets = [*formsets, RulebookCheck(request, obj, formsets)]
+        return formsets, inline_instances
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if not isinstance(formset, RulebookCheck):
+            super().save_formset(request, form, formset, change)
+
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple:
         """Also protected: questions that a show_if, a segment rule or the banner reads."""
         deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
@@ -180,29 +258,48 @@ class QuestionAdmin(
 
 
 class StandaloneOptionForm(OptionForm):
-    """An option edited on its own page (the list the spreadsheet import works on)."""
+    """An option edited on its own page (the list the spreadsheet import works on): the
+    question with this option as edited goes to the rulebook, like the question page."""
+
+    def _get_validation_exclusions(self) -> set[str]:
+        return super()._get_validation_exclusions() | {"code"}
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        if self.errors or "label" not in cleaned:
+            return cleaned
         question = self.instance.question
-        code = cleaned.get("code")
-        siblings = Option.objects.filter(question=question, code=code).exclude(pk=self.instance.pk)
-        if code and siblings.exists():
-            self.add_error(
-                "code",
-                _("%(question)s already has an option %(code)s.")
-                % {
-                    "question": question.code,
-                    "code": code,
-                },
-            )
-        if cleaned.get("exclusive") and question.type != Question.Type.MULTIPLE:
-            self.add_error(
-                "exclusive", _("Only options of a multiple-choice question can be exclusive.")
-            )
-        if cleaned.get("is_other") and question.type == Question.Type.MATRIX:
-            self.add_error("is_other", _("A point of a matrix scale cannot be “other”."))
+        options, index = [], None
+        for option in question.options.all():
+            if option.pk == self.instance.pk:
+                index = len(options)
+                options.append(option_entry({**_stored_option(option), **cleaned}))
+            else:
+                options.append(option_row(option))
+        items = [item_row(item) for item in question.items.all()]
+        document, path = candidate_document(question, options, items)
+        targets = [self if i == index else None for i in range(len(options))]
+        placed = place_problems(definition_problems(document), path, option_forms=targets)
+        for target, field, message in placed.beside:
+            if target is self and field in self.fields:
+                self.add_error(field, message)
+            else:
+                self.add_error(None, message)
+        for message in [*placed.on_options, *placed.on_items]:
+            self.add_error(None, message)
+        for message in placed.elsewhere:
+            self.add_error(None, _("This change would break %(place)s") % {"place": message})
         return cleaned
+
+
+def _stored_option(option: Option) -> dict[str, Any]:
+    return {
+        "code": option.code,
+        "label": option.label,
+        "score": option.score,
+        "is_other": option.is_other,
+        "exclusive": option.exclusive,
+    }
 
 
 @admin.register(Option)

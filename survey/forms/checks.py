@@ -10,6 +10,7 @@ from django import forms
 from survey.expressions import ExpressionError, QuestionSpec, compile_expression
 from survey.interchange_checks import (
     SEGMENT_PREFIX,
+    definition_problems,
 )
 from survey.interchange_problems import expression_error_text
 from survey.models import (
@@ -17,6 +18,7 @@ from survey.models import (
     Questionnaire,
     Segment,
 )
+from survey.services.questionnaires import questionnaire_export
 
 # --- questions as the expression checker sees them --------------------------------------------
 
@@ -94,20 +96,21 @@ def places_broken_by_choices(
 
 
 def places_broken_by_removing(questions: Iterable[Question]) -> list[str]:
-    """What deleting ``questions`` would leave pointing at nothing, question by questionnaire."""
-    removed: dict[int, set[int]] = {}
+    """What deleting ``questions`` would leave pointing at nothing, by the rulebook: the
+    questionnaire's document without them, and each problem that makes, with its place."""
+    removed: dict[int, set[str]] = {}
     questionnaires: dict[int, Questionnaire] = {}
     for question in questions:
-        removed.setdefault(question.questionnaire_id, set()).add(question.pk)
+        removed.setdefault(question.questionnaire_id, set()).add(question.code)
         questionnaires[question.questionnaire_id] = question.questionnaire
     broken = []
-    for questionnaire_id, pks in removed.items():
+    for questionnaire_id, codes in removed.items():
         questionnaire = questionnaires[questionnaire_id]
-        specs = {
-            q.code: question_spec(q) for q in ordered_questions(questionnaire) if q.pk not in pks
-        }
-        places = referring_places(questionnaire, specs, skip=pks)
-        broken += [f"{questionnaire.slug}: {place}" for place in places]
+        document = questionnaire_export(questionnaire=questionnaire)
+        for section in document["sections"]:
+            section["questions"] = [q for q in section["questions"] if q["code"] not in codes]
+        document["sections"] = [s for s in document["sections"] if s["questions"]]
+        broken += [f"{questionnaire.slug}: {problem}" for problem in definition_problems(document)]
     return broken
 
 

@@ -574,7 +574,8 @@ def test_the_section_layout_of_a_locked_questionnaire_stays_editable(
     question_url = change_url(q9)
     moved = form_data(admin_client, question_url, "question_form")
     moved["section"] = str(Section.objects.get(questionnaire=locked, code="E").pk)
-    assert admin_client.post(question_url, moved).status_code == 302
+    response = admin_client.post(question_url, moved)
+    assert response.status_code == 302, _errors(response)
     assert question(locked, "Q9").section.code == "E"
     assert Answer.objects.count() == answers_before
 
@@ -589,7 +590,8 @@ def test_the_section_layout_of_a_locked_questionnaire_stays_editable(
     assert locked.sections.filter(code="B").exists()
     moved = form_data(admin_client, question_url, "question_form")
     moved["section"] = str(Section.objects.get(questionnaire=locked, code="C").pk)
-    assert admin_client.post(question_url, moved).status_code == 302
+    response = admin_client.post(question_url, moved)
+    assert response.status_code == 302, _errors(response)
     data = form_data(admin_client, url, "questionnaire_form")
     data[f"sections-{index['E']}-DELETE"] = "on"  # E is empty again
     assert admin_client.post(url, data).status_code == 302
@@ -703,28 +705,46 @@ def _errors(response) -> dict:
 def test_show_if_must_compile_against_the_questionnaire(
     admin_client: Client, draft: Questionnaire
 ) -> None:
+    """The question page asks the one rulebook: the same code, path and message as a file or
+    the API, put beside the field."""
     q15r = question(draft, "Q15R")
     errors = _errors(_post_question(admin_client, q15r, show_if="Q15 == 9"))
-    assert errors["show_if"] == ["at 7: Q15 has no option 9"]
+    assert errors["show_if"] == ['"Q15 == 9" at 7: Q15 has no option 9']
     errors = _errors(_post_question(admin_client, q15r, show_if="Q15 = 1"))
-    assert list(errors) == ["show_if"]
+    assert errors["show_if"] == ["\"Q15 = 1\" at 4: unexpected character '='; did you mean '=='?"]
     errors = _errors(_post_question(admin_client, q15r, show_if="Q18 == 'x'"))
     assert errors["show_if"] == [
-        "show_if may only read questions asked before this one: Q18 come later."
+        "refers to Q18, which comes later (a question can only depend on questions before it)"
     ]
     errors = _errors(_post_question(admin_client, q15r, show_if="Q15R == 'x'"))
-    assert errors["show_if"] == ["A question cannot depend on itself."]
+    assert errors["show_if"] == ["refers to the question itself (Q15R)"]
     assert _post_question(admin_client, q15r, show_if="Q15 in [1, 2]").status_code == 302
+
+
+def test_the_question_page_gives_the_rulebooks_message_in_chinese(
+    admin_client: Client, draft: Questionnaire, settings
+) -> None:
+    settings.LANGUAGE_CODE = "zh-hans"
+    response = _post_question(admin_client, question(draft, "Q15R"), show_if="Q15 == 9")
+    assert _errors(response)["show_if"] == ["“Q15 == 9” 位置 7：Q15 没有选项 9"]
 
 
 def test_a_code_change_that_breaks_an_expression_is_refused(
     admin_client: Client, draft: Questionnaire
 ) -> None:
     errors = _errors(_post_question(admin_client, question(draft, "Q15"), code="Q15X"))
-    assert errors["code"][0].startswith("This change would break: show_if of Q15R:")
-    assert "rule of segment agree_but_return" in errors["code"][0]
+    assert errors["__all__"] == [
+        'This change would break sections[3].questions[2] (Q15R).show_if: "Q15 == 1" '
+        "at 0: unknown question Q15",
+        "This change would break segments[3] (agree_but_return).rule: "
+        '"Q14 in [1, 2] and Q15 == 1" at 18: unknown question Q15',
+    ]
     errors = _errors(_post_question(admin_client, question(draft, "D1"), code="D1X"))
-    assert "banner: D1" in errors["code"][0]
+    assert errors["__all__"] == [
+        "This change would break analysis.banner[0]: unknown question 'D1'"
+    ]
+    errors = _errors(_post_question(admin_client, question(draft, "D2"), code="D1"))
+    assert errors["code"] == ["duplicate code D1 (already used by sections[0].questions[0])"]
     assert _post_question(admin_client, question(draft, "Q18"), code="Q18X").status_code == 302
 
 
@@ -732,15 +752,23 @@ def test_removing_or_recoding_an_option_an_expression_reads_is_refused(
     admin_client: Client, draft: Questionnaire
 ) -> None:
     q15 = question(draft, "Q15")  # Q15R asks "Q15 == 1"; segment agree_but_return too
-    errors = _errors(_post_question(admin_client, q15, **{"options-0-code": "9"}))
-    [message] = errors["options"]
-    assert message.startswith("Options: this change would break: show_if of Q15R: at 7: Q15 has no")
-    assert "rule of segment agree_but_return" in message
-    errors = _errors(_post_question(admin_client, q15, **{"options-0-DELETE": "on"}))
-    assert errors["options"][0].startswith("Options: this change would break")
+    for change in ({"options-0-code": "9"}, {"options-0-DELETE": "on"}):
+        errors = _errors(_post_question(admin_client, q15, **change))
+        assert errors["__all__"] == [
+            'This change would break sections[3].questions[2] (Q15R).show_if: "Q15 == 1" '
+            "at 7: Q15 has no option 1",
+            "This change would break segments[3] (agree_but_return).rule: "
+            '"Q14 in [1, 2] and Q15 == 1" at 25: Q15 has no option 1',
+        ]
     q2 = question(draft, "Q2")  # segments read Q2.a ... Q2.d
     errors = _errors(_post_question(admin_client, q2, **{"items-0-code": "z"}))
-    assert errors["items"][0].startswith("Items: this change would break: rule of segment active")
+    assert errors["__all__"][0].startswith("This change would break segments[0] (active).rule: ")
+    errors = _errors(_post_question(admin_client, q2, **{"items-0-code": "a-b"}))
+    assert errors["items-0-code"] == [
+        "'a-b' is not a valid item code (a letter, then letters, digits or _; or digits only)"
+    ]
+    errors = _errors(_post_question(admin_client, question(draft, "D1"), **{"options-1-code": "1"}))
+    assert errors["options"] == ["duplicate code 1"]
     assert _post_question(admin_client, q15, **{"options-2-code": "9"}).status_code == 302
 
 
@@ -750,7 +778,11 @@ def test_a_question_an_expression_reads_cannot_be_deleted(
     q15 = question(draft, "Q15")
     delete_url = reverse("admin:survey_question_delete", args=[q15.pk])
     page = admin_client.get(delete_url)
-    assert "ipb-survey: show_if of Q15R: at 0: unknown question Q15" in page.content.decode()
+    content = page.content.decode()
+    assert (
+        "ipb-survey: sections[3].questions[1] (Q15R).show_if: &quot;Q15 == 1&quot; "
+        "at 0: unknown question Q15" in content
+    )
     admin_client.post(delete_url, {"post": "yes"})
     assert Question.objects.filter(pk=q15.pk).exists()
     q18 = question(draft, "Q18")
@@ -767,28 +799,33 @@ def test_option_flags_must_fit_the_question_type(
     errors = _errors(
         _post_question(admin_client, question(draft, "D1"), **{"options-0-exclusive": "on"})
     )
-    assert errors["options-0-exclusive"] == [
-        "Only options of a multiple-choice question can be exclusive."
-    ]
+    assert errors["options-0-exclusive"] == ["only options of a multiple can be exclusive"]
     errors = _errors(
         _post_question(admin_client, question(draft, "Q5"), **{"options-0-is_other": "on"})
     )
-    assert errors["options-0-is_other"] == ["A point of a matrix scale cannot be “other”."]
+    assert errors["options-0-is_other"] == ["a matrix scale point cannot be 'other'"]
     errors = _errors(
         _post_question(
             admin_client, question(draft, "Q18"), attention_expect="1", straightlining_check="on"
         )
     )
-    assert set(errors) == {"attention_expect", "straightlining_check"}
+    assert errors == {
+        "attention_expect": ["not allowed on a text question (only on single)"],
+        "straightlining_check": ["not allowed on a text question (only on matrix)"],
+    }
+    errors = _errors(_post_question(admin_client, question(draft, "Q16"), max_choices="9"))
+    assert errors == {"max_choices": ["9 is more than the 5 options"]}
+    errors = _errors(_post_question(admin_client, question(draft, "Q2"), min_value="100"))
+    assert errors == {"min_value": ["100 is more than max (99)"]}
 
 
 def test_options_and_items_only_where_the_type_has_them(
     admin_client: Client, draft: Questionnaire
 ) -> None:
     errors = _errors(_post_question(admin_client, question(draft, "D5"), type="number"))
-    assert errors["options"] == ["Options: a Number question has no options; delete them."]
+    assert errors["options"] == ["not allowed on a number question (only on single and multiple)"]
     errors = _errors(_post_question(admin_client, question(draft, "D5"), type="matrix"))
-    assert errors["items"] == ["Items: this question needs at least one item."]
+    assert errors["items"] == ["must not be empty"]
 
 
 def test_segment_rules_and_banner_are_checked_on_the_questionnaire_page(

@@ -1,0 +1,270 @@
+"""The admin's question and option pages ask the one rulebook, as every other path does.
+
+A page builds the *candidate document*: the questionnaire as ``questionnaire_export`` writes
+it, with this page's edit applied (the question as edited, with its options and items as the
+inline forms hold them). ``survey.interchange_checks.definition_problems`` judges it, and each
+problem is shown beside the field it came from: ``sections[2].questions[4].options[1].score``
+lands on the second option's score box, ``….show_if`` on the show_if box, a problem elsewhere
+(a segment rule that reads an option being removed) at the top of the page, with its place.
+So the same bad edit gives the same code and message here as through a file or the API.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext as _
+
+from survey.interchange_checks import definition_problems
+from survey.interchange_problems import Problem
+from survey.models import Item, Option, Question
+from survey.services.questionnaires import export_code, questionnaire_export
+
+# questionnaire/v1 key → the admin form's field
+QUESTION_FIELDS = {
+    "code": "code",
+    "type": "type",
+    "label": "label",
+    "required": "required",
+    "show_if": "show_if",
+    "min_choices": "min_choices",
+    "max_choices": "max_choices",
+    "min": "min_value",
+    "max": "max_value",
+    "integer": "integer",
+    "max_length": "max_length",
+    "straightlining_check": "straightlining_check",
+    "attention_check": "attention_expect",
+}
+OPTION_FIELDS = {
+    "code": "code",
+    "label": "label",
+    "score": "score",
+    "other": "is_other",
+    "exclusive": "exclusive",
+}
+ITEM_FIELDS = {"code": "code", "label": "label"}
+_ENTRY = re.compile(r"(options|scale|items)(?:\[(\d+)\](?:\.([a-z_]+))?)?(?=\.|$)")
+
+
+@dataclass
+class Placed:
+    """Where the rulebook's problems went: beside fields, or at the top (``elsewhere``)."""
+
+    beside: list[tuple[Any, str | None, str]] = field(default_factory=list)  # (form, field, msg)
+    on_options: list[str] = field(default_factory=list)
+    on_items: list[str] = field(default_factory=list)
+    elsewhere: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.beside or self.on_options or self.on_items or self.elsewhere)
+
+
+def option_entry(data: dict[str, Any]) -> dict[str, Any]:
+    """An option or scale point as questionnaire/v1 writes it, from a form's cleaned data."""
+    entry: dict[str, Any] = {
+        "code": export_code(str(data.get("code") or "")),
+        "label": data["label"],
+    }
+    score = data.get("score")
+    if score is not None:
+        score = Decimal(score)
+        entry["score"] = int(score) if score == score.to_integral_value() else float(score)
+    if data.get("is_other"):
+        entry["other"] = True
+    if data.get("exclusive"):
+        entry["exclusive"] = True
+    return entry
+
+
+def item_entry(data: dict[str, Any]) -> dict[str, Any]:
+    return {"code": export_code(str(data.get("code") or "")), "label": data["label"]}
+
+
+def question_entry(
+    question: Question, options: Sequence[dict] | None, items: Sequence[dict] | None
+) -> dict[str, Any]:
+    """The question as edited, with every field that is set (also those its type does not
+    take, so that the rulebook can say so), and its options and items."""
+    entry: dict[str, Any] = {"code": question.code, "type": question.type, "label": question.label}
+    if not question.required:
+        entry["required"] = False
+    if question.show_if and question.show_if.strip():
+        entry["show_if"] = question.show_if
+    key = "scale" if question.type == Question.Type.MATRIX else "options"
+    if options or question.type in Question.CHOICE_TYPES:
+        entry[key] = list(options or [])
+    if items or question.type in Question.ITEM_TYPES:
+        entry["items"] = list(items or [])
+    if question.attention_expect:
+        entry["attention_check"] = {"expect": export_code(question.attention_expect)}
+    for key, attribute in (
+        ("min_choices", "min_choices"),
+        ("max_choices", "max_choices"),
+        ("min", "min_value"),
+        ("max", "max_value"),
+        ("max_length", "max_length"),
+    ):
+        value = getattr(question, attribute)
+        if value is not None:
+            if isinstance(value, Decimal):
+                value = int(value) if value == value.to_integral_value() else float(value)
+            entry[key] = value
+    if not question.integer:
+        entry["integer"] = False
+    if question.straightlining_check:
+        entry["straightlining_check"] = True
+    for key, value in (question.extra or {}).items():
+        entry.setdefault(key, value)
+    return entry
+
+
+def candidate_document(
+    question: Question, options: Sequence[dict] | None, items: Sequence[dict] | None
+) -> tuple[dict, str]:
+    """The questionnaire's document with ``question`` (saved or new) as edited; and the path of
+    the question in it (``sections[i].questions[j]``)."""
+    questionnaire = question.questionnaire
+    document = questionnaire_export(questionnaire=questionnaire)
+    stored = (
+        Question.objects.filter(pk=question.pk).values_list("code", flat=True).first()
+        if question.pk
+        else None
+    )
+    entry = question_entry(question, options, items)
+    rows = {
+        code: (position, pk)
+        for code, position, pk in Question.objects.filter(questionnaire=questionnaire)
+        .exclude(pk=question.pk)
+        .values_list("code", "position", "pk")
+    }
+    here = (question.position or 0, question.pk or float("inf"))
+    section_code = question.section.code if question.section_id else None
+    for section in document["sections"]:
+        kept = [q for q in section["questions"] if stored is None or q["code"] != stored]
+        if section["code"] == section_code:
+            before = [q for q in kept if rows.get(q["code"], (0, 0)) <= here]
+            after = [q for q in kept if rows.get(q["code"], (0, 0)) > here]
+            kept = [*before, entry, *after]
+        section["questions"] = kept
+    # A section the admin has emptied while rearranging is its own business until publishing
+    # (which judges the whole document); it is not this edit's problem.
+    document["sections"] = [s for s in document["sections"] if s["questions"]]
+    for section_index, section in enumerate(document["sections"]):
+        for question_index, candidate in enumerate(section["questions"]):
+            if candidate is entry:
+                return document, f"sections[{section_index}].questions[{question_index}]"
+    raise ValueError(f"question {question.code} has no section in {questionnaire.slug}")
+
+
+def place_problems(
+    problems: Sequence[Problem],
+    question_path: str,
+    *,
+    option_forms: Sequence[forms.Form] = (),
+    item_forms: Sequence[forms.Form] = (),
+    question_form: forms.Form | None = None,
+) -> Placed:
+    """Each problem beside the form field it came from, else with its place at the top."""
+    placed = Placed()
+    prefix = f"{question_path}."
+    for problem in problems:
+        if not problem.path.startswith(prefix):
+            placed.elsewhere.append(
+                _("%(place)s: %(message)s") % {"place": problem.place, "message": problem.message}
+            )
+            continue
+        rest = problem.path[len(prefix) :]
+        entry = _ENTRY.match(rest)
+        if entry is not None:
+            kind, index, key = entry.groups()
+            targets = item_forms if kind == "items" else option_forms
+            names = ITEM_FIELDS if kind == "items" else OPTION_FIELDS
+            if index is not None and int(index) < len(targets):
+                placed.beside.append((targets[int(index)], names.get(key or ""), problem.message))
+            elif kind == "items":
+                placed.on_items.append(problem.message)
+            else:
+                placed.on_options.append(problem.message)
+            continue
+        key = rest.split(".", 1)[0].split("[", 1)[0]
+        placed.beside.append((question_form, QUESTION_FIELDS.get(key), problem.message))
+    return placed
+
+
+def ordered(forms_: Sequence[forms.Form]) -> list[forms.Form]:
+    """Inline forms in the order the rows will be asked: position, then id, then as listed."""
+    indexed = list(enumerate(forms_))
+    indexed.sort(
+        key=lambda pair: (
+            pair[1].cleaned_data.get("position") or 0,
+            pair[1].instance.pk or float("inf"),
+            pair[0],
+        )
+    )
+    return [form for _index, form in indexed]
+
+
+def question_problems(
+    question: Question,
+    option_forms: Sequence[forms.Form] | None,
+    item_forms: Sequence[forms.Form] | None,
+    question_form: forms.Form | None = None,
+) -> Placed:
+    """The rulebook's verdict on the question page's edit, placed on its forms.
+
+    ``option_forms``/``item_forms`` are the kept inline forms (None: as stored).
+    """
+    if option_forms is None:
+        stored_options = [option_row(o) for o in question.options.all()] if question.pk else []
+        option_list, option_targets = stored_options, []
+    else:
+        option_targets = ordered(option_forms)
+        option_list = [option_entry(_with_stored(f)) for f in option_targets]
+    if item_forms is None:
+        item_list = [item_row(i) for i in question.items.all()] if question.pk else []
+        item_targets: list[forms.Form] = []
+    else:
+        item_targets = ordered(item_forms)
+        item_list = [item_entry(_with_stored(f)) for f in item_targets]
+    document, path = candidate_document(question, option_list, item_list)
+    return place_problems(
+        definition_problems(document),
+        path,
+        option_forms=option_targets,
+        item_forms=item_targets,
+        question_form=question_form,
+    )
+
+
+def _with_stored(form: forms.Form) -> dict[str, Any]:
+    """A row's cleaned data, over its stored values for the fields the page shows read-only
+    (a locked questionnaire's codes and flags)."""
+    instance = form.instance
+    stored = {
+        name: getattr(instance, name)
+        for name in ("code", "label", "score", "is_other", "exclusive")
+        if hasattr(instance, name)
+    }
+    return {**stored, **form.cleaned_data}
+
+
+def option_row(option: Option) -> dict[str, Any]:
+    return option_entry(
+        {
+            "code": option.code,
+            "label": option.label,
+            "score": option.score,
+            "is_other": option.is_other,
+            "exclusive": option.exclusive,
+        }
+    )
+
+
+def item_row(item: Item) -> dict[str, Any]:
+    return item_entry({"code": item.code, "label": item.label})
