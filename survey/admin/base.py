@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 
 from survey.forms.labels import questionnaire_of
 from survey.models import (
@@ -96,3 +97,64 @@ class PermissionCheckedImportExportMixin:
 
     def has_export_permission(self, request: HttpRequest) -> bool:
         return self.has_view_permission(request)
+
+
+class RulebookCheck:
+    """The last "formset" of a definition page: once the page's form and inline formsets are
+    valid on their own, ``judge(form, formsets)`` asks the rulebook about the candidate
+    document (survey.forms.rulebook) and its problems are put beside the fields they came
+    from. It saves nothing. The admin hands it the form from ``save_form``, which Django calls
+    when the form is valid and before it validates the formsets."""
+
+    new_objects: list = []
+    changed_objects: list = []
+    deleted_objects: list = []
+    errors: list = []
+
+    def __init__(self, request: HttpRequest, formsets: list, judge: Any) -> None:
+        self.request = request
+        self.formsets = list(formsets)
+        self.judge = judge
+
+    def non_form_errors(self) -> list:
+        return []
+
+    def is_valid(self) -> bool:
+        form = getattr(self.request, "_rulebook_form", None)
+        if form is None or not all(formset.is_valid() for formset in self.formsets):
+            return True  # their own errors are shown first
+        placed, whole = self.judge(form, self.formsets)
+        if not placed and not whole:
+            return True
+        for target, field, message in placed.beside:
+            target = target if target is not None else form
+            target.add_error(field if field in target.fields else None, message)
+        for formset, message in whole:
+            if formset is not None:
+                formset.non_form_errors().append(message)
+            else:
+                form.add_error(None, message)
+        for message in placed.elsewhere:
+            form.add_error(None, _("This change would break %(place)s") % {"place": message})
+        return False
+
+
+class RulebookAdmin:
+    """A model admin whose change page the rulebook judges (see RulebookCheck)."""
+
+    def rulebook_judge(self, form: Any, formsets: list) -> tuple:
+        raise NotImplementedError
+
+    def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
+        request._rulebook_form = form
+        return super().save_form(request, form, change)
+
+    def _create_formsets(self, request: HttpRequest, obj: Any, change: bool) -> tuple:
+        formsets, inline_instances = super()._create_formsets(request, obj, change)
+        if request.method == "POST":
+            formsets = [*formsets, RulebookCheck(request, formsets, self.rulebook_judge)]
+        return formsets, inline_instances
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if not isinstance(formset, RulebookCheck):
+            super().save_formset(request, form, formset, change)

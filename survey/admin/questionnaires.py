@@ -28,6 +28,7 @@ from survey.admin.base import (
     DEFINITION_FORMATS,
     AdminExtMedia,
     DefinitionChangeAdmin,
+    RulebookAdmin,
     structure_lock_reason,
 )
 from survey.forms.questionnaire import (
@@ -41,12 +42,14 @@ from survey.forms.questionnaire import (
     ValidityRuleForm,
     ValidityRuleFormSet,
 )
+from survey.forms.rulebook import questionnaire_problems
 from survey.interchange import (
     FILE_FORMATS,
     DefinitionError,
     read_definition_file,
     write_definition_file,
 )
+from survey.interchange_problems import SLUG_RE
 from survey.labels import label_text
 from survey.models import (
     DerivedScore,
@@ -162,7 +165,7 @@ def _count(model: type, **filters: Any) -> Coalesce:
 
 
 @admin.register(Questionnaire)
-class QuestionnaireAdmin(DefinitionChangeAdmin, admin.ModelAdmin):
+class QuestionnaireAdmin(RulebookAdmin, DefinitionChangeAdmin, admin.ModelAdmin):
     Media = AdminExtMedia
     form = QuestionnaireForm
     change_list_template = "admin/survey/questionnaire/change_list.html"
@@ -225,8 +228,8 @@ class QuestionnaireAdmin(DefinitionChangeAdmin, admin.ModelAdmin):
     @admin.display(description=_("public link and QR code"))
     def sharing(self, questionnaire: Questionnaire) -> str:
         """The link to give out and a QR code for posters and WeChat groups."""
-        if questionnaire.pk is None:
-            return "—"
+        if questionnaire.pk is None or not SLUG_RE.fullmatch(questionnaire.slug or ""):
+            return "—"  # not saved yet, or the page holds a slug the rulebook refuses
         form_url = reverse("survey:form", args=[questionnaire.slug])
         qr_url = reverse("survey:qr", args=[questionnaire.slug])
         return format_html(
@@ -248,12 +251,16 @@ class QuestionnaireAdmin(DefinitionChangeAdmin, admin.ModelAdmin):
     def response_count(self, questionnaire: Questionnaire) -> int:
         return questionnaire.response_count
 
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
-        form = super().get_form(request, obj, change=change, **kwargs)
-        form.segments_checked_by_inline = any(
-            isinstance(inline, SegmentInline) for inline in self.get_inline_instances(request, obj)
+    def rulebook_judge(self, form: Any, formsets: list) -> tuple:
+        by_model = {formset.model: formset for formset in formsets}
+        return questionnaire_problems(
+            form.instance,
+            form,
+            sections=by_model.get(Section),
+            scores=by_model.get(DerivedScore),
+            segments=by_model.get(Segment),
+            validity=by_model.get(ValidityRule),
         )
-        return form
 
     def render_change_form(
         self,

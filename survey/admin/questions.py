@@ -20,13 +20,13 @@ from survey.admin.base import (
     DefinitionChangeAdmin,
     LockAwareInline,
     PermissionCheckedImportExportMixin,
+    RulebookAdmin,
     structure_lock_reason,
 )
 from survey.forms.checks import kept_forms, places_broken_by_removing
 from survey.forms.labels import questionnaire_of
 from survey.forms.question import ItemForm, ItemFormSet, OptionForm, OptionFormSet, QuestionForm
 from survey.forms.rulebook import (
-    Placed,
     candidate_document,
     item_row,
     option_entry,
@@ -102,58 +102,9 @@ class LockAwareAdmin:
         return super().render_change_form(request, context, add, change, form_url, obj)
 
 
-class RulebookCheck:
-    """The last "formset" of the question page: once the question form and the inline option
-    and item formsets are valid on their own, the candidate document goes to the rulebook, and
-    its problems are put beside the fields they came from. It saves nothing."""
-
-    new_objects: list = []
-    changed_objects: list = []
-    deleted_objects: list = []
-    errors: list = []
-
-    def __init__(self, request: HttpRequest, question: Question, formsets: list) -> None:
-        self.request = request
-        self.question = question  # the question form's instance, edited as it validates
-        self.formsets = list(formsets)
-
-    def non_form_errors(self) -> list:
-        return []
-
-    def is_valid(self) -> bool:
-        form = getattr(self.request, "_rulebook_form", None)  # set when the question form is valid
-        if form is None or not all(formset.is_valid() for formset in self.formsets):
-            return True  # their own errors are shown first
-        by_model = {formset.model: formset for formset in self.formsets}
-        options, items = by_model.get(Option), by_model.get(Item)
-        placed = question_problems(
-            self.question,
-            kept_forms(options) if options is not None else None,
-            kept_forms(items) if items is not None else None,
-            form,
-        )
-        if not placed:
-            return True
-        _show(placed, form, options, items)
-        return False
-
-
-def _show(placed: Placed, form: Any, options: Any, items: Any) -> None:
-    for target, field, message in placed.beside:
-        target = target if target is not None else form
-        target.add_error(field if field in target.fields else None, message)
-    for formset, messages_ in ((options, placed.on_options), (items, placed.on_items)):
-        for message in messages_:
-            if formset is not None:
-                formset.non_form_errors().append(message)
-            else:
-                form.add_error(None, message)
-    for message in placed.elsewhere:
-        form.add_error(None, _("This change would break %(place)s") % {"place": message})
-
-
 @admin.register(Question)
 class QuestionAdmin(
+    RulebookAdmin,
     DefinitionChangeAdmin,
     LockAwareAdmin,
     PermissionCheckedImportExportMixin,
@@ -224,23 +175,17 @@ class QuestionAdmin(
         question = Question.objects.filter(pk=unquote(object_id)).first()
         return question.questionnaire if question else None
 
-    # The rulebook judges the whole page (RulebookCheck): _create_formsets adds the check after
-    # the inline formsets, and save_form (called when the question form is valid, before the
-    # formsets are validated) hands it the form.
-
-    def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
-        request._rulebook_form = form
-        return super().save_form(request, form, change)
-
-    def _create_formsets(self, request: HttpRequest, obj: Any, change: bool) -> tuple:
-        formsets, inline_instances = super()._create_formsets(request, obj, change)
-        if request.method == "POST":
-            formsets = [*formsets, RulebookCheck(request, obj, formsets)]
-        return formsets, inline_instances
-
-    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
-        if not isinstance(formset, RulebookCheck):
-            super().save_formset(request, form, formset, change)
+    def rulebook_judge(self, form: Any, formsets: list) -> tuple:
+        by_model = {formset.model: formset for formset in formsets}
+        options, items = by_model.get(Option), by_model.get(Item)
+        placed = question_problems(
+            form.instance,
+            kept_forms(options) if options is not None else None,
+            kept_forms(items) if items is not None else None,
+            form,
+        )
+        whole = [(options, m) for m in placed.on_options] + [(items, m) for m in placed.on_items]
+        return placed, whole
 
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple:
         """Also protected: questions that a show_if, a segment rule or the banner reads."""

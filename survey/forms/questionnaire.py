@@ -11,22 +11,10 @@ from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
-from survey.forms.checks import (
-    expression_problem,
-    kept_forms,
-    ordered_questions,
-    question_spec,
-)
 from survey.forms.labels import (
     CodeListField,
     LabelField,
     LabelFormMixin,
-)
-from survey.interchange_problems import (
-    LANGUAGE_RE,
-    SEGMENT_PREFIX,
-    VALIDITY_PARAMS,
-    is_number,
 )
 from survey.models import (
     DerivedScore,
@@ -51,9 +39,6 @@ class QuestionnaireForm(LabelFormMixin, forms.ModelForm):
         required=False,
         help_text=_("Codes of single-choice questions and segment:CODE, e.g. D1, segment:active"),
     )
-    # Set by the admin: when the segments inline is on the page, it checks banner segments
-    # against the segments as edited; otherwise this form checks them against the database.
-    segments_checked_by_inline = False
 
     class Meta:
         model = Questionnaire
@@ -67,42 +52,9 @@ class QuestionnaireForm(LabelFormMixin, forms.ModelForm):
             "significance",
         ]
 
-    def clean_languages(self) -> list[str]:
-        languages = self.cleaned_data["languages"]
-        for code in languages:
-            if not LANGUAGE_RE.fullmatch(code):
-                raise ValidationError(
-                    _("%(code)s is not a language code (like zh-hans or en)."),
-                    params={"code": code},
-                )
-        return languages
-
-    def clean_banner(self) -> list[str]:
-        banner = self.cleaned_data["banner"]
-        questions = {}
-        segments = set()
-        if self.instance.pk:
-            questions = dict(
-                Question.objects.filter(questionnaire=self.instance).values_list("code", "type")
-            )
-            segments = set(
-                Segment.objects.filter(questionnaire=self.instance).values_list("code", flat=True)
-            )
-        problems = []
-        for entry in banner:
-            if entry.startswith(SEGMENT_PREFIX):
-                code = entry.removeprefix(SEGMENT_PREFIX)
-                if not self.segments_checked_by_inline and code not in segments:
-                    problems.append(_("%(entry)s: no such segment.") % {"entry": entry})
-            elif entry not in questions:
-                problems.append(_("%(entry)s: no such question.") % {"entry": entry})
-            elif questions[entry] != Question.Type.SINGLE:
-                problems.append(
-                    _("%(entry)s: only single-choice questions can cut tables.") % {"entry": entry}
-                )
-        if problems:
-            raise ValidationError(problems)
-        return banner
+    def _get_validation_exclusions(self) -> set[str]:
+        # The slug's form is the rulebook's to judge (survey.forms.rulebook), in its words.
+        return super()._get_validation_exclusions() | {"slug"}
 
 
 class SectionForm(LabelFormMixin, forms.ModelForm):
@@ -119,17 +71,6 @@ class DerivedScoreForm(LabelFormMixin, forms.ModelForm):
     class Meta:
         model = DerivedScore
         fields = ["code", "question", "label", "position"]
-
-    def clean_question(self) -> Question:
-        question = self.cleaned_data["question"]
-        if question.type not in (Question.Type.SINGLE, Question.Type.MATRIX):
-            raise ValidationError(_("Only single-choice and matrix questions can be scored."))
-        if not question.options.filter(score__isnull=False).exists():
-            raise ValidationError(
-                _("%(code)s has no scored options: give its options scores first."),
-                params={"code": question.code},
-            )
-        return question
 
 
 class DerivedScoreFormSet(forms.BaseInlineFormSet):
@@ -157,31 +98,10 @@ class SegmentForm(LabelFormMixin, forms.ModelForm):
 
 
 class SegmentFormSet(forms.BaseInlineFormSet):
-    """Compiles every rule against the questionnaire's questions, and checks that the segments
-    the banner names are still there after this edit."""
+    """Rules, codes and the banner's segments are the rulebook's to judge."""
 
-    def clean(self) -> None:
-        super().clean()
-        specs = {q.code: question_spec(q) for q in ordered_questions(self.instance)}
-        kept = set()
-        for form in kept_forms(self):
-            code = form.cleaned_data.get("code") or form.initial.get("code")
-            if code:
-                kept.add(code)
-            rule = form.cleaned_data.get("rule")
-            if rule and (problem := expression_problem(rule, specs)):
-                form.add_error("rule", problem)
-        missing = [
-            entry
-            for entry in self.instance.banner or []
-            if str(entry).startswith(SEGMENT_PREFIX)
-            and entry.removeprefix(SEGMENT_PREFIX) not in kept
-        ]
-        if missing:
-            raise ValidationError(
-                _("Banner: %(entries)s names a segment that is not kept here.")
-                % {"entries": ", ".join(missing)}
-            )
+    def validate_unique(self) -> None:
+        return
 
 
 class ValidityRuleForm(forms.ModelForm):
@@ -199,48 +119,12 @@ class ValidityRuleForm(forms.ModelForm):
         if not isinstance(params, dict):
             self.add_error("params", _("Give the parameters as a JSON object, e.g. {}."))
             return cleaned
-        problem = validity_params_problem(kind, params)
-        if problem:
-            self.add_error("params", problem)
         cleaned["params"] = params
         return cleaned
 
 
-def validity_params_problem(kind: str, params: dict) -> str | None:
-    """What is wrong with the parameters of a validity rule, or None."""
-    expected = set(VALIDITY_PARAMS.get(kind, ()))
-    unknown = sorted(set(params) - expected)
-    if unknown:
-        return _("Unknown parameter %(name)s; this rule takes: %(expected)s.") % {
-            "name": unknown[0],
-            "expected": ", ".join(sorted(expected)) or "{}",
-        }
-    if kind == ValidityRule.Kind.SPEEDER:
-        fraction = params.get("below_fraction_of_median")
-        if not is_number(fraction) or not 0 < fraction < 1:
-            return _("below_fraction_of_median must be a number between 0 and 1, e.g. 0.33.")
-    if kind == ValidityRule.Kind.STRAIGHTLINING:
-        min_items = params.get("min_items")
-        if not isinstance(min_items, int) or isinstance(min_items, bool) or min_items < 2:
-            return _("min_items must be a whole number of at least 2.")
-    return None
-
-
 class ValidityRuleFormSet(forms.BaseInlineFormSet):
-    """A rule that can never fire is refused, as in definition files."""
-
-    def clean(self) -> None:
-        super().clean()
-        respondent = self.instance.one_response_per == Questionnaire.OneResponsePer.RESPONDENT
-        checked = Question.objects.filter(questionnaire=self.instance, straightlining_check=True)
-        for form in kept_forms(self):
-            kind = form.cleaned_data.get("kind")
-            if kind == ValidityRule.Kind.DUPLICATE and not respondent:
-                message = _("The duplicate rule needs “one response per” set to respondent.")
-                form.add_error("kind", message)
-            if kind == ValidityRule.Kind.STRAIGHTLINING and not checked.exists():
-                message = _("The straight-lining rule needs a matrix with the check switched on.")
-                form.add_error("kind", message)
+    """Whether a rule can ever fire is the rulebook's to judge (rule_never_applies)."""
 
 
 # --- uploading a definition file --------------------------------------------------------------

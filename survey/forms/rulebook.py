@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from survey.interchange_checks import definition_problems
 from survey.interchange_problems import Problem
-from survey.models import Item, Option, Question
+from survey.models import Item, Option, Question, Section
 from survey.services.questionnaires import export_code, questionnaire_export
 
 # questionnaire/v1 key → the admin form's field
@@ -268,3 +268,176 @@ def option_row(option: Option) -> dict[str, Any]:
 
 def item_row(item: Item) -> dict[str, Any]:
     return item_entry({"code": item.code, "label": item.label})
+
+
+# --- the questionnaire page -------------------------------------------------------------------
+
+TOP_FIELDS = {
+    "slug": "slug",
+    "languages": "languages",
+    "title": "title",
+    "intro": "intro",
+    "settings": "one_response_per",
+    "analysis.banner": "banner",
+    "analysis.significance": "significance",
+}
+SECTION_FIELDS = {"code": "code", "title": "title"}
+SCORE_FIELDS = {"code": "code", "of": "question", "label": "label"}
+SEGMENT_FIELDS = {"code": "code", "label": "label", "rule": "rule"}
+_LISTED = re.compile(r"(sections|scores|segments)\[(\d+)\](?:\.([a-z_]+))?")
+_VALIDITY = re.compile(r"validity\.([a-z_]+)(?:\.([a-z_]+))?")
+
+
+def questionnaire_problems(
+    questionnaire: Any,
+    form: forms.Form,
+    sections: forms.BaseInlineFormSet | None,
+    scores: forms.BaseInlineFormSet | None,
+    segments: forms.BaseInlineFormSet | None,
+    validity: forms.BaseInlineFormSet | None,
+) -> tuple[Placed, list[tuple[Any, str]]]:
+    """The rulebook's verdict on the questionnaire page: the document as stored, with the
+    page's settings, sections, scores, segments and validity rules as edited.
+
+    Returns the placed problems and the messages for whole formsets, as (formset, message).
+    """
+    document = (
+        questionnaire_export(questionnaire=type(questionnaire).objects.get(pk=questionnaire.pk))
+        if questionnaire.pk
+        else {"format": "questionnaire/v1", "sections": []}
+    )
+    document["slug"] = questionnaire.slug
+    document["languages"] = list(questionnaire.languages or [])
+    document["title"] = questionnaire.title
+    if questionnaire.intro:
+        document["intro"] = questionnaire.intro
+    else:
+        document.pop("intro", None)
+    document["settings"] = {"one_response_per": questionnaire.one_response_per}
+    analysis: dict[str, Any] = {}
+    if questionnaire.banner:
+        analysis["banner"] = list(questionnaire.banner)
+    if questionnaire.significance is not None:
+        value = Decimal(questionnaire.significance)
+        analysis["significance"] = (
+            int(value) if value == value.to_integral_value() else float(value)
+        )
+    document["analysis"] = analysis
+
+    section_forms: list[forms.Form] = []
+    if sections is not None:
+        by_code = {s["code"]: s["questions"] for s in document["sections"]}
+        stored = dict(
+            Section.objects.filter(questionnaire_id=questionnaire.pk).values_list("pk", "code")
+        )
+        entries = []
+        for section_form in ordered(kept(sections)):
+            data = section_form.cleaned_data
+            code = data.get("code") or section_form.instance.code
+            questions = by_code.get(stored.get(section_form.instance.pk), [])
+            if not questions:
+                continue  # an empty section is layout in progress, judged when publishing
+            entry: dict[str, Any] = {"code": code}
+            if data.get("title"):
+                entry["title"] = data["title"]
+            entry["questions"] = questions
+            entries.append(entry)
+            section_forms.append(section_form)
+        document["sections"] = entries
+    score_forms = ordered(kept(scores)) if scores is not None else []
+    if scores is not None:
+        document["scores"] = [
+            {
+                "code": f.cleaned_data.get("code"),
+                "of": getattr(f.cleaned_data.get("question"), "code", None),
+                "label": f.cleaned_data.get("label"),
+            }
+            for f in score_forms
+        ]
+        if not document["scores"]:
+            del document["scores"]
+    segment_forms = ordered(kept(segments)) if segments is not None else []
+    if segments is not None:
+        document["segments"] = [
+            {
+                "code": f.cleaned_data.get("code"),
+                "label": f.cleaned_data.get("label"),
+                "rule": f.cleaned_data.get("rule") or "",
+            }
+            for f in segment_forms
+        ]
+        if not document["segments"]:
+            del document["segments"]
+    validity_forms: dict[str, forms.Form] = {}
+    if validity is not None:
+        rules = {}
+        for f in kept(validity):
+            kind = f.cleaned_data.get("kind")
+            rules[kind] = {
+                "action": f.cleaned_data.get("action"),
+                **(f.cleaned_data.get("params") or {}),
+            }
+            validity_forms[kind] = f
+        if rules:
+            document["validity"] = rules
+        else:
+            document.pop("validity", None)
+
+    placed = Placed()
+    whole: list[tuple[Any, str]] = []
+    elsewhere: dict[tuple[str, str], list[str]] = {}
+    lists = {"sections": section_forms, "scores": score_forms, "segments": segment_forms}
+    list_fields = {"sections": SECTION_FIELDS, "scores": SCORE_FIELDS, "segments": SEGMENT_FIELDS}
+    formsets = {"sections": sections, "scores": scores, "segments": segments}
+    for problem in definition_problems(document):
+        path = problem.path
+        if path == "sections" and not document["sections"]:
+            continue  # a questionnaire with no questions yet
+        listed = _LISTED.match(path)
+        if listed and listed.group(3) != "questions":
+            kind, index, key = listed.groups()
+            targets = lists[kind]
+            if int(index) < len(targets):
+                placed.beside.append(
+                    (targets[int(index)], list_fields[kind].get(key or ""), problem.message)
+                )
+            else:
+                whole.append((formsets[kind], problem.message))
+            continue
+        if path in ("scores", "segments", "sections") and formsets.get(path) is not None:
+            whole.append((formsets[path], problem.message))
+            continue
+        rule = _VALIDITY.match(path)
+        if rule and rule.group(1) in validity_forms:
+            field = "action" if rule.group(2) == "action" else "params"
+            if rule.group(2) is None and problem.code == "rule_never_applies":
+                field = "kind"
+            placed.beside.append((validity_forms[rule.group(1)], field, problem.message))
+            continue
+        top = next(
+            (f for k, f in TOP_FIELDS.items() if path == k or path.startswith((f"{k}.", f"{k}["))),
+            None,
+        )
+        if top is not None:
+            placed.beside.append((form, top, problem.message))
+            continue
+        elsewhere.setdefault((problem.code, problem.message), []).append(problem.place)
+    placed.elsewhere = [_elsewhere(places, message) for (_c, message), places in elsewhere.items()]
+    return placed, whole
+
+
+def _elsewhere(places: list[str], message: str) -> str:
+    """One line for a problem found in many places (a language removed from every label)."""
+    text = _("%(place)s: %(message)s") % {"place": places[0], "message": message}
+    if len(places) > 1:
+        text += " " + _("(and %(count)d more places)") % {"count": len(places) - 1}
+    return text
+
+
+def kept(formset: forms.BaseInlineFormSet) -> list[forms.Form]:
+    """The forms whose rows exist after this save (not deleted, not blank extra forms)."""
+    return [
+        f
+        for f in formset.forms
+        if not f.cleaned_data.get("DELETE") and (f.instance.pk or f.has_changed())
+    ]

@@ -831,23 +831,26 @@ def test_options_and_items_only_where_the_type_has_them(
 def test_segment_rules_and_banner_are_checked_on_the_questionnaire_page(
     admin_client: Client, draft: Questionnaire
 ) -> None:
+    """The questionnaire page asks the one rulebook too, about the page as edited."""
     url = change_url(draft)
     data = form_data(admin_client, url, "questionnaire_form")
     data.update({"segments-0-rule": "Q2 >= 3", "banner": "D1, Q3x, Q5"})
     errors = _errors(admin_client.post(url, data))
-    assert errors["segments-0-rule"][0].startswith("at 0: Q2 is a number_grid question")
+    assert errors["segments-0-rule"] == [
+        '"Q2 >= 3" at 0: Q2 is a number_grid question: name one of its items, e.g. Q2.a'
+    ]
     assert errors["banner"] == [
-        "Q3x: no such question.",
-        "Q5: only single-choice questions can cut tables.",
+        "unknown question 'Q3x'",
+        "Q5 is a matrix question; a banner breaks down by single questions",
     ]
     data = form_data(admin_client, url, "questionnaire_form")
     data["banner"] = "D1, segment:nope"
     errors = _errors(admin_client.post(url, data))
-    assert errors["segments"] == ["Banner: segment:nope names a segment that is not kept here."]
+    assert errors == {"banner": ["unknown segment 'nope'"]}
     data = form_data(admin_client, url, "questionnaire_form")
     data["segments-0-DELETE"] = "on"  # the banner names segment:active
     errors = _errors(admin_client.post(url, data))
-    assert errors["segments"] == ["Banner: segment:active names a segment that is not kept here."]
+    assert errors == {"banner": ["unknown segment 'active'"]}
 
 
 def test_validity_rule_parameters_are_checked(admin_client: Client, draft: Questionnaire) -> None:
@@ -858,10 +861,11 @@ def test_validity_rule_parameters_are_checked(admin_client: Client, draft: Quest
     data[f"validity_rules-{rows['straightlining']}-params"] = '{"min_itemz": 5}'
     errors = _errors(admin_client.post(url, data))
     assert errors[f"validity_rules-{rows['speeder']}-params"] == [
-        "below_fraction_of_median must be a number between 0 and 1, e.g. 0.33."
+        "must be a number between 0 and 1, not a number (3)"
     ]
     assert errors[f"validity_rules-{rows['straightlining']}-params"] == [
-        "Unknown parameter min_itemz; this rule takes: min_items."
+        "unknown key 'min_itemz' (expected action, min_items)",
+        "missing (a whole number, 2 or more)",
     ]
 
 
@@ -873,9 +877,37 @@ def test_a_validity_rule_that_could_never_fire_is_refused(
     rows = {data[f"validity_rules-{i}-kind"]: i for i in range(4)}
     data["one_response_per"] = "none"
     errors = _errors(admin_client.post(url, data))
-    assert errors[f"validity_rules-{rows['duplicate']}-kind"] == [
-        "The duplicate rule needs “one response per” set to respondent."
-    ]
+    assert errors == {
+        f"validity_rules-{rows['duplicate']}-kind": [
+            "needs settings.one_response_per: respondent (with none it can never apply)"
+        ]
+    }
+
+
+def test_a_language_still_in_the_labels_cannot_be_dropped(
+    admin_client: Client, draft: Questionnaire
+) -> None:
+    url = change_url(draft)
+    data = form_data(admin_client, url, "questionnaire_form")
+    data["languages"] = "zh-hans"
+    errors = _errors(admin_client.post(url, data))
+    assert errors["title"] == ["language 'en' is not in languages (zh-hans)"]
+    assert errors["scores-0-label"] == ["language 'en' is not in languages (zh-hans)"]
+    # The questions' labels: one line at the top, not one per label.
+    [line] = errors["__all__"]
+    assert line.startswith("This change would break sections[0].questions[0] (D1).label: ")
+    assert line.endswith("more places)")
+    assert list(Questionnaire.objects.get(pk=draft.pk).languages) == ["zh-hans", "en"]
+
+
+def test_a_slug_the_rulebook_refuses_is_shown_not_a_500(
+    admin_client: Client, draft: Questionnaire
+) -> None:
+    url = change_url(draft)
+    data = form_data(admin_client, url, "questionnaire_form")
+    data["slug"] = "Bad Slug"
+    errors = _errors(admin_client.post(url, data))
+    assert errors == {"slug": ["'Bad Slug' is not valid (use lowercase letters, digits and -)"]}
 
 
 def test_changing_the_banner_raises_the_definition_version(
