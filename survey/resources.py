@@ -22,15 +22,22 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Max, QuerySet
 from django.utils.translation import gettext as _
 from import_export import widgets
 from import_export.fields import Field
 from import_export.resources import ModelResource
 
-from survey.forms.checks import places_broken_by_choices
 from survey.forms.labels import label_default_language, label_in, questionnaire_of
+from survey.forms.rulebook import (
+    Placed,
+    candidate_document,
+    item_row,
+    option_row,
+    place_problems,
+)
+from survey.interchange_checks import definition_problems
 from survey.models import Option, Question, Questionnaire, Section
 from survey.services.definitions import definition_digest
 from survey.services.questionnaires import (
@@ -219,6 +226,34 @@ class DefinitionRowResource(FormulaEscapingMixin, ModelResource):
         if import_validation_errors:
             raise ValidationError(import_validation_errors)
         super().validate_instance(instance, import_validation_errors, validate_unique)
+        errors = self.rulebook_errors(instance)
+        if errors:
+            raise ValidationError(errors)
+
+    def rulebook_errors(self, instance: Any) -> dict[str, list[str]]:
+        """The rulebook's problems with this row applied, by column (see survey.forms.rulebook)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def columns_of(
+        placed: Placed, mine: Any, columns: dict[str, str], default: str = NON_FIELD_ERRORS
+    ) -> dict[str, list[str]]:
+        """Problems by column: those of this row's own fields on their column, the rest on
+        ``default`` (the column whose change caused them)."""
+        errors: dict[str, list[str]] = {}
+        for target, field, message in placed.beside:
+            if target is mine and field in columns:
+                errors.setdefault(columns[field], []).append(message)
+            else:  # a field this sheet has no column for: name it
+                text = f"{field}: {message}" if field and target is mine else message
+                errors.setdefault(default, []).append(text)
+        for key, messages in (("options", placed.on_options), ("items", placed.on_items)):
+            for message in messages:
+                errors.setdefault(default, []).append(f"{key}: {message}")
+        for message in placed.elsewhere:
+            text = _("This change would break %(place)s") % {"place": message}
+            errors.setdefault(NON_FIELD_ERRORS, []).append(text)
+        return errors
 
     def after_import(self, dataset: Any, result: Any, **kwargs: Any) -> None:
         super().after_import(dataset, result, **kwargs)
@@ -315,11 +350,20 @@ class QuestionResource(DefinitionRowResource):
             }
             self.refuse_if_locked(questionnaire, "type", change)
             instance.type = self._type(row)
-            broken = places_broken_by_choices(instance)
-            if broken:
-                message = _("%(code)s cannot change its type: that would break %(places)s")
-                places = "; ".join(broken)
-                raise ValidationError({"type": message % {"code": instance.code, "places": places}})
+
+    _COLUMNS = {
+        "label": LABEL_COLUMNS[0],
+        "type": "type",
+        "code": "question",
+        "required": "required",
+    }
+
+    def rulebook_errors(self, instance: Question) -> dict[str, list[str]]:
+        options = [option_row(o) for o in instance.options.all()] if instance.pk else []
+        items = [item_row(i) for i in instance.items.all()] if instance.pk else []
+        document, path = candidate_document(instance, options, items)
+        placed = place_problems(definition_problems(document), path)
+        return self.columns_of(placed, None, self._COLUMNS, default="type")
 
     def _section(self, questionnaire: Questionnaire, row: dict) -> Section:
         code = cell_text(row.get("section"))
@@ -406,3 +450,23 @@ class OptionResource(DefinitionRowResource):
 
     def update_structure(self, instance: Option, questionnaire: Questionnaire, row: dict) -> None:
         """Nothing structural can change on an existing option row: its codes find it."""
+
+    _COLUMNS = {"label": LABEL_COLUMNS[0], "score": "score", "code": "option"}
+
+    def rulebook_errors(self, instance: Option) -> dict[str, list[str]]:
+        question = instance.question
+        options, index = [], None
+        for option in question.options.all():
+            if option.pk == instance.pk:
+                index = len(options)
+                options.append(option_row(instance))
+            else:
+                options.append(option_row(option))
+        if index is None:
+            index = len(options)
+            options.append(option_row(instance))
+        items = [item_row(i) for i in question.items.all()]
+        document, path = candidate_document(question, options, items)
+        targets = [instance if i == index else None for i in range(len(options))]
+        placed = place_problems(definition_problems(document), path, option_forms=targets)
+        return self.columns_of(placed, instance, self._COLUMNS)

@@ -1,98 +1,15 @@
-"""What the admin forms check that the database cannot: expressions against the questionnaire,
-and the places a code or choice change would break."""
+"""What the admin's delete pages and inline formsets share: what deleting questions would
+break (by the rulebook), and which inline rows an edit keeps."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 
 from django import forms
 
-from survey.expressions import ExpressionError, QuestionSpec, compile_expression
-from survey.interchange_checks import (
-    SEGMENT_PREFIX,
-    definition_problems,
-)
-from survey.interchange_problems import expression_error_text
-from survey.models import (
-    Question,
-    Questionnaire,
-    Segment,
-)
+from survey.interchange_checks import definition_problems
+from survey.models import Question, Questionnaire
 from survey.services.questionnaires import questionnaire_export
-
-# --- questions as the expression checker sees them --------------------------------------------
-
-
-def ordered_questions(questionnaire: Questionnaire | None) -> list[Question]:
-    """The questionnaire's questions in asking order, with options and items loaded."""
-    if questionnaire is None or questionnaire.pk is None:
-        return []
-    return list(
-        Question.objects.filter(questionnaire=questionnaire)
-        .select_related("section")
-        .prefetch_related("options", "items")
-        .order_by("section__position", "section_id", "position", "id")
-    )
-
-
-def question_spec(question: Question) -> QuestionSpec:
-    return QuestionSpec(
-        code=question.code,
-        type=question.type,
-        options=frozenset(o.code for o in question.options.all()),
-        items=frozenset(i.code for i in question.items.all()),
-    )
-
-
-def expression_problem(source: str, specs: dict[str, QuestionSpec]) -> str | None:
-    """Why ``source`` does not compile against ``specs``, or None when it does."""
-    try:
-        compile_expression(source, specs)
-    except ExpressionError as exc:
-        return expression_error_text(exc)
-    return None
-
-
-def referring_places(
-    questionnaire: Questionnaire, specs: dict[str, QuestionSpec], *, skip: Collection[int] = ()
-) -> list[str]:
-    """Places (show_if of questions not in ``skip``, segment rules, banner) that no longer hold
-    against ``specs``: what a change to, or the removal of, questions would break."""
-    broken = []
-    for question in Question.objects.filter(questionnaire=questionnaire).exclude(show_if=""):
-        if question.pk not in skip:
-            problem = expression_problem(question.show_if, specs)
-            if problem:
-                broken.append(f"show_if of {question.code}: {problem}")
-    for segment in Segment.objects.filter(questionnaire=questionnaire):
-        problem = expression_problem(segment.rule, specs)
-        if problem:
-            broken.append(f"rule of segment {segment.code}: {problem}")
-    for entry in questionnaire.banner or []:
-        if not str(entry).startswith(SEGMENT_PREFIX) and entry not in specs:
-            broken.append(f"banner: {entry}")
-    return broken
-
-
-def places_broken_by_choices(
-    question: Question, *, options: set[str] | None = None, items: set[str] | None = None
-) -> list[str]:
-    """What giving ``question`` (code and type as edited) these options or items would break."""
-    questionnaire = question.questionnaire
-    specs = {}
-    for other in ordered_questions(questionnaire):
-        specs[other.code] = question_spec(other)
-        if other.pk == question.pk:
-            del specs[other.code]
-            options = {o.code for o in other.options.all()} if options is None else options
-            items = {i.code for i in other.items.all()} if items is None else items
-    specs[question.code] = QuestionSpec(
-        code=question.code,
-        type=question.type,
-        options=frozenset(options or ()),
-        items=frozenset(items or ()),
-    )
-    return referring_places(questionnaire, specs, skip={question.pk})
 
 
 def places_broken_by_removing(questions: Iterable[Question]) -> list[str]:

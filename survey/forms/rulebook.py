@@ -20,6 +20,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext as _
 
+from survey.forms.checks import kept_forms
 from survey.interchange_checks import definition_problems
 from survey.interchange_problems import Problem
 from survey.models import Item, Option, Question, Section
@@ -193,7 +194,10 @@ def place_problems(
                 placed.on_options.append(problem.message)
             continue
         key = rest.split(".", 1)[0].split("[", 1)[0]
-        placed.beside.append((question_form, QUESTION_FIELDS.get(key), problem.message))
+        if key in QUESTION_FIELDS:
+            placed.beside.append((question_form, QUESTION_FIELDS[key], problem.message))
+        else:  # a key the page has no field for: name it
+            placed.beside.append((question_form, None, f"{key}: {problem.message}"))
     return placed
 
 
@@ -331,7 +335,7 @@ def questionnaire_problems(
             Section.objects.filter(questionnaire_id=questionnaire.pk).values_list("pk", "code")
         )
         entries = []
-        for section_form in ordered(kept(sections)):
+        for section_form in ordered(kept_forms(sections)):
             data = section_form.cleaned_data
             code = data.get("code") or section_form.instance.code
             questions = by_code.get(stored.get(section_form.instance.pk), [])
@@ -344,7 +348,7 @@ def questionnaire_problems(
             entries.append(entry)
             section_forms.append(section_form)
         document["sections"] = entries
-    score_forms = ordered(kept(scores)) if scores is not None else []
+    score_forms = ordered(kept_forms(scores)) if scores is not None else []
     if scores is not None:
         document["scores"] = [
             {
@@ -356,7 +360,7 @@ def questionnaire_problems(
         ]
         if not document["scores"]:
             del document["scores"]
-    segment_forms = ordered(kept(segments)) if segments is not None else []
+    segment_forms = ordered(kept_forms(segments)) if segments is not None else []
     if segments is not None:
         document["segments"] = [
             {
@@ -371,7 +375,7 @@ def questionnaire_problems(
     validity_forms: dict[str, forms.Form] = {}
     if validity is not None:
         rules = {}
-        for f in kept(validity):
+        for f in kept_forms(validity):
             kind = f.cleaned_data.get("kind")
             rules[kind] = {
                 "action": f.cleaned_data.get("action"),
@@ -432,12 +436,3 @@ def _elsewhere(places: list[str], message: str) -> str:
     if len(places) > 1:
         text += " " + _("(and %(count)d more places)") % {"count": len(places) - 1}
     return text
-
-
-def kept(formset: forms.BaseInlineFormSet) -> list[forms.Form]:
-    """The forms whose rows exist after this save (not deleted, not blank extra forms)."""
-    return [
-        f
-        for f in formset.forms
-        if not f.cleaned_data.get("DELETE") and (f.instance.pk or f.has_changed())
-    ]
