@@ -104,6 +104,8 @@ def answers_from_post(*, structure: Structure, data: Mapping[str, Any]) -> Poste
     """
     posted = PostedForm()
     for question in structure.questions.values():
+        if question.hidden:  # no longer asked: the page has no field for it
+            continue
         code = question.code
         if question.type == "multiple":
             chosen = [value for value in data.getlist(code) if value != ""]
@@ -155,6 +157,8 @@ def visible_questions(*, structure: Structure, answers: Mapping[str, Any]) -> se
     seen: dict[str, Any] = {}
     visible = set()
     for question in structure.questions.values():
+        if question.hidden:  # no longer asked
+            continue
         if question.show_if is None or evaluate(question.show_if, seen):
             visible.add(question.code)
             if question.code in answers:

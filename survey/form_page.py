@@ -136,7 +136,8 @@ def form_page_build(
     values = values or {}
     sections: dict[str, SectionView] = {}
     questions: dict[str, QuestionView] = {}
-    for number, question in enumerate(structure.questions.values(), start=1):
+    asked = [q for q in structure.questions.values() if not q.hidden]  # hidden: no longer asked
+    for number, question in enumerate(asked, start=1):
         code = question.section_code
         if code not in sections:
             title = label_text(structure.section_titles.get(code, ""))
@@ -200,6 +201,7 @@ def _options(question: QuestionDef, prefix: str, sent: set[str]) -> list[OptionV
             is_other=option.is_other,
         )
         for index, option in enumerate(question.options.values(), start=1)
+        if not option.hidden  # no longer offered
     ]
 
 

@@ -213,6 +213,8 @@ def _check_question(checker: Checker, path: str, question: Any, codes: dict[str,
     checker.label(f"{path}.label", question.get("label", MISSING))
     if "hint" in question:  # the author's hint under the label; kept with the question's extras
         checker.label(f"{path}.hint", question["hint"])
+    if "hidden" in question:
+        checker.boolean(f"{path}.hidden", question["hidden"])
     if "required" in question:
         checker.boolean(f"{path}.required", question["required"])
     show_if = question.get("show_if", MISSING)
@@ -300,7 +302,7 @@ def _check_entries(checker: Checker, path: str, question: dict, key: str) -> lis
 def _check_option_values(checker: Checker, path: str, entry: dict, qtype: str) -> None:
     if "score" in entry:
         checker.number(f"{path}.score", entry["score"], SCORE_LIMITS)
-    for flag in ("other", "exclusive"):
+    for flag in ("other", "exclusive", "hidden"):
         if flag in entry:
             checker.boolean(f"{path}.{flag}", entry[flag])
     if entry.get("other") is True and qtype == "matrix":

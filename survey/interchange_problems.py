@@ -33,7 +33,7 @@ TOP_KEYS = (
     "validity",
     "analysis",
 )
-COMMON_QUESTION_KEYS = ("code", "type", "label", "required", "show_if")
+COMMON_QUESTION_KEYS = ("code", "type", "label", "required", "show_if", "hidden")
 TYPE_KEYS: dict[str, tuple[str, ...]] = {
     "single": ("options", "attention_check"),
     "multiple": ("options", "min_choices", "max_choices"),
@@ -44,7 +44,7 @@ TYPE_KEYS: dict[str, tuple[str, ...]] = {
 }
 # Keys of options that people put on the question by mistake; refused rather than kept.
 OPTION_ONLY_KEYS = ("score", "other", "exclusive")
-OPTION_KEYS = ("code", "label", "score", "other", "exclusive")
+OPTION_KEYS = ("code", "label", "score", "other", "exclusive", "hidden")
 ITEM_KEYS = ("code", "label")
 KNOWN_QUESTION_KEYS = frozenset(
     COMMON_QUESTION_KEYS + OPTION_ONLY_KEYS + tuple(k for keys in TYPE_KEYS.values() for k in keys)

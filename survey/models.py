@@ -163,6 +163,11 @@ class Question(models.Model):
     type = models.CharField(_("type"), max_length=12, choices=Type.choices)
     label = models.JSONField(_("label"), default=str)
     required = models.BooleanField(_("required"), default=True)
+    hidden = models.BooleanField(
+        _("hidden"),
+        default=False,
+        help_text=_("No longer asked; its answers stay in the data and the results."),
+    )
     show_if = models.TextField(_("show if"), blank=True, default="")
     position = models.PositiveIntegerField(_("position"), default=0)
     min_choices = models.PositiveSmallIntegerField(_("min choices"), null=True, blank=True)
@@ -227,6 +232,11 @@ class Option(models.Model):
     score = models.DecimalField(_("score"), max_digits=12, decimal_places=4, null=True, blank=True)
     is_other = models.BooleanField(_("other (please specify)"), default=False)
     exclusive = models.BooleanField(_("exclusive"), default=False)
+    hidden = models.BooleanField(
+        _("hidden"),
+        default=False,
+        help_text=_("No longer offered; answers that chose it stay in the data and the results."),
+    )
     position = models.PositiveIntegerField(_("position"), default=0)
 
     class Meta:

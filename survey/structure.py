@@ -27,6 +27,7 @@ class OptionDef:
     score: Decimal | None
     is_other: bool
     exclusive: bool
+    hidden: bool = False  # no longer offered: old answers keep it, new ones may not choose it
     # For the form. Labels are a string or {language: text}; kept out of comparisons.
     label: Any = field(default="", compare=False, repr=False)
 
@@ -59,10 +60,11 @@ class QuestionDef:
     section_code: str
     label: Any = field(default="", compare=False, repr=False)
     note: Any = field(default="", compare=False, repr=False)  # the author's hint, a label
+    hidden: bool = False  # no longer asked: old answers stay, new ones are not taken
 
     @property
     def has_other(self) -> bool:
-        return any(option.is_other for option in self.options.values())
+        return any(option.is_other and not option.hidden for option in self.options.values())
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,7 @@ def structure_build(questionnaire: Questionnaire) -> Structure:
                     score=o.score,
                     is_other=o.is_other,
                     exclusive=o.exclusive,
+                    hidden=o.hidden,
                     label=o.label,
                 )
                 for o in q.options.all()
@@ -141,6 +144,7 @@ def structure_build(questionnaire: Questionnaire) -> Structure:
             section_code=q.section.code,
             label=q.label,
             note=q.extra.get("hint", "") if isinstance(q.extra, dict) else "",
+            hidden=q.hidden,
         )
     validity = {
         rule.kind: (rule.action, dict(rule.params))

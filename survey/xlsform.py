@@ -62,6 +62,7 @@ EXTRA_COLUMN = "wenji_settings"  # JSON: what a question has beyond XLSForm's co
 SCORE_COLUMN = "wenji_score"
 OTHER_COLUMN = "wenji_other"
 EXCLUSIVE_COLUMN = "wenji_exclusive"
+HIDDEN_COLUMN = "wenji_hidden"
 
 # Language codes as XLSForm columns name them (``label::Chinese (zh-Hans)``), and back.
 _LANGUAGE_NAMES = {"zh-hans": "Chinese (zh)", "en": "English (en)"}
@@ -528,6 +529,8 @@ class _Reader:
                 option["other"] = True
             if _truthy(row.get(EXCLUSIVE_COLUMN)):
                 option["exclusive"] = True
+            if _truthy(row.get(HIDDEN_COLUMN)):
+                option["hidden"] = True
             options.append(option)
         question[key] = options
         return True
@@ -1105,6 +1108,8 @@ class _Writer:
                 row[OTHER_COLUMN] = "yes"
             if option.get("exclusive"):
                 row[EXCLUSIVE_COLUMN] = "yes"
+            if option.get("hidden"):
+                row[HIDDEN_COLUMN] = "yes"
             self.choices.append(row)
 
     def other_text(self, code: str, qtype: str, option: dict) -> None:

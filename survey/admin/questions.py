@@ -141,6 +141,7 @@ class QuestionAdmin(
                     "type",
                     "label",
                     "required",
+                    "hidden",
                     "show_if",
                     "position",
                 )
@@ -244,6 +245,7 @@ def _stored_option(option: Option) -> dict[str, Any]:
         "score": option.score,
         "is_other": option.is_other,
         "exclusive": option.exclusive,
+        "hidden": option.hidden,
     }
 
 
@@ -261,7 +263,7 @@ class OptionAdmin(
     Media = AdminExtMedia
     structural_fields = ("code", "is_other", "exclusive")
     fixed_fields = ("question",)
-    fields = ("question", "code", "label", "score", "is_other", "exclusive", "position")
+    fields = ("question", "code", "label", "score", "is_other", "exclusive", "hidden", "position")
     list_display = ("code", "label_text", "score", "question_code", "questionnaire_slug")
     list_display_links = ("code", "label_text")
     list_filter = ("question__questionnaire",)

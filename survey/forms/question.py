@@ -39,6 +39,7 @@ class QuestionForm(LabelFormMixin, forms.ModelForm):
             "type",
             "label",
             "required",
+            "hidden",
             "show_if",
             "position",
             "min_choices",
@@ -103,7 +104,7 @@ class OptionForm(LabelFormMixin, forms.ModelForm):
 
     class Meta:
         model = Option
-        fields = ["code", "label", "score", "is_other", "exclusive", "position"]
+        fields = ["code", "label", "score", "is_other", "exclusive", "hidden", "position"]
 
 
 class ItemForm(LabelFormMixin, forms.ModelForm):

@@ -80,6 +80,8 @@ def option_entry(data: dict[str, Any]) -> dict[str, Any]:
         entry["other"] = True
     if data.get("exclusive"):
         entry["exclusive"] = True
+    if data.get("hidden"):
+        entry["hidden"] = True
     return entry
 
 
@@ -95,6 +97,8 @@ def question_entry(
     entry: dict[str, Any] = {"code": question.code, "type": question.type, "label": question.label}
     if not question.required:
         entry["required"] = False
+    if question.hidden:
+        entry["hidden"] = True
     if question.show_if and question.show_if.strip():
         entry["show_if"] = question.show_if
     key = "scale" if question.type == Question.Type.MATRIX else "options"
@@ -252,7 +256,7 @@ def _with_stored(form: forms.Form) -> dict[str, Any]:
     instance = form.instance
     stored = {
         name: getattr(instance, name)
-        for name in ("code", "label", "score", "is_other", "exclusive")
+        for name in ("code", "label", "score", "is_other", "exclusive", "hidden")
         if hasattr(instance, name)
     }
     return {**stored, **form.cleaned_data}
@@ -266,6 +270,7 @@ def option_row(option: Option) -> dict[str, Any]:
             "score": option.score,
             "is_other": option.is_other,
             "exclusive": option.exclusive,
+            "hidden": option.hidden,
         }
     )
 

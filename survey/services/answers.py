@@ -58,6 +58,11 @@ def answers_check(*, structure: Structure, answers: Any, drop_hidden: bool = Fal
     _check_keys(structure, answers, check)
     for question in structure.questions.values():
         answered = question.code in answers or f"{question.code}{OTHER_SUFFIX}" in answers
+        if question.hidden:  # no longer asked (hidden: true); older answers keep it
+            if answered and not drop_hidden:
+                check.hidden.append(question.code)
+                check.add(question.code, _("This question is no longer asked."))
+            continue
         visible = question.show_if is None or evaluate(question.show_if, check.answers)
         if not visible:
             if answered and not drop_hidden:
@@ -111,6 +116,11 @@ def _option(question: QuestionDef, value: Any, key: str, check: AnswersCheck) ->
     option = question.options.get(str(value))
     if option is None:
         check.add(key, _("%(value)s is not an option of %(code)s.") % {"value": value, "code": key})
+    elif option.hidden:  # no longer offered (hidden: true); older answers keep it
+        check.add(
+            key, _("%(value)s is no longer offered in %(code)s.") % {"value": value, "code": key}
+        )
+        return None
     return option
 
 

@@ -27,7 +27,8 @@ from django.utils.translation import gettext as _
 from survey.interchange_problems import code_of
 from survey.models import Questionnaire
 
-PRESENTATION_KEYS = frozenset({"label", "title", "intro", "hint"})
+# What respondents read, and what they are still asked (hidden): not what the analysis reads.
+PRESENTATION_KEYS = frozenset({"label", "title", "intro", "hint", "hidden"})
 
 
 def _analysis_view(document: Any) -> Any:
@@ -194,6 +195,13 @@ def _question_diff(code: str, old: dict, new: dict) -> list[Change]:
                     Change(noun, "changed", question=code, code=choice, field=key,
                            old=not now, new=now, structural=True)
                 )  # fmt: skip
+    for choice in before.keys() & after.keys():
+        now = after[choice].get("hidden", False)
+        if before[choice].get("hidden", False) != now:  # not structural: answers stay
+            changes.append(
+                Change(noun, "changed", question=code, code=choice, field="hidden",
+                       old=not now, new=now)
+            )  # fmt: skip
     changes += _entries_diff(code, "item", _by_code(old.get("items")), _by_code(new.get("items")))
     for choice in sorted(before.keys() & after.keys()):
         if before[choice].get("score") != after[choice].get("score"):
@@ -201,7 +209,7 @@ def _question_diff(code: str, old: dict, new: dict) -> list[Change]:
                 Change(noun, "changed", question=code, code=choice, field="score",
                        old=before[choice].get("score"), new=after[choice].get("score"))
             )  # fmt: skip
-    skip = {"code", "type", "options", "scale", "items", *PRESENTATION_KEYS}
+    skip = {"code", "type", "options", "scale", "items", *PRESENTATION_KEYS} - {"hidden"}
     for key in sorted((old.keys() | new.keys()) - skip):
         if old.get(key) != new.get(key):
             changes.append(

@@ -29,16 +29,16 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Count
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from survey.interchange import DefinitionError
 from survey.interchange_checks import definition_problems
-from survey.interchange_problems import Problem, code_of
-from survey.models import Answer, DefinitionDraft, Questionnaire
+from survey.interchange_problems import Problem
+from survey.models import DefinitionDraft, Questionnaire
 from survey.services.definitions import Change, definition_diff, document_hash
 from survey.services.questionnaires import (
+    answers_touched,
+    change_sentence,
     questionnaire_export,
     questionnaire_import,
     questionnaire_structure_lock_reason,
@@ -148,7 +148,7 @@ def definition_draft_diff(*, questionnaire: Questionnaire) -> list[dict[str, Any
     in_force = questionnaire_export(questionnaire=questionnaire)
     draft = DefinitionDraft.objects.filter(questionnaire=questionnaire).first()
     changes = definition_diff(in_force, draft.document if draft else in_force)
-    touched = _answers_touched(questionnaire, changes)
+    touched = answers_touched(questionnaire, changes)
     return [
         {**change.as_dict(), "answers": touched.get(id(change)) if change.structural else None}
         for change in changes
@@ -234,32 +234,6 @@ def _draft_state(draft: DefinitionDraft) -> DraftState:
     )
 
 
-def _answers_touched(questionnaire: Questionnaire, changes: list[Change]) -> dict[int, int]:
-    """id(change) → stored answers of the question or option a structural change removes or
-    retypes: two grouped queries over the affected questions only."""
-    structural = [c for c in changes if c.structural and c.change in ("removed", "changed")]
-    codes = {c.question for c in structural}
-    if not codes:
-        return {}
-    answers = Answer.objects.filter(question__questionnaire=questionnaire, question__code__in=codes)
-    per_question = dict(
-        answers.values_list("question__code").annotate(n=Count("response_id", distinct=True))
-    )
-    per_option = {
-        (question, option): n
-        for question, option, n in answers.filter(option__isnull=False)
-        .values_list("question__code", "option__code")
-        .annotate(n=Count("id"))
-    }
-    touched = {}
-    for change in structural:
-        if change.what in ("question", "item"):  # every answer row of the question
-            touched[id(change)] = per_question.get(change.question, 0)
-        else:
-            touched[id(change)] = per_option.get((change.question, code_of(change.code)), 0)
-    return touched
-
-
 def _refuse_orphaning(
     questionnaire: Questionnaire, in_force: dict[str, Any], document: dict[str, Any]
 ) -> None:
@@ -267,16 +241,12 @@ def _refuse_orphaning(
     structural = [c for c in changes if c.structural]
     if not structural:
         return
-    touched = _answers_touched(questionnaire, structural)
+    touched = answers_touched(questionnaire, structural)
     problems = []
     for change in structural:
-        count = touched.get(id(change))
-        message = change.sentence()
-        if count:
-            message += ngettext(" (%(count)s answer)", " (%(count)s answers)", count) % {
-                "count": f"{count:,}"
-            }
-        problems.append(Problem("structural_change", _change_path(change), message, count))
+        count = touched.get(id(change), 0)
+        message = change_sentence(change, count)
+        problems.append(Problem("structural_change", _change_path(change), message, count or None))
     reason = questionnaire_structure_lock_reason(questionnaire=questionnaire)
     raise DefinitionConflict(reason or _("The draft cannot be published."), problems)
 

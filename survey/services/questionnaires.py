@@ -29,7 +29,7 @@ from functools import partial
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
-from django.db.models import ProtectedError
+from django.db.models import Count, ProtectedError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -43,6 +43,7 @@ from survey.interchange_problems import (
     code_of,
 )
 from survey.models import (
+    Answer,
     DerivedScore,
     Item,
     Option,
@@ -52,7 +53,7 @@ from survey.models import (
     Segment,
     ValidityRule,
 )
-from survey.services.definitions import definition_change, definition_diff
+from survey.services.definitions import Change, definition_change, definition_diff
 from survey.services.notify import definition_changed_signal
 
 _INT_CODE = re.compile(r"0|-?[1-9][0-9]*")
@@ -212,6 +213,7 @@ def _question_fields(question: dict, section: Section, position: int) -> dict[st
         "type": question["type"],
         "label": question["label"],
         "required": question.get("required", True),
+        "hidden": question.get("hidden", False),
         "show_if": question.get("show_if", ""),
         "position": position,
         "min_choices": question.get("min_choices"),
@@ -267,6 +269,7 @@ def _sync_choices(rows: dict[str, Question], specs: dict[str, dict]) -> None:
                 "score": _decimal_or_none(o.get("score")),
                 "is_other": o.get("other", False),
                 "exclusive": o.get("exclusive", False),
+                "hidden": o.get("hidden", False),
                 "position": index,
             }
             for index, o in enumerate(choices)
@@ -357,7 +360,49 @@ def questionnaire_structural_changes(
     the same. Section layout and question order are not structure (``definition_diff``).
     """
     stored = questionnaire_export(questionnaire=questionnaire)
-    return [c.sentence() for c in definition_diff(stored, definition) if c.structural]
+    changes = [c for c in definition_diff(stored, definition) if c.structural]
+    touched = answers_touched(questionnaire, changes)
+    return [change_sentence(change, touched.get(id(change), 0)) for change in changes]
+
+
+def answers_touched(questionnaire: Questionnaire, changes: list[Change]) -> dict[int, int]:
+    """id(change) → stored answers of the question or option a structural change removes or
+    retypes: two grouped queries over the affected questions only."""
+    structural = [c for c in changes if c.structural and c.change in ("removed", "changed")]
+    codes = {c.question for c in structural}
+    if not codes:
+        return {}
+    answers = Answer.objects.filter(question__questionnaire=questionnaire, question__code__in=codes)
+    per_question = dict(
+        answers.values_list("question__code").annotate(n=Count("response_id", distinct=True))
+    )
+    per_option = {
+        (question, option): n
+        for question, option, n in answers.filter(option__isnull=False)
+        .values_list("question__code", "option__code")
+        .annotate(n=Count("id"))
+    }
+    touched = {}
+    for change in structural:
+        if change.what in ("question", "item"):  # every answer row of the question
+            touched[id(change)] = per_question.get(change.question, 0)
+        else:
+            touched[id(change)] = per_option.get((change.question, code_of(change.code)), 0)
+    return touched
+
+
+def change_sentence(change: Change, answers: int) -> str:
+    """A structural change in words, with the answers it would orphan and, for a removal,
+    the way out: ``question D1: option 2 removed (214 answers); to keep them, mark it hidden``."""
+    sentence = change.sentence()
+    if not answers:
+        return sentence
+    sentence += ngettext(" (%(count)s answer)", " (%(count)s answers)", answers) % {
+        "count": f"{answers:,}"
+    }
+    if change.change == "removed" and change.what in ("question", "option", "scale_point"):
+        sentence += _("; to keep them, mark it hidden (hidden: true) instead of removing it")
+    return sentence
 
 
 def questionnaire_definition_changed(*, questionnaire: Questionnaire) -> None:
@@ -454,6 +499,8 @@ def _export_question(question: Question) -> dict:
     data: dict[str, Any] = {"code": question.code, "type": question.type, "label": question.label}
     if not question.required:
         data["required"] = False
+    if question.hidden:
+        data["hidden"] = True
     if question.show_if:
         data["show_if"] = question.show_if
     values = {
@@ -489,6 +536,8 @@ def _export_option(option: Option) -> dict:
         data["other"] = True
     if option.exclusive:
         data["exclusive"] = True
+    if option.hidden:
+        data["hidden"] = True
     return data
 
 

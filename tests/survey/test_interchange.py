@@ -504,7 +504,7 @@ MISTAKES = {
     "typo in an option key": (
         _set(_option("D1", 0), scroe=1),
         "sections[0].questions[0] (D1).options[0]: unknown key 'scroe' "
-        "(expected code, label, score, other, exclusive)",
+        "(expected code, label, score, other, exclusive, hidden)",
     ),
     "section without questions": (
         lambda d: d["sections"].append({"code": "E", "questions": []}),

@@ -304,10 +304,12 @@ def test_structural_changes_are_refused_naming_each_change(answered, reference_d
         "added, removed or recoded. Labels and scores can still change.",
         "question Q15R: removed",
         "question Q19: added",
-        "question D1: option 2 removed",
+        # with what it would orphan, and the way out
+        "question D1: option 2 removed (1 answer); to keep them, mark it hidden "
+        "(hidden: true) instead of removing it",
         "question D1: option 3 added",
         "question D6: option 8: other changed to false",
-        "question Q5: item e removed",
+        "question Q5: item e removed (1 answer)",
         "question Q6: scale point 5 added",
         "question Q9: option 1: exclusive changed to true",
         "question Q18: type changed from text to single",

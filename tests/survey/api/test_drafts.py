@@ -183,7 +183,10 @@ def test_an_edit_that_would_orphan_answers_is_refused_with_their_count(ipb, admi
     assert body["error"] == "definition_conflict"
     (problem,) = body["errors"]
     assert problem["code"] == "structural_change" and problem["value"] == 3
-    assert problem["message"] == "question D1: option 2 removed (3 answers)"
+    assert problem["message"] == (
+        "question D1: option 2 removed (3 answers); to keep them, mark it hidden "
+        "(hidden: true) instead of removing it"
+    )
     assert DefinitionDraft.objects.exists()
     assert len(_question(questionnaire_export(questionnaire=ipb), "D1")["options"]) == 2
 
