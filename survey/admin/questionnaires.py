@@ -35,6 +35,7 @@ from survey.forms.questionnaire import (
     DefinitionUploadForm,
     DerivedScoreForm,
     DerivedScoreFormSet,
+    DraftUploadForm,
     QuestionnaireForm,
     SectionForm,
     SegmentForm,
@@ -49,6 +50,7 @@ from survey.interchange import (
     read_definition_file,
     write_definition_file,
 )
+from survey.interchange_checks import definition_problems
 from survey.interchange_problems import SLUG_RE
 from survey.labels import label_text
 from survey.models import (
@@ -60,6 +62,14 @@ from survey.models import (
     Segment,
     ValidityRule,
 )
+from survey.services.drafts import (
+    DefinitionInvalid,
+    definition_draft_diff,
+    definition_draft_discard,
+    definition_draft_get,
+    definition_draft_save,
+    definition_publish,
+)
 from survey.services.questionnaires import (
     QuestionnaireStateError,
     questionnaire_close,
@@ -67,6 +77,7 @@ from survey.services.questionnaires import (
     questionnaire_import,
     questionnaire_publish,
 )
+from wenji.errors import DomainError
 
 # --- the questionnaire page -------------------------------------------------------------------
 
@@ -297,6 +308,7 @@ class QuestionnaireAdmin(RulebookAdmin, DefinitionChangeAdmin, admin.ModelAdmin)
                 name=f"{name}_import_definition",
             ),
             path("<path:object_id>/publish/", wrap(self.publish_view), name=f"{name}_publish"),
+            path("<path:object_id>/draft/", wrap(self.draft_view), name=f"{name}_draft"),
             path("<path:object_id>/close/", wrap(self.close_view), name=f"{name}_close"),
             path(
                 "<path:object_id>/definition.<str:fmt>",
@@ -340,6 +352,88 @@ class QuestionnaireAdmin(RulebookAdmin, DefinitionChangeAdmin, admin.ModelAdmin)
         if fmt not in DEFINITION_FORMATS:
             raise Http404(_("Definitions download as .yaml, .json or .xlsx (XLSForm)."))
         return self._definition_response(questionnaire, fmt)
+
+    def draft_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The draft of the next definition: upload it as a file, see what publishing would
+        change (with the answers a change touches), publish or discard it."""
+        questionnaire = self._object_or_404(request, object_id)
+        if not self.has_change_permission(request, questionnaire):
+            raise PermissionDenied
+        here = reverse("admin:survey_questionnaire_draft", args=[questionnaire.pk])
+        form = DraftUploadForm()
+        action = request.POST.get("action") if request.method == "POST" else None
+        if action == "publish":
+            try:
+                definition_publish(questionnaire=questionnaire)
+            except DomainError as error:
+                self._refused(request, error)
+                return HttpResponseRedirect(here)
+            self.log_change(request, questionnaire, _("Published the draft"))
+            message = _("The draft of %(slug)s was published as definition version %(version)s.")
+            questionnaire.refresh_from_db()
+            values = {"slug": questionnaire.slug, "version": questionnaire.definition_version}
+            self.message_user(request, message % values, messages.SUCCESS)
+            return HttpResponseRedirect(self._change_url(questionnaire))
+        if action == "discard":
+            if definition_draft_discard(questionnaire=questionnaire):
+                self.message_user(request, _("The draft was discarded."), messages.SUCCESS)
+            return HttpResponseRedirect(here)
+        if action == "upload":
+            form = DraftUploadForm(request.POST, request.FILES)
+            if form.is_valid() and self._save_draft(request, questionnaire, form):
+                return HttpResponseRedirect(here)
+        state = definition_draft_get(questionnaire=questionnaire)
+        if not form.is_bound:
+            form = DraftUploadForm(initial={"etag": state.etag})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Draft of %(slug)s") % {"slug": questionnaire.slug},
+            "opts": self.opts,
+            "original": questionnaire,
+            "has_view_permission": True,
+            "state": state,
+            "changes": definition_draft_diff(questionnaire=questionnaire) if state.drafted else [],
+            "problems": definition_problems(state.document) if state.drafted else [],
+            "form": form,
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/survey/questionnaire/draft.html", context)
+
+    def _save_draft(
+        self, request: HttpRequest, questionnaire: Questionnaire, form: DraftUploadForm
+    ) -> bool:
+        upload = form.cleaned_data["file"]
+        try:
+            document = read_definition_file(upload.read(), filename=upload.name).document
+            definition_draft_save(
+                questionnaire=questionnaire,
+                document=document,
+                if_match=form.cleaned_data["etag"],
+                user=request.user,
+            )
+        except DefinitionError as error:  # not a readable file
+            for problem in error.problems:
+                form.add_error("file", problem)
+            return False
+        except DefinitionInvalid as error:
+            for problem in error.problems:
+                form.add_error("file", str(problem))
+            return False
+        except DomainError as error:  # someone saved or published since this page was read
+            form.add_error(None, error.message)
+            return False
+        message = _("%(file)s was saved as the draft of %(slug)s.")
+        self.message_user(
+            request, message % {"file": upload.name, "slug": questionnaire.slug}, messages.SUCCESS
+        )
+        return True
+
+    def _refused(self, request: HttpRequest, error: DomainError) -> None:
+        problems = getattr(error, "problems", [])
+        text = error.message
+        if problems:
+            text += " " + "; ".join(p.message for p in problems)
+        self.message_user(request, text, messages.ERROR)
 
     def import_definition_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_add_permission(request):

@@ -130,6 +130,26 @@ class ValidityRuleFormSet(forms.BaseInlineFormSet):
 # --- uploading a definition file --------------------------------------------------------------
 
 
+class DraftUploadForm(forms.Form):
+    """A definition file to store as the questionnaire's draft (its slug must stay)."""
+
+    file = forms.FileField(
+        label=_("Definition file"),
+        help_text=_("A questionnaire/v1 file (YAML or JSON) or an XLSForm."),
+    )
+    etag = forms.CharField(widget=forms.HiddenInput)
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = settings.QUESTIONNAIRE_UPLOAD_MAX_BYTES
+        if upload.size > limit:
+            raise ValidationError(
+                _("The file is %(size)s; the limit is %(limit)s."),
+                params={"size": filesizeformat(upload.size), "limit": filesizeformat(limit)},
+            )
+        return upload
+
+
 class DefinitionUploadForm(forms.Form):
     file = forms.FileField(label=_("Definition file"))
     replace = forms.BooleanField(
