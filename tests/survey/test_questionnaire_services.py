@@ -7,9 +7,11 @@ import threading
 
 import pytest
 import yaml
-from django.db import connection
+from django.db import connection, transaction
+from hypothesis import HealthCheck, given, settings
 
 from survey.interchange import DefinitionError, dump_definition, load_definition
+from survey.interchange_checks import validate_definition
 from survey.models import (
     DerivedScore,
     Item,
@@ -30,6 +32,7 @@ from survey.services.questionnaires import (
     questionnaire_structure_lock_reason,
 )
 from tests.conftest import EXAMPLE_DEFINITION
+from tests.survey.strategies import documents
 from tests.survey.test_interchange import question
 
 # These tests read messages in English (Chinese is checked in tests/test_translations.py).
@@ -455,3 +458,16 @@ def test_two_imports_of_one_new_slug_at_once_create_it_once(reference_definition
     ]
     assert Questionnaire.objects.count() == 1
     assert Question.objects.count() == 25
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document=documents())
+def test_generated_documents_round_trip_through_the_database_and_both_file_formats(document):
+    """import → export is the identity, and so are YAML and JSON dump → load."""
+    assert validate_definition(document) == []
+    for fmt in ("yaml", "json"):
+        assert load_definition(dump_definition(document, fmt=fmt)) == document
+    with transaction.atomic():
+        questionnaire = questionnaire_import(definition=document)
+        assert questionnaire_export(questionnaire=questionnaire) == document
+        transaction.set_rollback(True)
