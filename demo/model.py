@@ -610,7 +610,7 @@ _ALLOCATE = {"single": _allocate_single, "matrix": _allocate_matrix, "multiple":
 
 
 def _other_texts(model: Model, question: QuestionDef, members: Sequence[Member]) -> None:
-    if question.type == "matrix" or not question.has_other:
+    if question.type == "matrix" or not question.offers_other:
         return
     others = {o.value for o in question.options.values() if o.is_other}
     for member in members:

@@ -128,7 +128,7 @@ def answers_from_post(*, structure: Structure, data: Mapping[str, Any]) -> Poste
                 if value is not None:
                     posted.answers[code] = value
         other = data.get(f"{code}{OTHER_SUFFIX}", "")
-        if question.has_other and other.strip() != "":
+        if question.offers_other and other.strip() != "":
             posted.answers[f"{code}{OTHER_SUFFIX}"] = other
     return posted
 

@@ -176,7 +176,7 @@ def _question_view(
         view.items = _items(question, values, errors)
     else:
         view.value = sent[0] if sent else ""
-    if question.has_other:
+    if question.offers_other:
         other_option = next(o for o in view.options if o.is_other)
         name = f"{code}{OTHER_SUFFIX}"
         view.other = OtherView(

@@ -64,6 +64,12 @@ class QuestionDef:
 
     @property
     def has_other(self) -> bool:
+        """An "other, please specify" option, offered or not (its answers are data)."""
+        return any(option.is_other for option in self.options.values())
+
+    @property
+    def offers_other(self) -> bool:
+        """An "other, please specify" option the form still offers (not hidden)."""
         return any(option.is_other and not option.hidden for option in self.options.values())
 
 

@@ -98,7 +98,7 @@ def _check_keys(structure: Structure, answers: Mapping, check: AnswersCheck) -> 
         question = structure.questions.get(code)
         if question is None:
             check.add(key, _("There is no question %s in this questionnaire.") % code)
-        elif key != code and not question.has_other:
+        elif key != code and not question.offers_other:
             check.add(key, _("Question %s has no 'other, please specify' option.") % code)
 
 

@@ -104,3 +104,16 @@ def test_the_admin_hides_an_option_of_a_questionnaire_with_responses(ipb, admin_
     response = admin_client.post(url, data)
     assert response.status_code == 302, _errors(response)
     assert Option.objects.get(question=d6, code="7").hidden
+
+
+def test_a_hidden_other_option_keeps_its_texts_in_the_export(ipb, client):
+    _submit(ipb, complete_answers(D6=8, **{"D6.other": "协会"}))
+    _hide(ipb, option=("D6", 7))
+    page = client.get(reverse("survey:form", args=["ipb-survey"])).content.decode()
+    assert 'name="D6.other"' not in page  # no longer offered on the form …
+    from survey.structure import structure_for
+
+    ipb.refresh_from_db()
+    structure = structure_for(ipb)
+    assert structure.questions["D6"].has_other  # … but still in the data and its exports
+    assert not structure.questions["D6"].offers_other
