@@ -59,17 +59,21 @@ def _all_numeric(question: QuestionDef) -> bool:
     return all(isinstance(option.value, int) for option in question.options.values())
 
 
+def _option_label(option: Any, language: str) -> str:
+    """An option's label; one no longer offered (hidden) says so, its answers being older."""
+    text = label_text(option.label, language)
+    return _("%(label)s (no longer offered)") % {"label": text} if option.hidden else text
+
+
 def _value_labels(question: QuestionDef, language: str) -> dict[int, str]:
     if not _all_numeric(question):
         return {}
-    return {
-        option.value: label_text(option.label, language) for option in question.options.values()
-    }
+    return {option.value: _option_label(option, language) for option in question.options.values()}
 
 
 def _other_label(question: QuestionDef, language: str) -> str:
     other = next(option for option in question.options.values() if option.is_other)
-    return f"{label_text(question.label, language)}: {label_text(other.label, language)}"
+    return f"{label_text(question.label, language)}: {_option_label(other, language)}"
 
 
 class QuestionColumns:
@@ -99,7 +103,7 @@ class QuestionColumns:
             columns = [
                 Column(
                     f"{q.code}.{option.code}",
-                    f"{title}: {label_text(option.label, language)}",
+                    f"{title}: {_option_label(option, language)}",
                     NUMBER,
                     chosen,
                     "nominal",

@@ -387,3 +387,20 @@ def test_a_wrong_option_is_refused_naming_it(ipb, analyst, options, field):
             questionnaire=ipb, kind="responses_wide", filters={}, options=options, user=analyst
         )
     assert field in refused.value.fields
+
+
+def test_a_hidden_option_keeps_its_answers_and_is_labelled_in_the_sav(ipb, analyst, requested):
+    from survey.models import Option
+
+    submit(ipb, complete_answers(D1=2))
+    Option.objects.filter(question__questionnaire=ipb, question__code="D1", code="2").update(
+        hidden=True
+    )
+    ipb.save()  # the structure cache follows updated_at
+    export = requested(questionnaire=ipb, kind="responses_wide", fmt="sav", user=analyst)
+    assert export.status == "done", export.error
+    frame, meta = pyreadstat.read_sav(str(export_file_path(export)))
+    with translation.override(ipb.default_language):
+        hidden = translation.gettext("%(label)s (no longer offered)") % {"label": "女"}
+    assert meta.variable_value_labels["D1"] == {1.0: "男", 2.0: hidden}
+    assert list(frame["D1"]) == [2.0]
