@@ -384,6 +384,21 @@ class _Reader:
             for c in children
         )
 
+    @staticmethod
+    def _is_same_list_block(group: dict) -> bool:
+        """A field-list group (inside a section) of select_one rows that all use one list and
+        have no logic of their own: the XLSForm way to write a matrix without table-list."""
+        appearance = str((group.get("control") or {}).get("appearance", ""))
+        children = group.get("children") or []
+        if "field-list" not in appearance.split() or len(children) < 2:
+            return False
+        lists = {c.get("list_name") for c in children}
+        return (
+            all(c.get("type") == "select one" and c.get("choices") for c in children)
+            and len(lists) == 1
+            and not any((c.get("bind") or {}).get("relevant") for c in children)
+        )
+
     def _questions(self, children: list[dict], relevants: list[str]) -> list[dict]:
         questions: list[dict] = []
         notes: list[Any] = []
@@ -391,7 +406,7 @@ class _Reader:
             kind = child.get("type")
             name = str(child.get("name", ""))
             if kind == "group":
-                if self._is_matrix_or_grid(child):
+                if self._is_matrix_or_grid(child) or self._is_same_list_block(child):
                     question = self._matrix_or_grid(child, relevants)
                     if question is not None:
                         self._attach_notes(question, notes)

@@ -447,6 +447,26 @@ def test_the_old_or_specify_other_syntax_outside_groups():
     }
 
 
+def test_a_field_list_group_of_one_choice_list_inside_a_section_is_a_matrix():
+    survey = [
+        ["type", "name", "label", "appearance"],
+        ["begin_group", "S", "Section", None],
+        ["select_one agree", "q0", "Before", None],
+        ["begin_group", "rate", "Rate these", "field-list"],
+        ["select_one agree", "rate_speed", "Speed", None],
+        ["select_one agree", "rate_price", "Price", None],
+        ["end_group", None, None, None],
+        ["end_group", None, None, None],
+    ]
+    choices = [["list_name", "name", "label"], ["agree", "1", "Agree"], ["agree", "2", "No"]]
+    [section] = xlsform_read(workbook(survey, choices)).document["sections"]
+    q0, rate = section["questions"]
+    assert q0["type"] == "single"
+    assert (rate["type"], rate["label"]) == ("matrix", "Rate these")
+    assert [i["code"] for i in rate["items"]] == ["speed", "price"]
+    assert [o["code"] for o in rate["scale"]] == [1, 2]
+
+
 def test_a_refused_row_reads_in_chinese_for_a_chinese_admin():
     from django.utils import translation
 
