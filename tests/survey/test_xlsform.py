@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -486,3 +487,20 @@ def test_odk_validate_accepts_what_we_write(full_definition):
         xlsform=xlsform_write(full_definition), warnings=warnings, file_type=".xlsx", validate=True
     )
     assert "<h:title>每个功能</h:title>" in result.xform
+
+
+def test_a_workbook_that_unpacks_to_gigabytes_is_refused_before_it_is_read():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (60 * 2**20))
+    data = buffer.getvalue()
+    assert len(data) < 200_000  # a small upload …
+    with pytest.raises(DefinitionError) as refused:
+        read_definition_file(data, filename="bomb.xlsx")
+    assert refused.value.problems == ["file: the workbook unpacks to 60 MB, more than 50 MB"]
+
+
+def test_a_broken_zip_is_refused_not_a_crash():
+    with pytest.raises(DefinitionError) as refused:
+        read_definition_file(b"PK\x03\x04 not really a zip", filename="broken.xlsx")
+    assert refused.value.problems[0].startswith("file: not a readable XLSForm")
