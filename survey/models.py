@@ -608,6 +608,7 @@ class AuditEvent(models.Model):
     class Action(models.TextChoices):
         EXPORT = "export", _("Export")
         STATUS_OVERRIDE = "status_override", _("Status override")
+        RESPONDENT_FORGET = "respondent_forget", _("Respondent's data deleted on request")
 
     action = models.CharField(_("action"), max_length=40, choices=Action.choices)
     actor = models.ForeignKey(
@@ -639,7 +640,7 @@ class AuditEvent(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(action__in=["export", "status_override"]),
+                condition=Q(action__in=["export", "status_override", "respondent_forget"]),
                 name="audit_event_action_known",
             )
         ]

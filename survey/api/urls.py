@@ -2,7 +2,7 @@
 
 from django.urls import re_path
 
-from survey.api import drafts, views
+from survey.api import drafts, respondents, views
 from wenji.api.routes import SLUG, any_text
 
 RESPONSE_ID = any_text("response_id")
@@ -41,6 +41,11 @@ urlpatterns = [
         rf"^questionnaires/{SLUG}/responses/\Z",
         views.ResponseListView.as_view(),
         name="response-list",
+    ),
+    re_path(
+        rf"^questionnaires/{SLUG}/respondents/forget/\Z",
+        respondents.ForgetView.as_view(),
+        name="respondent-forget",
     ),
     # Before the detail route, whose id part would otherwise swallow "<id>/status".
     re_path(
