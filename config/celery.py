@@ -28,6 +28,10 @@ def add_beat_schedule(sender: Celery, **kwargs: Any) -> None:
         sender.signature("analysis.reap"),
         name="analysis.reap",
     )
+    # Drops identities past each questionnaire's identity_retention_days (survey/tasks.py).
+    sender.add_periodic_task(
+        3600.0, sender.signature("survey.expire_identities"), name="survey.expire_identities"
+    )
     # Deletes export files past EXPORT_RETENTION_HOURS (exports/tasks.py).
     sender.add_periodic_task(
         3600.0, sender.signature("analysis.export_expire"), name="analysis.export_expire"

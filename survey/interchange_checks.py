@@ -42,6 +42,7 @@ from survey.interchange_problems import (
     LANGUAGE_RE,
     MAX_CODE_LENGTH,
     MAX_LENGTH_LIMIT,
+    MAX_RETENTION_DAYS,
     MAX_SLUG_LENGTH,
     MISSING,
     NUMBER_LIMITS,
@@ -155,12 +156,19 @@ def _check_languages(checker: Checker, languages: Any) -> None:
 def _check_settings(checker: Checker, settings: Any) -> None:
     if settings is MISSING or not checker.mapping("settings", settings):
         return
-    checker.keys("settings", settings, ("one_response_per",))
+    checker.keys("settings", settings, ("one_response_per", "identity_retention_days"))
     value = settings.get("one_response_per", MISSING)
     if value is not MISSING and value not in ONE_RESPONSE_PER:
         message = _("%(value)s is not %(expected)s")
         shown = {"value": display(value), "expected": " or ".join(ONE_RESPONSE_PER)}
         checker.add("settings.one_response_per", "not_allowed", message % shown, value)
+    days = settings.get("identity_retention_days", MISSING)
+    if days is not MISSING and not (
+        isinstance(days, int) and not isinstance(days, bool) and 1 <= days <= MAX_RETENTION_DAYS
+    ):
+        message = _("must be a whole number of days from 1 to %(max)s, not %(kind)s")
+        shown = {"max": MAX_RETENTION_DAYS, **kinds(days)}
+        checker.add("settings.identity_retention_days", "not_allowed", message % shown, days)
 
 
 # --- sections and questions -------------------------------------------------------------------

@@ -70,6 +70,7 @@ SCORE_LIMITS = (4, Decimal("1e8"))
 NUMBER_LIMITS = (6, Decimal("1e14"))
 SIGNIFICANCE_PLACES = 4
 MAX_LENGTH_LIMIT = 1_000_000
+MAX_RETENTION_DAYS = 3650  # settings.identity_retention_days
 
 
 # --- expression diagnostics in the user's language ---------------------------------------------

@@ -46,6 +46,15 @@ class Questionnaire(models.Model):
         choices=OneResponsePer.choices,
         default=OneResponsePer.NONE,
     )
+    identity_retention_days = models.PositiveIntegerField(
+        _("keep identities for (days)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "After this many days a response's respondent identity and network address hashes "
+            "are dropped; the response stays, anonymous. Empty: kept."
+        ),
+    )
     banner = models.JSONField(
         _("banner"), default=list, blank=True, help_text=_("Question codes and segment:CODE.")
     )
@@ -609,6 +618,10 @@ class AuditEvent(models.Model):
         EXPORT = "export", _("Export")
         STATUS_OVERRIDE = "status_override", _("Status override")
         RESPONDENT_FORGET = "respondent_forget", _("Respondent's data deleted on request")
+        IDENTITY_RETENTION = (
+            "identity_retention",
+            _("Identities dropped after the retention period"),
+        )
 
     action = models.CharField(_("action"), max_length=40, choices=Action.choices)
     actor = models.ForeignKey(
@@ -640,7 +653,14 @@ class AuditEvent(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(action__in=["export", "status_override", "respondent_forget"]),
+                condition=Q(
+                    action__in=[
+                        "export",
+                        "status_override",
+                        "respondent_forget",
+                        "identity_retention",
+                    ]
+                ),
                 name="audit_event_action_known",
             )
         ]

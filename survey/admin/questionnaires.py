@@ -202,7 +202,20 @@ class QuestionnaireAdmin(RulebookAdmin, DefinitionChangeAdmin, admin.ModelAdmin)
         "sharing",
     )
     fieldsets = (
-        (None, {"fields": ("slug", "status", "languages", "title", "intro", "one_response_per")}),
+        (
+            None,
+            {
+                "fields": (
+                    "slug",
+                    "status",
+                    "languages",
+                    "title",
+                    "intro",
+                    "one_response_per",
+                    "identity_retention_days",
+                )
+            },
+        ),
         (_("Sharing"), {"fields": ("sharing",)}),
         (_("Analysis"), {"fields": ("banner", "significance", "definition_version")}),
         (

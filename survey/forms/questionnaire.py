@@ -48,6 +48,7 @@ class QuestionnaireForm(LabelFormMixin, forms.ModelForm):
             "title",
             "intro",
             "one_response_per",
+            "identity_retention_days",
             "banner",
             "significance",
         ]

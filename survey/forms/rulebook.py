@@ -286,6 +286,7 @@ TOP_FIELDS = {
     "languages": "languages",
     "title": "title",
     "intro": "intro",
+    "settings.identity_retention_days": "identity_retention_days",
     "settings": "one_response_per",
     "analysis.banner": "banner",
     "analysis.significance": "significance",
@@ -323,6 +324,8 @@ def questionnaire_problems(
     else:
         document.pop("intro", None)
     document["settings"] = {"one_response_per": questionnaire.one_response_per}
+    if questionnaire.identity_retention_days is not None:
+        document["settings"]["identity_retention_days"] = questionnaire.identity_retention_days
     analysis: dict[str, Any] = {}
     if questionnaire.banner:
         analysis["banner"] = list(questionnaire.banner)

@@ -11,12 +11,21 @@ Promises:
   raw nor hashed). A request for an identity that never answered is recorded the same way,
   with 0, so every request is on record.
 - The analysis is told the data changed (after commit); its next run no longer counts them.
+- ``identities_expire`` applies each questionnaire's ``identity_retention_days``: responses
+  submitted before that many days ago lose their respondent link and network address hash
+  (the response and its answers stay, anonymous); respondent rows left with no response go.
+  One audit row per questionnaire that had any (``identity_retention``, with the count). A
+  dropped identity can no longer make a later response a duplicate of it: the next run's
+  validity says so.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils import timezone
 
 from survey.models import AuditEvent, Questionnaire, Respondent, Response
 from survey.services.audit import audit_event_record
@@ -46,3 +55,30 @@ def respondent_forget(
         if deleted:
             transaction.on_commit(lambda: new_data_signal(questionnaire.pk))
     return deleted
+
+
+def identities_expire(*, now: datetime | None = None) -> dict[str, int]:
+    """Drop identities older than each questionnaire's retention; responses changed per slug."""
+    now = now or timezone.now()
+    changed: dict[str, int] = {}
+    for questionnaire in Questionnaire.objects.filter(identity_retention_days__isnull=False):
+        cutoff = now - timedelta(days=questionnaire.identity_retention_days)
+        with transaction.atomic():
+            old = Response.objects.filter(questionnaire=questionnaire, submitted_at__lt=cutoff)
+            old = old.exclude(respondent__isnull=True, ip_hash="")
+            respondents = set(
+                old.exclude(respondent__isnull=True).values_list("respondent_id", flat=True)
+            )
+            count = old.update(respondent=None, ip_hash="")
+            if not count:
+                continue
+            Respondent.objects.filter(pk__in=respondents, responses__isnull=True).delete()
+            audit_event_record(
+                action=AuditEvent.Action.IDENTITY_RETENTION,
+                user=None,
+                questionnaire=questionnaire,
+                details={"rows": count, "days": questionnaire.identity_retention_days},
+            )
+            transaction.on_commit(lambda pk=questionnaire.pk: new_data_signal(pk))
+        changed[questionnaire.slug] = count
+    return changed

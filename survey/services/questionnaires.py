@@ -157,6 +157,7 @@ def _set_header(questionnaire: Questionnaire, definition: dict) -> None:
     questionnaire.one_response_per = settings.get(
         "one_response_per", Questionnaire.OneResponsePer.NONE
     )
+    questionnaire.identity_retention_days = settings.get("identity_retention_days")
     questionnaire.banner = analysis.get("banner", [])
     questionnaire.significance = as_decimal(analysis.get("significance", 0.05))
     questionnaire.extra = {k: v for k, v in definition.items() if k not in TOP_KEYS}
@@ -456,6 +457,8 @@ def questionnaire_export(*, questionnaire: Questionnaire) -> dict:
     if questionnaire.intro:
         data["intro"] = questionnaire.intro
     data["settings"] = {"one_response_per": questionnaire.one_response_per}
+    if questionnaire.identity_retention_days is not None:
+        data["settings"]["identity_retention_days"] = questionnaire.identity_retention_days
     data["sections"] = _export_sections(questionnaire)
     scores = questionnaire.scores.select_related("question").order_by("position", "id")
     if scores:

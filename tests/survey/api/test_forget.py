@@ -106,3 +106,51 @@ def test_a_bad_kind_is_a_clear_error(ipb, admin):
     reply = admin.post(FORGET, {"kind": "email", "value": "x"}, format="json")
     assert reply.status_code == 400
     assert list(reply.json()["fields"]) == ["kind"]
+
+
+# --- the retention period -----------------------------------------------------------------------
+
+
+def test_identities_past_the_retention_period_are_dropped_and_responses_stay(ipb):
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from survey.services.forget import identities_expire
+    from survey.services.questionnaires import questionnaire_export, questionnaire_import
+
+    document = questionnaire_export(questionnaire=ipb)
+    document["settings"]["identity_retention_days"] = 30
+    questionnaire_import(definition=document, replace=True)
+    old = _submit(ipb, Identity("wechat", "oOld"))
+    Response.objects.filter(pk=old.pk).update(
+        submitted_at=timezone.now() - timedelta(days=31), ip_hash="f" * 64
+    )
+    recent = _submit(ipb, Identity("wechat", "oRecent"))
+
+    assert identities_expire() == {"ipb-survey": 1}
+
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert (old.respondent_id, old.ip_hash) == (None, "")
+    assert old.answer_rows.exists()  # the response and its answers stay, anonymous
+    assert recent.respondent is not None
+    assert not Respondent.objects.filter(identity_hash=identity_hash(Identity("wechat", "oOld")))
+    event = AuditEvent.objects.get(action="identity_retention")
+    assert event.details["rows"] == 1 and event.details["days"] == 30
+    # Nothing is left to drop: a second pass changes nothing and records nothing.
+    assert identities_expire() == {}
+    call_command("expire_identities")
+    assert AuditEvent.objects.filter(action="identity_retention").count() == 1
+
+
+def test_the_retention_period_is_part_of_the_definition_and_checked(ipb):
+    from survey.interchange_checks import definition_problems
+    from survey.services.questionnaires import questionnaire_export
+
+    document = questionnaire_export(questionnaire=ipb)
+    document["settings"]["identity_retention_days"] = 0
+    [problem] = definition_problems(document)
+    assert (problem.code, problem.path) == ("not_allowed", "settings.identity_retention_days")
+    assert problem.message == "must be a whole number of days from 1 to 3650, not a number (0)"
