@@ -1,0 +1,89 @@
+"""Backup and restore of PostgreSQL as docs/operations.md tells it: ``pg_dump -Fc``, then
+``createdb`` and ``pg_restore`` into a fresh database, gives back every row."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+
+import psycopg
+import pytest
+from django.conf import settings
+
+from survey.services.identity import Identity
+from survey.services.responses import response_submit
+from tests.survey.answers import complete_answers
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+# Every table of ours whose rows a restore must give back.
+TABLES = (
+    "survey_questionnaire",
+    "survey_question",
+    "survey_option",
+    "survey_item",
+    "survey_respondent",
+    "survey_response",
+    "survey_answer",
+    "survey_auditevent",
+)
+
+
+def _connection_args() -> tuple[dict[str, str], dict[str, str]]:
+    db = settings.DATABASES["default"]
+    args = {"-h": db.get("HOST") or "127.0.0.1", "-p": str(db.get("PORT") or 5432)}
+    if db.get("USER"):
+        args["-U"] = db["USER"]
+    env = {**os.environ}
+    if db.get("PASSWORD"):
+        env["PGPASSWORD"] = db["PASSWORD"]
+    return args, env
+
+
+def _run(tool: str, *arguments: str) -> None:
+    args, env = _connection_args()
+    flags = [part for pair in args.items() for part in pair]
+    subprocess.run([tool, *flags, *arguments], check=True, env=env, capture_output=True)
+
+
+def _fingerprint(dbname: str) -> dict[str, object]:
+    db = settings.DATABASES["default"]
+    with psycopg.connect(
+        host=db.get("HOST") or "127.0.0.1",
+        port=db.get("PORT") or 5432,
+        user=db.get("USER") or None,
+        password=db.get("PASSWORD") or None,
+        dbname=dbname,
+    ) as connection:
+        counts = {t: connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+        digest = connection.execute(
+            "SELECT md5(string_agg(r.answers::text || r.status || r.submitted_at::text, ','"
+            " ORDER BY r.id)) FROM survey_response r"
+        ).fetchone()[0]
+    return {**counts, "responses digest": digest}
+
+
+@pytest.mark.skipif(shutil.which("pg_dump") is None, reason="needs PostgreSQL's client tools")
+def test_a_dump_restored_into_a_fresh_database_gives_back_every_row(ipb, tmp_path):
+    for number in range(5):
+        response_submit(
+            questionnaire=ipb,
+            answers=complete_answers(D1=1 + number % 2),
+            submission_id=uuid.uuid4(),
+            channel="wechat",
+            identity=Identity("wechat", f"o{number}"),
+        )
+    source = settings.DATABASES["default"]["NAME"]
+    dump = tmp_path / "wenji.dump"
+    restored = f"wenji_restore_{uuid.uuid4().hex[:8]}"
+    _run("pg_dump", "-Fc", "-f", str(dump), source)
+    _run("createdb", restored)
+    try:
+        _run("pg_restore", "--no-owner", "-d", restored, str(dump))
+        before, after = _fingerprint(source), _fingerprint(restored)
+        assert after == before
+        assert before["survey_response"] == 5 and before["survey_answer"] > 5
+    finally:
+        _run("dropdb", "--if-exists", restored)
