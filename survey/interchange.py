@@ -254,7 +254,7 @@ FILE_FORMATS = {
     "json": ("json", "application/json; charset=utf-8"),
     "xlsform": ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
 }
-_XLSFORM_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".csv", ".md"})
+XLSFORM_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv", ".md")  # what pyxform reads
 _WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # .xlsx (zip), .xls (OLE)
 
 
@@ -274,7 +274,7 @@ def read_definition_file(data: bytes, *, filename: str = "") -> DefinitionFile:
     document is not validated here (importing it is).
     """
     suffix = PurePath(filename).suffix.lower()
-    if suffix in _XLSFORM_SUFFIXES or data.startswith(_WORKBOOK_MAGIC):
+    if suffix in XLSFORM_SUFFIXES or data.startswith(_WORKBOOK_MAGIC):
         from survey.xlsform import xlsform_read
 
         result = xlsform_read(data, filename=filename if suffix else "form.xlsx")

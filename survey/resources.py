@@ -32,6 +32,7 @@ from import_export.resources import ModelResource
 from survey.forms.labels import label_default_language, label_in, questionnaire_of
 from survey.forms.rulebook import (
     Placed,
+    breaks,
     candidate_document,
     item_row,
     option_row,
@@ -251,7 +252,7 @@ class DefinitionRowResource(FormulaEscapingMixin, ModelResource):
             for message in messages:
                 errors.setdefault(default, []).append(f"{key}: {message}")
         for message in placed.elsewhere:
-            text = _("This change would break %(place)s") % {"place": message}
+            text = breaks(message)
             errors.setdefault(NON_FIELD_ERRORS, []).append(text)
         return errors
 

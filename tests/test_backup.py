@@ -16,7 +16,11 @@ from survey.services.identity import Identity
 from survey.services.responses import response_submit
 from tests.survey.answers import complete_answers
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    # serialized_rollback: later serialized tests find the content types this flush removed
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 # Every table of ours whose rows a restore must give back.
 TABLES = (

@@ -8,9 +8,9 @@ from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.utils.translation import gettext as _
 
 from survey.forms.labels import questionnaire_of
+from survey.forms.rulebook import breaks
 from survey.models import (
     Questionnaire,
 )
@@ -135,7 +135,7 @@ class RulebookCheck:
             else:
                 form.add_error(None, message)
         for message in placed.elsewhere:
-            form.add_error(None, _("This change would break %(place)s") % {"place": message})
+            form.add_error(None, breaks(message))
         return False
 
 

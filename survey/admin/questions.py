@@ -27,12 +27,14 @@ from survey.forms.checks import kept_forms, places_broken_by_removing
 from survey.forms.labels import questionnaire_of
 from survey.forms.question import ItemForm, ItemFormSet, OptionForm, OptionFormSet, QuestionForm
 from survey.forms.rulebook import (
+    breaks,
     candidate_document,
     item_row,
     option_entry,
     option_row,
     place_problems,
     question_problems,
+    stored_fields,
 )
 from survey.interchange_checks import definition_problems
 from survey.labels import label_text
@@ -219,7 +221,7 @@ class StandaloneOptionForm(OptionForm):
         for option in question.options.all():
             if option.pk == self.instance.pk:
                 index = len(options)
-                options.append(option_entry({**_stored_option(option), **cleaned}))
+                options.append(option_entry({**stored_fields(option), **cleaned}))
             else:
                 options.append(option_row(option))
         items = [item_row(item) for item in question.items.all()]
@@ -234,19 +236,8 @@ class StandaloneOptionForm(OptionForm):
         for message in [*placed.on_options, *placed.on_items]:
             self.add_error(None, message)
         for message in placed.elsewhere:
-            self.add_error(None, _("This change would break %(place)s") % {"place": message})
+            self.add_error(None, breaks(message))
         return cleaned
-
-
-def _stored_option(option: Option) -> dict[str, Any]:
-    return {
-        "code": option.code,
-        "label": option.label,
-        "score": option.score,
-        "is_other": option.is_other,
-        "exclusive": option.exclusive,
-        "hidden": option.hidden,
-    }
 
 
 @admin.register(Option)

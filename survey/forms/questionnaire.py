@@ -131,6 +131,17 @@ class ValidityRuleFormSet(forms.BaseInlineFormSet):
 # --- uploading a definition file --------------------------------------------------------------
 
 
+def upload_within_limit(upload: Any) -> Any:
+    """The uploaded definition file, unless it is over QUESTIONNAIRE_UPLOAD_MAX_BYTES."""
+    limit = settings.QUESTIONNAIRE_UPLOAD_MAX_BYTES
+    if upload.size > limit:
+        raise ValidationError(
+            _("The file is %(size)s; the limit is %(limit)s."),
+            params={"size": filesizeformat(upload.size), "limit": filesizeformat(limit)},
+        )
+    return upload
+
+
 class DraftUploadForm(forms.Form):
     """A definition file to store as the questionnaire's draft (its slug must stay)."""
 
@@ -141,14 +152,7 @@ class DraftUploadForm(forms.Form):
     etag = forms.CharField(widget=forms.HiddenInput)
 
     def clean_file(self):
-        upload = self.cleaned_data["file"]
-        limit = settings.QUESTIONNAIRE_UPLOAD_MAX_BYTES
-        if upload.size > limit:
-            raise ValidationError(
-                _("The file is %(size)s; the limit is %(limit)s."),
-                params={"size": filesizeformat(upload.size), "limit": filesizeformat(limit)},
-            )
-        return upload
+        return upload_within_limit(self.cleaned_data["file"])
 
 
 class DefinitionUploadForm(forms.Form):
@@ -170,11 +174,4 @@ class DefinitionUploadForm(forms.Form):
         ) % {"limit": limit}
 
     def clean_file(self):
-        upload = self.cleaned_data["file"]
-        limit = settings.QUESTIONNAIRE_UPLOAD_MAX_BYTES
-        if upload.size > limit:
-            raise ValidationError(
-                _("The file is %(size)s; the limit is %(limit)s."),
-                params={"size": filesizeformat(upload.size), "limit": filesizeformat(limit)},
-            )
-        return upload
+        return upload_within_limit(self.cleaned_data["file"])

@@ -24,7 +24,7 @@ from survey.forms.checks import kept_forms
 from survey.interchange_checks import definition_problems
 from survey.interchange_problems import Problem
 from survey.models import Item, Option, Question, Section
-from survey.services.questionnaires import export_code, questionnaire_export
+from survey.services.questionnaires import export_code, plain_number, questionnaire_export
 
 # questionnaire/v1 key → the admin form's field
 QUESTION_FIELDS = {
@@ -72,10 +72,8 @@ def option_entry(data: dict[str, Any]) -> dict[str, Any]:
         "code": export_code(str(data.get("code") or "")),
         "label": data["label"],
     }
-    score = data.get("score")
-    if score is not None:
-        score = Decimal(score)
-        entry["score"] = int(score) if score == score.to_integral_value() else float(score)
+    if data.get("score") is not None:
+        entry["score"] = plain_number(Decimal(data["score"]))
     if data.get("is_other"):
         entry["other"] = True
     if data.get("exclusive"):
@@ -117,9 +115,7 @@ def question_entry(
     ):
         value = getattr(question, attribute)
         if value is not None:
-            if isinstance(value, Decimal):
-                value = int(value) if value == value.to_integral_value() else float(value)
-            entry[key] = value
+            entry[key] = plain_number(value) if isinstance(value, Decimal) else value
     if not question.integer:
         entry["integer"] = False
     if question.straightlining_check:
@@ -136,18 +132,15 @@ def candidate_document(
     the question in it (``sections[i].questions[j]``)."""
     questionnaire = question.questionnaire
     document = questionnaire_export(questionnaire=questionnaire)
-    stored = (
-        Question.objects.filter(pk=question.pk).values_list("code", flat=True).first()
-        if question.pk
-        else None
-    )
     entry = question_entry(question, options, items)
-    rows = {
-        code: (position, pk)
-        for code, position, pk in Question.objects.filter(questionnaire=questionnaire)
-        .exclude(pk=question.pk)
-        .values_list("code", "position", "pk")
-    }
+    stored, rows = None, {}
+    for code, position, pk in Question.objects.filter(questionnaire=questionnaire).values_list(
+        "code", "position", "pk"
+    ):
+        if pk == question.pk:
+            stored = code  # its code before this edit
+        else:
+            rows[code] = (position, pk)
     here = (question.position or 0, question.pk or float("inf"))
     section_code = question.section.code if question.section_id else None
     for section in document["sections"]:
@@ -250,33 +243,31 @@ def question_problems(
     )
 
 
+_ROW_FIELDS = ("code", "label", "score", "is_other", "exclusive", "hidden")
+
+
+def stored_fields(row: Option | Item) -> dict[str, Any]:
+    """An option's or item's stored values, in the shape its form's cleaned data has."""
+    return {name: getattr(row, name) for name in _ROW_FIELDS if hasattr(row, name)}
+
+
 def _with_stored(form: forms.Form) -> dict[str, Any]:
     """A row's cleaned data, over its stored values for the fields the page shows read-only
     (a locked questionnaire's codes and flags)."""
-    instance = form.instance
-    stored = {
-        name: getattr(instance, name)
-        for name in ("code", "label", "score", "is_other", "exclusive", "hidden")
-        if hasattr(instance, name)
-    }
-    return {**stored, **form.cleaned_data}
+    return {**stored_fields(form.instance), **form.cleaned_data}
 
 
 def option_row(option: Option) -> dict[str, Any]:
-    return option_entry(
-        {
-            "code": option.code,
-            "label": option.label,
-            "score": option.score,
-            "is_other": option.is_other,
-            "exclusive": option.exclusive,
-            "hidden": option.hidden,
-        }
-    )
+    return option_entry(stored_fields(option))
 
 
 def item_row(item: Item) -> dict[str, Any]:
-    return item_entry({"code": item.code, "label": item.label})
+    return item_entry(stored_fields(item))
+
+
+def breaks(message: str) -> str:
+    """A problem an edit causes elsewhere (``place: message``), as the admin shows it."""
+    return _("This change would break %(place)s") % {"place": message}
 
 
 # --- the questionnaire page -------------------------------------------------------------------
@@ -311,8 +302,9 @@ def questionnaire_problems(
 
     Returns the placed problems and the messages for whole formsets, as (formset, message).
     """
+    # The page's own fields are set below from the edited instance; the export gives the rest.
     document = (
-        questionnaire_export(questionnaire=type(questionnaire).objects.get(pk=questionnaire.pk))
+        questionnaire_export(questionnaire=questionnaire)
         if questionnaire.pk
         else {"format": "questionnaire/v1", "sections": []}
     )
@@ -330,10 +322,7 @@ def questionnaire_problems(
     if questionnaire.banner:
         analysis["banner"] = list(questionnaire.banner)
     if questionnaire.significance is not None:
-        value = Decimal(questionnaire.significance)
-        analysis["significance"] = (
-            int(value) if value == value.to_integral_value() else float(value)
-        )
+        analysis["significance"] = plain_number(Decimal(questionnaire.significance))
     document["analysis"] = analysis
 
     section_forms: list[forms.Form] = []

@@ -42,8 +42,8 @@ def respondent_forget(
         deleted = 0
         if respondent is not None:
             responses = Response.objects.filter(questionnaire=questionnaire, respondent=respondent)
-            deleted = responses.count()
-            responses.delete()  # answer rows and status changes cascade
+            _rows, by_model = responses.delete()  # answer rows and status changes cascade
+            deleted = by_model.get(Response._meta.label, 0)
             if not Response.objects.filter(respondent=respondent).exists():
                 respondent.delete()
         audit_event_record(

@@ -476,7 +476,7 @@ def questionnaire_export(*, questionnaire: Questionnaire) -> dict:
     analysis: dict[str, Any] = {}
     if questionnaire.banner:
         analysis["banner"] = list(questionnaire.banner)
-    analysis["significance"] = _plain_number(Decimal(questionnaire.significance))
+    analysis["significance"] = plain_number(Decimal(questionnaire.significance))
     data["analysis"] = analysis
     for key, value in questionnaire.extra.items():
         data.setdefault(key, value)  # an extra key never hides a modelled one
@@ -517,8 +517,8 @@ def _export_question(question: Question) -> dict:
         ),
         "min_choices": question.min_choices,
         "max_choices": question.max_choices,
-        "min": _plain_number(question.min_value),
-        "max": _plain_number(question.max_value),
+        "min": plain_number(question.min_value),
+        "max": plain_number(question.max_value),
         "integer": None if question.integer else False,
         "max_length": question.max_length,
         "straightlining_check": True if question.straightlining_check else None,
@@ -534,7 +534,7 @@ def _export_question(question: Question) -> dict:
 def _export_option(option: Option) -> dict:
     data: dict[str, Any] = {"code": export_code(option.code), "label": option.label}
     if option.score is not None:
-        data["score"] = _plain_number(option.score)
+        data["score"] = plain_number(option.score)
     if option.is_other:
         data["other"] = True
     if option.exclusive:
@@ -549,7 +549,8 @@ def export_code(code: str) -> int | str:
     return int(code) if _INT_CODE.fullmatch(code) else code
 
 
-def _plain_number(value: Decimal | None) -> int | float | None:
+def plain_number(value: Decimal | None) -> int | float | None:
+    """A stored decimal as a definition file writes it: whole → int, else float."""
     if value is None:
         return None
     return int(value) if value == value.to_integral_value() else float(value)

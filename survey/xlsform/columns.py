@@ -10,6 +10,8 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from survey.services.questionnaires import export_code, plain_number
+
 OWN_SHEET = "wenji"
 TYPE_COLUMN = "wenji_type"  # matrix | number_grid | other_text
 ITEM_COLUMN = "wenji_item"  # a matrix or grid row's item code
@@ -25,7 +27,6 @@ LANGUAGE_NAMES = {"zh-hans": "Chinese (zh)", "en": "English (en)"}
 CHINESE = frozenset({"zh", "zh-hans", "zh-cn", "zh-sg", "chinese", "中文", "简体中文"})
 NAMED_LANGUAGES = {"english": "en", "french": "fr", "spanish": "es", "arabic": "ar"}
 LANGUAGE_CODE = re.compile(r"[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*")
-INT_TEXT = re.compile(r"0|-?[1-9][0-9]*")
 DEFAULT_LANGUAGE = "zh-hans"
 
 
@@ -66,19 +67,19 @@ def truthy(value: Any) -> bool:
 
 
 def as_code(text: str) -> int | str:
-    return int(text) if INT_TEXT.fullmatch(text) else text
+    """A cell's option or item code as definition files write it: ``"1"`` → ``1``."""
+    return export_code(text)
 
 
 def as_number(value: Any) -> int | float | None:
+    """A cell's number as definition files write it, or None when it is not a number."""
     if isinstance(value, bool):
         return None
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:
         return None
-    if not number.is_finite():
-        return None
-    return int(number) if number == number.to_integral_value() else float(number)
+    return plain_number(number) if number.is_finite() else None
 
 
 def join_labels(parts: list[Any]) -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from survey.expressions import to_source
-from survey.interchange import DefinitionError
+from survey.interchange import XLSFORM_SUFFIXES, DefinitionError
 from survey.interchange_problems import FORMAT, ITEM_CODE_RE, MAX_CODE_LENGTH
 from survey.xlsform.columns import (
     CHINESE,
@@ -153,7 +153,7 @@ def _own_rows(data: bytes) -> list[dict]:
 
 def _file_type(filename: str) -> str | None:
     suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    return suffix if suffix in (".xlsx", ".xlsm", ".xls", ".csv", ".md") else None
+    return suffix if suffix in XLSFORM_SUFFIXES else None
 
 
 class _Reader:
@@ -178,7 +178,7 @@ class _Reader:
         self.languages: list[str] = []
         # XLSForm name → (question code, item code or None, question type), for expressions.
         self.names: dict[str, tuple[str, str | None, str]] = {}
-        self.pending: list[tuple[str, dict, str, str]] = []  # (where, question, relevant, name)
+        self.pending: list[tuple[str, dict, str]] = []  # (where, question, relevant)
         self.section_codes: set[str] = set()
         self.question_codes: set[str] = set()
         self.last_question: dict | None = None  # where a trailing note goes
@@ -187,7 +187,7 @@ class _Reader:
 
     def read(self) -> XLSFormImport:
         sections = self._sections(self.survey.get("children") or [])
-        for where, question, relevant, _name in self.pending:
+        for where, question, relevant in self.pending:
             self._translate_relevant(where, question, relevant)
         if self.problems:
             raise DefinitionError(self.problems)
@@ -456,10 +456,8 @@ class _Reader:
         notes.clear()
         if not texts:
             return
-        parts = [question["hint"], *texts] if after and "hint" in question else texts
-        if not after and "hint" in question:
-            parts = [*texts, question["hint"]]
-        question["hint"] = join_labels(parts)
+        own = [question["hint"]] if "hint" in question else []
+        question["hint"] = join_labels([*own, *texts] if after else [*texts, *own])
 
     def _refuse_columns(self, where: str, row: dict) -> None:
         for column, what in _REFUSED_COLUMNS.items():
@@ -502,7 +500,7 @@ class _Reader:
         if constraint:
             self._constraint(question, str(constraint), where)
         self._own_settings(question, row, where)
-        self._show_if(question, row, bind.get("relevant"), relevants, where, name)
+        self._show_if(question, row, bind.get("relevant"), relevants, where)
         return question
 
     def _select(self, child: dict, question: dict, where: str) -> bool:
@@ -511,7 +509,6 @@ class _Reader:
             self._refuse(where, _("choices from a file or another form are not supported"))
             return False
         list_name = str(child.get("list_name") or child.get("itemset") or "")
-        key = "options"
         options = []
         for choice in choices:
             choice_name = str(choice.get("name", ""))
@@ -536,7 +533,7 @@ class _Reader:
             if truthy(row.get(HIDDEN_COLUMN)):
                 option["hidden"] = True
             options.append(option)
-        question[key] = options
+        question["options"] = options
         return True
 
     def _matrix_or_grid(self, group: dict, relevants: list[str]) -> dict | None:
@@ -632,9 +629,7 @@ class _Reader:
             if constraint:
                 self._constraint(question, str(constraint), first_where)
         self._own_settings(question, row, where)
-        self._show_if(
-            question, row, (group.get("bind") or {}).get("relevant"), relevants, where, name
-        )
+        self._show_if(question, row, (group.get("bind") or {}).get("relevant"), relevants, where)
         return question
 
     # -- constraints, own settings, expressions --
@@ -696,7 +691,6 @@ class _Reader:
         relevant: Any,
         relevants: list[str],
         where: str,
-        name: str,
     ) -> None:
         own = row.get(SHOW_IF_COLUMN)
         if own not in (None, "") and not relevants:
@@ -704,9 +698,9 @@ class _Reader:
             return
         parts = [*relevants, relevant] if relevant else list(relevants)
         if len(parts) == 1:
-            self.pending.append((where, question, str(parts[0]), name))
+            self.pending.append((where, question, str(parts[0])))
         elif parts:
-            self.pending.append((where, question, " and ".join(f"({p})" for p in parts), name))
+            self.pending.append((where, question, " and ".join(f"({p})" for p in parts)))
         if parts:
             question["show_if"] = ""  # filled in once every name is known
 

@@ -37,7 +37,6 @@ from survey.xlsform.columns import (
 # --- writing ----------------------------------------------------------------------------------
 
 
-_SURVEY_COLUMNS = ["type", "name"]
 _TYPE_NAMES = {"single": "select_one", "multiple": "select_multiple"}
 
 
@@ -134,7 +133,7 @@ class _Writer:
             self.options(list_name, question["options"])
             for option in question["options"]:
                 if option.get("other"):
-                    self.other_text(code, qtype, option)
+                    self.other_text(code, option)
         elif qtype == "matrix":
             list_name = f"list_{code}"
             self.survey.append(
@@ -204,7 +203,7 @@ class _Writer:
                 row[HIDDEN_COLUMN] = "yes"
             self.choices.append(row)
 
-    def other_text(self, code: str, qtype: str, option: dict) -> None:
+    def other_text(self, code: str, option: dict) -> None:
         """The "please specify" box, for other tools (Wenji stores it with the choice)."""
         name = self.item_name(code, "other")
         row = {
@@ -214,7 +213,7 @@ class _Writer:
             "required": "no",
             TYPE_COLUMN: "other_text",
         }
-        specify = {language: "" for language in self.languages}
+        specify = {}
         label = option.get("label")
         for language in self.languages:
             text = label.get(language, "") if isinstance(label, dict) else str(label or "")
