@@ -4,6 +4,7 @@
     GET  runs/            the runs, newest first (paginated, without results)
     GET  runs/<id>/       one run: poll its status and progress
     GET  ./               the latest successful run's results; ?run=<id> for an older one
+    GET  texts/           open answers of one question (?question=&q=&page=), with word counts
 
 Access as in ``wenji.api.permissions``: admins, and analysts granted the questionnaire; one
 not granted is "not found" (404), another role is refused (403), anonymous asks to log in
@@ -25,7 +26,7 @@ from drf_spectacular.utils import (
     extend_schema_field,
 )
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
@@ -33,6 +34,16 @@ from rest_framework.views import APIView
 from analysis.models import AnalysisRun
 from analysis.selectors import latest_successful_run, run_get, run_list
 from analysis.services.runs import analysis_run_request
+from analysis.services.texts import (
+    MAX_PAGE_SIZE,
+    MAX_QUERY_LENGTH,
+    PAGE_SIZE,
+    TextQuestion,
+    text_answers,
+    text_questions,
+    text_terms,
+)
+from survey.labels import label_text
 from survey.models import Questionnaire
 from wenji.api.errors import error_body
 from wenji.api.pagination import JobPagination
@@ -109,6 +120,53 @@ class AnalysisResultsIn(serializers.Serializer):
         max_value=MAX_ID,
         help_text=gettext_lazy("A done run's id (default: the latest)."),
     )
+
+
+class TextAnswersIn(serializers.Serializer):
+    question = serializers.CharField(
+        max_length=64, help_text=gettext_lazy("A text question, or one with an “other” option.")
+    )
+    q = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=MAX_QUERY_LENGTH,
+        help_text=gettext_lazy("Only texts that contain this (case-insensitive)."),
+    )
+    page = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID, default=1)
+    page_size = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_PAGE_SIZE, default=PAGE_SIZE
+    )
+
+
+class TextAnswerOut(serializers.Serializer):
+    response_id = serializers.IntegerField()
+    option = serializers.CharField(
+        allow_null=True, help_text=gettext_lazy("The “other” option's code; null for a text.")
+    )
+    text = serializers.CharField()
+    submitted_at = serializers.DateTimeField()
+
+
+class TermOut(serializers.Serializer):
+    term = serializers.CharField()
+    answers = serializers.IntegerField(help_text=gettext_lazy("Answers that use the word."))
+
+
+class TermsOut(serializers.Serializer):
+    read = serializers.IntegerField(help_text=gettext_lazy("Answers segmented (the newest)."))
+    total = serializers.IntegerField()
+    terms = TermOut(many=True)
+
+
+class TextAnswersOut(serializers.Serializer):
+    question = serializers.CharField()
+    label = serializers.CharField()
+    kind = serializers.ChoiceField(choices=[("text", "text"), ("other", "other")])
+    count = serializers.IntegerField()
+    page = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    results = TextAnswerOut(many=True)
+    terms = TermsOut()
 
 
 class AnalysisRunPageOut(serializers.Serializer):
@@ -245,3 +303,71 @@ class AnalysisResultsView(APIView):
             raise NotFound(missing % {"slug": slug, "id": run_id})
         body = {"run": _run_out(run, questionnaire), "results": run.results}
         return ApiResponse(body)
+
+
+class TextAnswersView(APIView):
+    permission_classes = [IsAnalyst]
+
+    @extend_schema(
+        operation_id="analysis_texts",
+        summary="Open answers of one question, searchable and paged, with word counts",
+        description="The texts of a text question, or the “other, please specify” texts of a "
+        "choice question, over valid responses, newest first; `terms` are the most used words "
+        "(Chinese segmented with jieba, stop words dropped) over the matching answers, at most "
+        "the newest 20,000 (`read` says how many).",
+        parameters=[SLUG_PARAMETER, TextAnswersIn],
+        responses={
+            200: TextAnswersOut,
+            **errors(400, 401, 403),
+            **_not_found(_NO_QUESTIONNAIRE),
+        },
+        tags=["analysis"],
+    )
+    def get(self, request: Request, slug: str) -> ApiResponse:
+        questionnaire = granted_questionnaire(request, slug)
+        query = TextAnswersIn(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        question = text_question(questionnaire, data["question"])
+        q = data.get("q", "")
+        page = text_answers(
+            questionnaire=questionnaire,
+            question=question,
+            q=q,
+            page=data["page"],
+            page_size=data["page_size"],
+        )
+        terms = text_terms(questionnaire=questionnaire, question=question, q=q)
+        body = {
+            "question": question.code,
+            "label": label_text(question.label),
+            "kind": question.kind,
+            "count": page.count,
+            "page": page.page,
+            "pages": page.pages,
+            "results": [
+                {
+                    "response_id": answer.response_id,
+                    "option": answer.option,
+                    "text": answer.text,
+                    "submitted_at": answer.submitted_at,
+                }
+                for answer in page.answers
+            ],
+            "terms": {
+                "read": terms.read,
+                "total": terms.total,
+                "terms": [{"term": term, "answers": count} for term, count in terms.terms],
+            },
+        }
+        return ApiResponse(TextAnswersOut(body).data)
+
+
+def text_question(questionnaire: Questionnaire, code: str) -> TextQuestion:
+    """The question ``code`` if it has texts; else a 400 naming ``question``."""
+    questions = {question.code: question for question in text_questions(questionnaire)}
+    if code not in questions:
+        choices = ", ".join(questions) or _("none")
+        message = _("%(code)s has no text answers; questions with texts: %(choices)s.")
+        raise ValidationError({"question": [message % {"code": code, "choices": choices}]})
+    return questions[code]

@@ -8,4 +8,5 @@ app_name = "analysis-pages"
 urlpatterns = [
     path("<str:slug>/", views.results_page, name="results"),
     path("<str:slug>/run/", views.results_rerun, name="rerun"),
+    path("<str:slug>/texts/", views.results_texts, name="texts"),
 ]

@@ -94,6 +94,9 @@ def _share_table(question: dict[str, Any], title: str, language: str) -> dict[st
         "rows": rows,
         "chart": bar_chart_svg(title=title, bars=bars, maximum=1.0),
         "n": total.get("n"),
+        "mean": _number(total["mean"]) if total.get("mean") is not None else "",
+        "sd": _number(total.get("sd")),
+        "texts": any(option.get("other") for option in options),
     }
 
 
@@ -152,7 +155,7 @@ def _number_table(question: dict[str, Any], title: str, language: str) -> dict[s
 
 def _text_table(question: dict[str, Any], title: str, language: str) -> dict[str, Any]:
     n = (question.get("total") or {}).get("n", 0)
-    return {"headers": [_("Answered")], "rows": [[str(n)]], "chart": "", "n": None}
+    return {"headers": [_("Answered")], "rows": [[str(n)]], "chart": "", "n": None, "texts": True}
 
 
 _TABLES = {
@@ -176,6 +179,23 @@ def question_tables(document: dict[str, Any], language: str) -> list[dict[str, A
         table = build(question, title, language)
         tables.append({"code": question["code"], "label": title, "type": question["type"], **table})
     return tables
+
+
+def section_groups(
+    document: dict[str, Any], tables: list[dict[str, Any]], language: str
+) -> list[dict[str, Any]]:
+    """The question tables grouped by the questionnaire's sections, in order (one untitled
+    group for a document made before sections were recorded)."""
+    by_code = {table["code"]: table for table in tables}
+    groups = []
+    for section in document.get("sections") or []:
+        members = [by_code.pop(code) for code in section.get("questions", []) if code in by_code]
+        if members:
+            title = label_text(section.get("title"), language) or section["code"]
+            groups.append({"code": section["code"], "title": title, "tables": members})
+    if by_code:
+        groups.append({"code": "other", "title": _("Questions"), "tables": list(by_code.values())})
+    return groups
 
 
 def score_rows(document: dict[str, Any], language: str) -> list[Row]:
@@ -215,6 +235,15 @@ def _column_label(entry: dict[str, Any], column: dict[str, Any], language: str) 
     return label_text(column.get("label"), language) or column.get("code", "")
 
 
+def _correction_name(correction: str | None) -> str:
+    names = {
+        "holm": _("Holm"),
+        "bonferroni": _("Bonferroni"),
+        "none": _("no correction"),
+    }
+    return names.get(correction or "", _("no correction"))
+
+
 def _pick_banner(document: dict[str, Any], key: str) -> tuple[dict[str, Any] | None, str]:
     """The banner entry ``key`` (default: the first one) and a notice for an unknown key."""
     entries = document.get("banner") or []
@@ -227,32 +256,54 @@ def _pick_banner(document: dict[str, Any], key: str) -> tuple[dict[str, Any] | N
     return chosen or (entries[0] if entries else None), notice
 
 
-def _crosstab_rows(question: dict[str, Any], keys: list[str], language: str) -> list[Row]:
+Cell = dict[str, Any]  # {"text": "43.2%", "letters": "BC"}: a cross-tab cell and its letters
+
+
+def _share_cells(shares: list[dict[str, Any]]) -> list[Cell]:
+    return [
+        {"text": percent_text(share.get("share")), "letters": "".join(share.get("letters") or [])}
+        for share in shares
+    ]
+
+
+def _mean_cells(stats: list[dict[str, Any]]) -> list[Cell]:
+    return [
+        {"text": _number(s.get("mean")), "letters": "".join(s.get("mean_letters") or [])}
+        for s in stats
+    ]
+
+
+def _base_cells(stats: list[dict[str, Any]], key: str = "n") -> list[Cell]:
+    return [{"text": str(s.get(key, "–")), "letters": ""} for s in stats]
+
+
+def _crosstab_rows(question: dict[str, Any], keys: list[str], language: str) -> list[list[Any]]:
+    """The rows of one question cut by one banner entry: a label, then the total's cell and
+    each column's, each cell with the letters of the columns it is significantly above."""
     columns = [question.get("total") or {}] + [
         (question.get("by") or {}).get(k) or {} for k in keys
     ]
     kind = question.get("type")
-    rows: list[Row] = [["n", *(str(column.get("n", "–")) for column in columns)]]
+    rows: list[list[Any]] = [[_("Base (n)"), *_base_cells(columns)]]
     if kind in ("single", "multiple"):
         for option in question.get("options") or []:
             label = label_text(option.get("label"), language) or option["code"]
-            shares = [
-                ((c.get("options") or {}).get(option["code"]) or {}).get("share") for c in columns
-            ]
-            rows.append([label, *map(percent_text, shares)])
+            shares = [((c.get("options") or {}).get(option["code"]) or {}) for c in columns]
+            rows.append([label, *_share_cells(shares)])
+        if "mean" in columns[0]:
+            rows.append([_("Mean score"), *_mean_cells(columns)])
     elif kind in ("matrix", "number_grid"):
         rows = []
         for item in question.get("items") or []:
             label = label_text(item.get("label"), language) or item["code"]
             stats = [(c.get("items") or {}).get(item["code"]) or {} for c in columns]
-            if kind == "matrix":
-                top2 = [percent_text((s.get("top2") or {}).get("share")) for s in stats]
-                rows.append([_("%(item)s: top-2") % {"item": label}, *top2])
-            rows.append(
-                [_("%(item)s: mean") % {"item": label}, *(_number(s.get("mean")) for s in stats)]
-            )
+            rows.append([_("%(item)s: base (n)") % {"item": label}, *_base_cells(stats)])
+            if kind == "matrix" and (question.get("top2") or []):
+                top2 = [s.get("top2") or {} for s in stats]
+                rows.append([_("%(item)s: top-2") % {"item": label}, *_share_cells(top2)])
+            rows.append([_("%(item)s: mean") % {"item": label}, *_mean_cells(stats)])
     elif kind == "number":
-        rows.append([_("Mean"), *(_number(column.get("mean")) for column in columns)])
+        rows.append([_("Mean"), *_mean_cells(columns)])
     return rows
 
 
@@ -286,6 +337,7 @@ def crosstab_context(
         return {"choices": choices, "notice": notice, "entry": None}
     keys = [column["key"] for column in entry["columns"]]
     labels = [_column_label(entry, column, language) for column in entry["columns"]]
+    own = entry["key"] if entry.get("kind") == "question" else None
     questions = [
         {
             "code": question["code"],
@@ -293,12 +345,22 @@ def crosstab_context(
             "rows": _crosstab_rows(question, keys, language),
         }
         for question in document.get("questions") or []
-        if question.get("type") != "text" and question.get("by") is not None
+        if question.get("type") != "text"
+        and question.get("by") is not None
+        and question["code"] != own  # a banner never cuts its own question
     ]
     scores = []
     for score in document.get("scores") or []:
+        if keys[0] not in (score.get("by") or {}):
+            continue  # the score of the banner's own question
         columns = [score.get("total") or {}] + [(score.get("by") or {}).get(k) or {} for k in keys]
-        cells = [f"{_number(c.get('mean'))} (n={c.get('n', 0)})" for c in columns]
+        cells = [
+            {
+                "text": f"{_number(c.get('mean'))} (n={c.get('n', 0)})",
+                "letters": "".join(c.get("mean_letters") or []),
+            }
+            for c in columns
+        ]
         scores.append(
             {
                 "label": label_text(score.get("label"), language) or score["code"],
@@ -312,7 +374,18 @@ def crosstab_context(
         "entry": entry,
         "key": entry["key"],
         "label": label_text(entry.get("label"), language) or entry["key"],
-        "headers": [_("Total"), *labels],
+        "headers": [{"label": _("Total"), "letter": "", "n": None, "low_base": False}]
+        + [
+            {
+                "label": label,
+                "letter": column.get("letter", ""),
+                "n": column.get("n"),
+                "low_base": bool(column.get("low_base")),
+            }
+            for label, column in zip(labels, entry["columns"], strict=True)
+        ],
+        "low_base": any(column.get("low_base") for column in entry["columns"]),
+        "correction_name": _correction_name(document.get("correction")),
         "questions": questions,
         "scores": scores,
     }
@@ -409,7 +482,7 @@ def results_present(document: dict[str, Any], *, banner: str, ranked: bool) -> d
     return {
         "validity": validity_context(document.get("validity") or {}),
         "base": (document.get("base") or {}).get("valid"),
-        "questions": question_tables(document, language),
+        "sections": section_groups(document, question_tables(document, language), language),
         "scores": score_rows(document, language),
         "segments": segment_rows(document, language),
         "crosstab": crosstab_context(document, language, banner=banner, ranked=ranked),

@@ -96,3 +96,8 @@ def responses_per_channel(questionnaire: Questionnaire) -> list[dict[str, Any]]:
         .annotate(count=Count("id"))
         .order_by("-count")
     )
+
+
+def responses_collected(questionnaire: Questionnaire) -> int:
+    """Every response stored for the questionnaire, valid or not (one indexed count)."""
+    return Response.objects.filter(questionnaire=questionnaire).count()

@@ -17,6 +17,11 @@ urlpatterns = [
         name="results",
     ),
     re_path(
+        rf"^questionnaires/{SLUG}/analysis/texts/\Z",
+        api.TextAnswersView.as_view(),
+        name="texts",
+    ),
+    re_path(
         rf"^questionnaires/{SLUG}/analysis/runs/\Z",
         api.AnalysisRunsView.as_view(),
         name="runs",

@@ -3,6 +3,7 @@
     GET  <slug>/          the latest successful run's tables, charts, banner cross-tabs and
                           segment profiles; ?banner=<key> picks the banner, ?rank=best ranks
     POST <slug>/run/      request a run now ("re-run"), then back to the page
+    GET  <slug>/texts/    open answers of one question: searchable, paged, with word counts
 
 Access as in the analysis API: admins, and analysts granted the questionnaire. Anonymous users
 are sent to the login page, other roles are refused (403), a questionnaire not granted is not
@@ -30,10 +31,12 @@ from analysis.presenters import RANK_BEST, collection_present, results_present
 from analysis.selectors import (
     active_run,
     latest_successful_run,
+    responses_collected,
     responses_per_channel,
     responses_per_day,
 )
 from analysis.services.runs import analysis_run_request
+from analysis.services.texts import text_answers, text_questions, text_terms
 from survey.labels import label_text
 from survey.models import Questionnaire
 from wenji.access import ADMIN, ANALYST, is_admin, questionnaire_for_user, user_roles
@@ -68,6 +71,8 @@ def _page_url(slug: str, banner: str = "", rank: str = "") -> str:
 
 def _run_context(questionnaire: Questionnaire, run: AnalysisRun | None) -> dict[str, Any]:
     active = active_run(questionnaire)
+    collected = responses_collected(questionnaire)
+    seen = (run.counts or {}).get("collected", run.response_count) if run else None
     status_url = None
     if active is not None:
         status_url = reverse(
@@ -75,6 +80,8 @@ def _run_context(questionnaire: Questionnaire, run: AnalysisRun | None) -> dict[
         )
     return {
         "run": run,
+        "run_collected": seen,
+        "new_responses": max(collected - (seen or 0), 0) if run else collected,
         "active": active,
         "status_url": status_url,
         "runs_url": reverse("analysis-api:runs", kwargs={"slug": questionnaire.slug}),
@@ -108,6 +115,7 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
         "rank": RANK_BEST if ranked else "",
         "banner_key": banner,
         "rerun_url": reverse("analysis-pages:rerun", kwargs={"slug": slug}),
+        "texts_url": reverse("analysis-pages:texts", kwargs={"slug": slug}),
         "page_path": _page_url(slug, banner, RANK_BEST if ranked else ""),
         **collection_present(
             days=responses_per_day(questionnaire, DAYS_CHARTED),
@@ -136,3 +144,63 @@ def results_rerun(request: HttpRequest, slug: str) -> HttpResponse:
     banner = request.POST.get("banner", "")
     rank = RANK_BEST if request.POST.get("rank", "") == RANK_BEST else ""
     return HttpResponseRedirect(_page_url(questionnaire.slug, banner, rank))
+
+
+def _whole_number(text: str | None, default: int = 1) -> int:
+    return int(text) if text and text.isascii() and text.isdigit() and len(text) < 10 else default
+
+
+@require_GET
+def results_texts(request: HttpRequest, slug: str) -> HttpResponse:
+    """The open answers of one question (``?question=``; default the first with texts),
+    filtered by ``?q=``, 20 a page (``?page=``), with the most used words."""
+    try:
+        questionnaire = _granted(request, slug)
+    except _LoginRequired:
+        return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+    questions = text_questions(questionnaire)
+    language = get_language()
+    context: dict[str, Any] = {
+        "questionnaire": questionnaire,
+        "title": _("Open answers: %(title)s") % {"title": label_text(questionnaire.title)},
+        "results_url": _page_url(slug),
+        "questions": [(q.code, label_text(q.label, language) or q.code) for q in questions],
+        "page_path": request.get_full_path(),
+    }
+    code = request.GET.get("question", "")
+    chosen = next((q for q in questions if q.code == code), questions[0] if questions else None)
+    if code and (chosen is None or chosen.code != code):
+        context["notice"] = _("%(code)s has no open answers; showing %(shown)s.") % {
+            "code": code,
+            "shown": chosen.code if chosen else "–",
+        }
+    if chosen is not None:
+        q = request.GET.get("q", "").replace("\x00", "")[:100]
+        page = text_answers(
+            questionnaire=questionnaire,
+            question=chosen,
+            q=q,
+            page=_whole_number(request.GET.get("page")),
+        )
+        terms = text_terms(questionnaire=questionnaire, question=chosen, q=q)
+        base = reverse("analysis-pages:texts", kwargs={"slug": slug})
+
+        def link(number: int) -> str:
+            query = {"question": chosen.code, "page": number, **({"q": q} if q else {})}
+            return f"{base}?{urlencode(query)}"
+
+        others = {
+            option: label_text(label, language) or option
+            for option, label in chosen.options.items()
+        }
+        context.update(
+            question=chosen,
+            question_label=label_text(chosen.label, language) or chosen.code,
+            q=q,
+            page=page,
+            answers=[(answer, others.get(answer.option or "", "")) for answer in page.answers],
+            terms=terms,
+            previous_url=link(page.page - 1) if page.page > 1 else "",
+            next_url=link(page.page + 1) if page.page < page.pages else "",
+        )
+    return render(request, "analysis/texts.html", context)

@@ -35,6 +35,7 @@ from survey.expressions import ExpressionError, QuestionSpec, compile_expression
 from survey.expressions import references as expression_references
 from survey.interchange_problems import (
     COMMON_QUESTION_KEYS,
+    CORRECTIONS,
     FORMAT,
     ITEM_CODE_RE,
     ITEM_KEYS,
@@ -637,7 +638,7 @@ RULE_CHECKS: dict[str, Callable[[Checker, str, dict], None]] = {
 def _check_analysis(checker: Checker, analysis: Any) -> None:
     if analysis is MISSING or not checker.mapping("analysis", analysis):
         return
-    checker.keys("analysis", analysis, ("banner", "significance"))
+    checker.keys("analysis", analysis, ("banner", "significance", "correction"))
     banner = analysis.get("banner", MISSING)
     if banner is not MISSING and checker.listing("analysis.banner", banner, empty_ok=True):
         seen: set[str] = set()
@@ -659,6 +660,11 @@ def _check_analysis(checker: Checker, analysis: Any) -> None:
             checker.add(path, "not_fraction", message, significance)
         else:
             checker.number(path, significance, (SIGNIFICANCE_PLACES, Decimal(1)))
+    correction = analysis.get("correction", MISSING)
+    if correction is not MISSING and correction not in CORRECTIONS:
+        message = _("%(value)s is not %(expected)s")
+        shown = {"value": display(correction), "expected": " or ".join(CORRECTIONS)}
+        checker.add("analysis.correction", "not_allowed", message % shown, correction)
 
 
 def _banner_problem(checker: Checker, entry: Any) -> tuple[str, str] | None:

@@ -57,6 +57,8 @@ VALIDITY_PARAMS: dict[str, tuple[str, ...]] = {
 }
 VALIDITY_ACTIONS = ("invalidate", "flag")
 ONE_RESPONSE_PER = ("respondent", "none")
+# analysis.correction: how the cross-tabs' significance letters correct for many comparisons
+CORRECTIONS = ("holm", "bonferroni", "none")
 SEGMENT_PREFIX = "segment:"
 
 SLUG_RE = re.compile(r"[a-z0-9-]+")

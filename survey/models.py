@@ -61,6 +61,21 @@ class Questionnaire(models.Model):
     significance = models.DecimalField(
         _("significance level"), max_digits=5, decimal_places=4, default="0.05"
     )
+
+    class Correction(models.TextChoices):
+        HOLM = "holm", _("Holm")
+        BONFERRONI = "bonferroni", _("Bonferroni")
+        NONE = "none", _("None")
+
+    correction = models.CharField(
+        _("multiple-comparison correction"),
+        max_length=16,
+        choices=Correction.choices,
+        default=Correction.HOLM,
+        help_text=_(
+            "How the cross-tabs' significance letters correct for comparing many columns at once."
+        ),
+    )
     # Keys of the definition file this version of the platform does not model, kept so an
     # export gives back what was imported.
     extra = models.JSONField(default=dict, blank=True)
@@ -82,6 +97,10 @@ class Questionnaire(models.Model):
             models.CheckConstraint(
                 condition=Q(significance__gt=0) & Q(significance__lt=1),
                 name="questionnaire_significance_between_0_and_1",
+            ),
+            models.CheckConstraint(
+                condition=Q(correction__in=["holm", "bonferroni", "none"]),
+                name="questionnaire_correction_known",
             ),
             models.CheckConstraint(
                 condition=Q(status__in=["draft", "open", "closed"]),

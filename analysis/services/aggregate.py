@@ -90,6 +90,10 @@ class AnalysisPlan:
     def significance(self) -> float:
         return float(self.questionnaire.significance)
 
+    @property
+    def correction(self) -> str:
+        return self.questionnaire.correction
+
     def question_by_id(self) -> dict[int, QuestionDef]:
         return {q.id: q for q in self.structure.questions.values()}
 
@@ -115,6 +119,7 @@ class AnalysisPlan:
             },
             "segments": {s.code: s.rule for s in self.segments},
             "banner": [e.key for e in self.banner],
+            "correction": self.questionnaire.correction,
         }
         text = json.dumps(described, sort_keys=True, separators=(",", ":"))
         digest = hashlib.sha256(text.encode()).hexdigest()

@@ -26,13 +26,20 @@ from analysis.services.aggregate import (
     ALL,
     SCORE_UNITS,
     AnalysisPlan,
+    BannerEntry,
     DefinitionChanged,
     ScoreDef,
     analysis_plan,
     banner_group_key,
     segment_group_key,
 )
-from analysis.services.stats import two_proportion_z_test, welch_t_test
+from analysis.services.stats import (
+    Mean,
+    Proportion,
+    column_letters,
+    two_proportion_z_test,
+    welch_t_test,
+)
 from survey.models import Item, Option, Question
 from survey.structure import QuestionDef
 
@@ -44,7 +51,15 @@ METHODS = {
     "top2": "share choosing the two scale points with the highest scores",
     "option_test": "two-sided two-proportion z-test, pooled standard error, segment vs rest",
     "score_test": "Welch's two-sided t-test, segment vs rest",
+    "letters": (
+        "banner cross-tabs: each cell lists the letters of the columns of its banner entry it is "
+        "significantly higher than; every pair of columns tested (proportions: two-proportion "
+        "z-test, pooled; means: Welch's t-test), the pairs of one row corrected together by "
+        "the questionnaire's correction, significant when the corrected p < significance"
+    ),
+    "low_base": "a column with fewer than 30 valid responses is flagged low_base",
 }
+LOW_BASE = 30
 _EMPTY_GROUP: dict[str, Any] = {"n": 0, "cells": {}, "answered": {}, "score_sums": {}}
 
 
@@ -64,6 +79,7 @@ def tables_build(
     groups = merged.get("groups", {})
     overall = groups.get(ALL, _EMPTY_GROUP)
     columns = _banner_columns(plan, groups, overall)
+    tests = _Letters(plan)
     return {
         "format": RESULTS_FORMAT,
         "questionnaire": {
@@ -72,15 +88,17 @@ def tables_build(
             "definition_version": plan.questionnaire.definition_version,
         },
         "significance": plan.significance,
+        "correction": plan.correction,
         "methods": METHODS,
         "validity": validity,
         "base": {"valid": overall["n"]},
+        "sections": _sections(plan),
         "banner": _banner_header(plan, labels, columns),
         "questions": [
-            _question_table(question, labels, overall, columns)
+            _question_table(question, labels, overall, columns, tests)
             for question in plan.structure.questions.values()
         ],
-        "scores": [_score_table(score, overall, columns) for score in plan.scores],
+        "scores": [_score_table(score, overall, columns, tests) for score in plan.scores],
         "segments": _segment_sizes(plan, groups, overall["n"]),
         "comparisons": [
             _comparison(plan, segment.code, groups, overall)
@@ -122,6 +140,20 @@ class _Labels:
         )
 
 
+def entry_keys(plan: AnalysisPlan, entry: BannerEntry) -> list[str]:
+    """The column keys of one banner entry: one per option, or the segment and its rest."""
+    if entry.kind == "question":
+        question = plan.structure.questions[entry.code]
+        return [banner_group_key(entry.code, code) for code in question.options]
+    return [segment_group_key(entry.code), rest_key(entry.code)]
+
+
+def column_letter(index: int) -> str:
+    """A, B, …, Z, then A1, B1, … (the columns of one banner entry)."""
+    letter = chr(ord("A") + index % 26)
+    return letter if index < 26 else f"{letter}{index // 26}"
+
+
 def _banner_columns(
     plan: AnalysisPlan, groups: dict[str, Any], overall: dict[str, Any]
 ) -> dict[str, dict[str, Any]]:
@@ -129,14 +161,51 @@ def _banner_columns(
     columns: dict[str, dict[str, Any]] = {}
     for entry in plan.banner:
         if entry.kind == "question":
-            for option in plan.structure.questions[entry.code].options.values():
-                key = banner_group_key(entry.code, option.code)
+            for key in entry_keys(plan, entry):
                 columns[key] = groups.get(key, _EMPTY_GROUP)
         else:
             members = groups.get(segment_group_key(entry.code), _EMPTY_GROUP)
             columns[segment_group_key(entry.code)] = members
             columns[rest_key(entry.code)] = _difference(overall, members)
     return columns
+
+
+class _Letters:
+    """Marks a banner entry's columns with the significance letters of each row."""
+
+    def __init__(self, plan: AnalysisPlan) -> None:
+        self.plan = plan
+        self.entries = [(entry, entry_keys(plan, entry)) for entry in plan.banner]
+
+    def cut(self, question_code: str | None) -> Iterable[tuple[list[str], list[str]]]:
+        """Each banner entry's column keys and letters, except the entry of the question
+        itself (a banner never cuts its own question)."""
+        for entry, keys in self.entries:
+            if entry.kind == "question" and entry.code == question_code:
+                continue
+            yield keys, [column_letter(index) for index in range(len(keys))]
+
+    def mark(self, cells: list[Proportion] | list[Mean], letters: list[str]) -> list[list[str]]:
+        return column_letters(
+            cells,
+            letters=letters,
+            alpha=self.plan.significance,
+            correction=self.plan.correction,
+        )
+
+    def shares(self, shares: list[dict[str, Any]], bases: list[int], letters: list[str]) -> None:
+        """Set ``letters`` on each column's share cell (count of base)."""
+        cells = [
+            Proportion(share["count"], base) for share, base in zip(shares, bases, strict=True)
+        ]
+        for share, found in zip(shares, self.mark(cells, letters), strict=True):
+            share["letters"] = found
+
+    def means(self, stats: list[dict[str, Any]], letters: list[str], n: str = "n") -> None:
+        """Set ``mean_letters`` on each column's statistics (n, mean, sd)."""
+        cells = [Mean(s[n], s["mean"], None if s["sd"] is None else s["sd"] ** 2) for s in stats]
+        for column, found in zip(stats, self.mark(cells, letters), strict=True):
+            column["mean_letters"] = found
 
 
 def rest_key(segment_code: str) -> str:
@@ -151,7 +220,7 @@ def _banner_header(
     for entry in plan.banner:
         if entry.kind == "question":
             question = plan.structure.questions[entry.code]
-            entry_columns = [
+            entry_columns: list[dict[str, Any]] = [
                 {
                     "key": banner_group_key(entry.code, code),
                     "code": code,
@@ -166,12 +235,27 @@ def _banner_header(
                 {"key": segment_group_key(entry.code), "code": "members", "label": label},
                 {"key": rest_key(entry.code), "code": "rest", "label": None},
             ]
-        for column in entry_columns:
+        for index, column in enumerate(entry_columns):
+            column["letter"] = column_letter(index)
             column["n"] = columns[column["key"]]["n"]
+            column["low_base"] = column["n"] < LOW_BASE
         header.append(
             {"key": entry.key, "kind": entry.kind, "label": label, "columns": entry_columns}
         )
     return header
+
+
+def _sections(plan: AnalysisPlan) -> list[dict[str, Any]]:
+    """The questionnaire's sections in order: code, title and the codes of their questions."""
+    sections: dict[str, dict[str, Any]] = {}
+    for question in plan.structure.questions.values():
+        code = question.section_code
+        section = sections.setdefault(
+            code,
+            {"code": code, "title": plan.structure.section_titles.get(code, ""), "questions": []},
+        )
+        section["questions"].append(question.code)
+    return list(sections.values())
 
 
 def _difference(total: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
@@ -194,9 +278,11 @@ def _question_table(
     labels: _Labels,
     overall: dict[str, Any],
     columns: dict[str, dict[str, Any]],
+    tests: _Letters,
 ) -> dict[str, Any]:
     table: dict[str, Any] = {
         "code": question.code,
+        "section": question.section_code,
         "type": question.type,
         "label": labels.questions.get(question.code, question.code),
     }
@@ -207,6 +293,7 @@ def _question_table(
                 "code": option.code,
                 "label": labels.options.get((question.code, option.code), option.code),
                 "score": None if option.score is None else float(option.score),
+                "other": option.is_other,
             }
             for option in question.options.values()
         ]
@@ -218,8 +305,38 @@ def _question_table(
     if question.type == "matrix":
         table["top2"] = top2_codes(question)
     table["total"] = question_column(question, overall)
-    table["by"] = {key: question_column(question, group) for key, group in columns.items()}
+    table["by"] = {}
+    for keys, letters in tests.cut(question.code):
+        cut = [question_column(question, columns[key]) for key in keys]
+        _mark_question(question, cut, letters, tests)
+        table["by"].update(zip(keys, cut, strict=True))
     return table
+
+
+def _mark_question(
+    question: QuestionDef, cut: list[dict[str, Any]], letters: list[str], tests: _Letters
+) -> None:
+    """The significance letters of one banner entry's columns of a question's table."""
+    if question.type in ("single", "multiple"):
+        bases = [column["n"] for column in cut]
+        for code in question.options:
+            tests.shares([column["options"][code] for column in cut], bases, letters)
+        if "mean" in cut[0]:
+            tests.means(cut, letters, n="score_n")
+    elif question.type == "matrix":
+        for item in question.items:
+            stats = [column["items"][item] for column in cut]
+            bases = [s["n"] for s in stats]
+            for code in question.options:
+                tests.shares([s["distribution"][code] for s in stats], bases, letters)
+            if stats[0]["top2"] is not None:
+                tests.shares([s["top2"] for s in stats], bases, letters)
+            tests.means(stats, letters, n="score_n")
+    elif question.type == "number":
+        tests.means(cut, letters)
+    elif question.type == "number_grid":
+        for item in question.items:
+            tests.means([column["items"][item] for column in cut], letters)
 
 
 def question_column(question: QuestionDef, group: dict[str, Any]) -> dict[str, Any]:
@@ -248,10 +365,14 @@ def _choice_column(
         answered = sum(counts.values())
     else:
         answered = group["answered"].get(question.code, 0)
-    return {
+    column: dict[str, Any] = {
         "n": answered,
         "options": {code: _share(counts.get(code, 0), answered) for code in question.options},
     }
+    if question.type == "single" and any(o.score is not None for o in question.options.values()):
+        moments = moments_of(_option_score_values(question, counts))
+        column.update(score_n=moments["n"], mean=moments["mean"], sd=moments["sd"])
+    return column
 
 
 def _share(count: int, base: int) -> dict[str, Any]:
@@ -373,14 +494,19 @@ def score_summary(score: ScoreDef, group: dict[str, Any]) -> dict[str, Any]:
 
 
 def _score_table(
-    score: ScoreDef, overall: dict[str, Any], columns: dict[str, dict[str, Any]]
+    score: ScoreDef, overall: dict[str, Any], columns: dict[str, dict[str, Any]], tests: _Letters
 ) -> dict[str, Any]:
+    by: dict[str, Any] = {}
+    for keys, letters in tests.cut(score.question.code):
+        cut = [score_summary(score, columns[key]) for key in keys]
+        tests.means(cut, letters)
+        by.update(zip(keys, cut, strict=True))
     return {
         "code": score.code,
         "of": score.question.code,
         "label": score.label,
         "total": score_summary(score, overall),
-        "by": {key: score_summary(score, group) for key, group in columns.items()},
+        "by": by,
     }
 
 

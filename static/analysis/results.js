@@ -32,6 +32,25 @@
   });
   document.querySelectorAll(".js-show").forEach(function (element) { element.hidden = false; });
 
+  // Find a question: hide the tables whose code and label do not contain the words typed,
+  // and the sections left empty; open the sections that still show something.
+  var search = document.querySelector("[data-question-search]");
+  if (search) {
+    search.addEventListener("input", function () {
+      var words = search.value.trim().toLowerCase();
+      document.querySelectorAll(".section-block").forEach(function (section) {
+        var shown = 0;
+        section.querySelectorAll("[data-question]").forEach(function (table) {
+          var match = !words || table.getAttribute("data-question").toLowerCase().indexOf(words) !== -1;
+          table.hidden = !match;
+          if (match) { shown += 1; }
+        });
+        section.hidden = shown === 0;
+        if (words && shown) { section.open = true; }
+      });
+    });
+  }
+
   var section = document.getElementById("run");
   var statusLine = section && section.querySelector(".run-status");
   var errorLine = section && section.querySelector("[data-run-error]");

@@ -217,7 +217,7 @@ class QuestionnaireAdmin(RulebookAdmin, DefinitionChangeAdmin, admin.ModelAdmin)
             },
         ),
         (_("Sharing"), {"fields": ("sharing",)}),
-        (_("Analysis"), {"fields": ("banner", "significance", "definition_version")}),
+        (_("Analysis"), {"fields": ("banner", "significance", "correction", "definition_version")}),
         (
             _("Dates"),
             {"fields": ("opened_at", "closed_at", "created_at", "updated_at")},

@@ -51,6 +51,7 @@ class QuestionnaireForm(LabelFormMixin, forms.ModelForm):
             "identity_retention_days",
             "banner",
             "significance",
+            "correction",
         ]
 
     def _get_validation_exclusions(self) -> set[str]:

@@ -281,6 +281,7 @@ TOP_FIELDS = {
     "settings": "one_response_per",
     "analysis.banner": "banner",
     "analysis.significance": "significance",
+    "analysis.correction": "correction",
 }
 SECTION_FIELDS = {"code": "code", "title": "title"}
 SCORE_FIELDS = {"code": "code", "of": "question", "label": "label"}
@@ -323,6 +324,8 @@ def questionnaire_problems(
         analysis["banner"] = list(questionnaire.banner)
     if questionnaire.significance is not None:
         analysis["significance"] = plain_number(Decimal(questionnaire.significance))
+    if questionnaire.correction and questionnaire.correction != "holm":
+        analysis["correction"] = questionnaire.correction
     document["analysis"] = analysis
 
     section_forms: list[forms.Form] = []

@@ -162,7 +162,7 @@ def definition_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Chan
     changes += _keyed_diff("segment", old.get("segments"), new.get("segments"))
     changes += _validity_diff(old.get("validity") or {}, new.get("validity") or {})
     old_analysis, new_analysis = old.get("analysis") or {}, new.get("analysis") or {}
-    for key in ("banner", "significance"):
+    for key in ("banner", "significance", "correction"):
         if old_analysis.get(key) != new_analysis.get(key):
             changes.append(
                 Change(key, "changed", old=old_analysis.get(key), new=new_analysis.get(key))

@@ -160,6 +160,7 @@ def _set_header(questionnaire: Questionnaire, definition: dict) -> None:
     questionnaire.identity_retention_days = settings.get("identity_retention_days")
     questionnaire.banner = analysis.get("banner", [])
     questionnaire.significance = as_decimal(analysis.get("significance", 0.05))
+    questionnaire.correction = analysis.get("correction", Questionnaire.Correction.HOLM)
     questionnaire.extra = {k: v for k, v in definition.items() if k not in TOP_KEYS}
 
 
@@ -477,6 +478,8 @@ def questionnaire_export(*, questionnaire: Questionnaire) -> dict:
     if questionnaire.banner:
         analysis["banner"] = list(questionnaire.banner)
     analysis["significance"] = plain_number(Decimal(questionnaire.significance))
+    if questionnaire.correction != Questionnaire.Correction.HOLM:
+        analysis["correction"] = questionnaire.correction  # the default is left unwritten
     data["analysis"] = analysis
     for key, value in questionnaire.extra.items():
         data.setdefault(key, value)  # an extra key never hides a modelled one

@@ -236,7 +236,7 @@ def test_no_generated_request_causes_a_server_error_or_an_undocumented_answer(
     settings.CELERY_TASK_ALWAYS_EAGER = False
     token = Token.objects.create(user=make_user("schema", "analyst", grants=(ipb,))).key
     operations = api_operations(ANALYSIS_API)
-    assert len(operations) == 4
+    assert len(operations) == 5
     unsatisfiable = schema_run(
         operations=operations,
         mode_name=mode_name,

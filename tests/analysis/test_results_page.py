@@ -173,3 +173,30 @@ def test_queries_are_bounded_whatever_the_number_of_responses(
     run_now(ipb, django_capture_on_commit_callbacks)
     with django_assert_max_num_queries(9):
         page(analyst, "?banner=D2")
+
+
+def test_contents_link_every_section_and_question_and_sections_fold(analyst, analysed):
+    html = page(analyst, HTTP_ACCEPT_LANGUAGE="en")
+    toc = html[html.index('<nav class="toc"') : html.index("</nav>")]
+    for section in analysed.results["sections"]:
+        assert f'href="#s-{section["code"]}"' in toc
+        assert f'<details class="section-block" id="s-{section["code"]}" open>' in html
+        for code in section["questions"]:
+            assert f'href="#q-{code}"' in toc and f'id="q-{code}"' in html
+    assert "data-question-search" in html  # the question finder (shown by the script)
+
+
+def test_a_scored_single_choice_shows_its_mean(analyst, analysed):
+    html = page(analyst, HTTP_ACCEPT_LANGUAGE="en")
+    q3 = next(q for q in analysed.results["questions"] if q["code"] == "Q3")
+    block = html[html.index('id="q-Q3"') :]
+    block = block[: block.index("</article>")]
+    assert f"Mean score {q3['total']['mean']:,.2f}" in block
+
+
+def test_new_responses_since_the_run_are_counted_with_a_rerun_at_hand(analyst, analysed, ipb):
+    assert "since this run" not in page(analyst, HTTP_ACCEPT_LANGUAGE="en")
+    submit(ipb, 2, seed=9)
+    html = page(analyst, HTTP_ACCEPT_LANGUAGE="en")
+    assert "2 new responses since this run: re-run to include them." in html
+    assert f"over {analysed.counts['collected']} responses" in html

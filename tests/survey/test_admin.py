@@ -304,6 +304,7 @@ def test_languages_the_admin_does_not_show_survive_an_edit(draft: Questionnaire)
         "one_response_per": draft.one_response_per,
         "banner": "",
         "significance": "0.05",
+        "correction": "holm",
     }
     form = QuestionnaireForm(data, instance=draft, initial=form.initial)
     assert form.is_valid(), form.errors

@@ -465,6 +465,10 @@ MISTAKES = {
         _set(lambda d: d["analysis"], significance=1.5),
         "analysis.significance: must be a number between 0 and 1, not a number (1.5)",
     ),
+    "unknown multiple-comparison correction": (
+        _set(lambda d: d["analysis"], correction="sidak"),
+        "analysis.correction: 'sidak' is not holm or bonferroni or none",
+    ),
     "unknown validity rule": (
         _set(lambda d: d["validity"], sleepy={"action": "flag"}),
         "validity.sleepy: unknown rule (expected speeder, attention, duplicate, straightlining)",
