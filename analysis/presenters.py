@@ -14,7 +14,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from analysis.services.charts import Bar, bar_chart_svg, percent_text
-from survey.labels import label_text
+from survey.labels import label_text, reason_labels
 from survey.models import Response
 
 RANK_BEST = "best"
@@ -52,18 +52,9 @@ def _p_text(p: float | None) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
-def _reason_labels() -> dict[str, str]:
-    return {
-        "speeder": _("Too fast"),
-        "attention": _("Failed the attention check"),
-        "duplicate": _("Repeat respondent"),
-        "straightlining": _("Straight-lining"),
-    }
-
-
 def validity_context(validity: dict[str, Any]) -> dict[str, Any]:
     """The run's validity summary with readable reasons and the valid rate as a percentage."""
-    names = _reason_labels()
+    names = reason_labels()
 
     def reasons(counts: dict[str, int] | None) -> list[tuple[str, int]]:
         return [(names.get(kind, kind), count) for kind, count in (counts or {}).items() if count]

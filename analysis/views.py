@@ -91,9 +91,12 @@ def _run_context(questionnaire: Questionnaire, run: AnalysisRun | None) -> dict[
 def _exports_context(questionnaire: Questionnaire) -> dict[str, str]:
     slug = questionnaire.slug
     csv = reverse("exports-api:responses-csv", kwargs={"slug": slug})
+    language = {"language": get_language()}
     return {
         "exports_url": reverse("exports-api:exports", kwargs={"slug": slug}),
-        "wide_csv_url": f"{csv}?{urlencode({'bom': 'true', 'language': get_language()})}",
+        "wide_csv_url": f"{csv}?{urlencode({'bom': 'true', **language})}",
+        "codes_csv_url": f"{csv}?{urlencode({'bom': 'true', 'values': 'codes'})}",
+        "long_csv_url": f"{csv}?{urlencode({'kind': 'responses_long', 'bom': 'true', **language})}",
         "tables_csv_url": f"{csv}?{urlencode({'kind': 'tables', 'bom': 'true'})}",
         "comparisons_csv_url": f"{csv}?{urlencode({'kind': 'comparisons', 'bom': 'true'})}",
     }

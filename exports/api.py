@@ -107,7 +107,18 @@ class ExportOptionsIn(_Strict):
     )
     labels = serializers.BooleanField(
         required=False,
-        help_text=gettext_lazy("A second header row of labels (wide); a label column (long)."),
+        help_text=gettext_lazy(
+            "A second header row of labels (wide; default: yes in XLSX, no in CSV); a label "
+            "column (long; default yes)."
+        ),
+    )
+    values = serializers.ChoiceField(
+        choices=["labels", "codes"],
+        required=False,
+        help_text=gettext_lazy(
+            "Answers as option labels (default, for reading) or codes (for analysis software); "
+            "SPSS files always hold codes with value labels."
+        ),
     )
     bom = serializers.BooleanField(
         required=False, help_text=gettext_lazy("CSV: UTF-8 with a BOM (default true, for Excel).")

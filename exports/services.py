@@ -22,6 +22,7 @@ Promises:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shutil
@@ -46,6 +47,7 @@ from redis.exceptions import RedisError
 from analysis.selectors import latest_successful_run
 from exports.exporters import EXPORTERS
 from exports.exporters.base import (
+    VALUES_CODES,
     Exporter,
     ExportError,
     ExportOptions,
@@ -124,7 +126,7 @@ def export_plan(
         kind=kind,
         fmt=fmt,
         filters=filters_parse(filters),
-        options=options_parse(options, questionnaire=questionnaire),
+        options=_for_format(fmt, options_parse(options, questionnaire=questionnaire)),
     )
     if plan.options.identity and not may_see_identity(user):
         message = _("You may not export respondent identities.")
@@ -314,7 +316,7 @@ def _fail(export_id: int, message: str) -> None:
 
 def _plan_of(export: Export) -> ExportPlan:
     questionnaire = export.questionnaire
-    options = options_parse(export.options, questionnaire=questionnaire)
+    options = _for_format(export.format, options_parse(export.options, questionnaire=questionnaire))
     if options.identity and not may_see_identity(export.requested_by):
         raise ExportForbidden(_("The requester may no longer export respondent identities."))
     return ExportPlan(
@@ -324,6 +326,13 @@ def _plan_of(export: Export) -> ExportPlan:
         filters=filters_parse(export.filters),
         options=options,
     )
+
+
+def _for_format(fmt: str, options: ExportOptions) -> ExportOptions:
+    """An SPSS file holds codes, with the labels as value labels, whatever was asked."""
+    if fmt == Export.Format.SAV and options.values != VALUES_CODES:
+        return dataclasses.replace(options, values=VALUES_CODES)
+    return options
 
 
 def _progress_writer(export_id: int, exporter: Exporter, total: int) -> Progress:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 Label = str | dict[str, str]
 
@@ -30,3 +31,13 @@ def is_label(value: Any) -> bool:
     return isinstance(value, dict) and all(
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     )
+
+
+def reason_labels() -> dict[str, str]:
+    """Each validity rule kind's name for people, in the active language."""
+    return {
+        "speeder": _("Too fast"),
+        "attention": _("Failed the attention check"),
+        "duplicate": _("Repeat respondent"),
+        "straightlining": _("Straight-lining"),
+    }

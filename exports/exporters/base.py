@@ -2,7 +2,10 @@
 
 An exporter has an ``id``, a ``label``, ``options`` (``ExportOptions``), ``columns()`` (codes,
 labels, kinds, value labels) and ``rows()``, an iterator of lists of cells. A cell is ``None``
-(empty), an ``int`` or ``float`` (a number, negative ones included) or a ``str``.
+(empty), an ``int`` or ``float`` (a number, negative ones included), a ``str``, or an aware
+``datetime``: CSV writes it as ISO 8601 with its offset, XLSX as a real Excel date-time
+(``yyyy-mm-dd hh:mm:ss``), both in the site's time zone (``settings.TIME_ZONE``, by default
+Asia/Shanghai).
 
 Promises of the writers (``write_csv``/``csv_chunks``, ``write_xlsx``, ``write_sav``):
 - every text cell a spreadsheet would run as a formula (first character ``=``, ``+``, ``-``,
@@ -27,9 +30,12 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, ClassVar
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
 from survey.models import Questionnaire
@@ -43,7 +49,11 @@ XLSX_MAX_ROWS = 1_048_576  # a worksheet's limit, header rows included
 # quoted text reversible). Checked inline before calling escape_formula, for speed.
 _ESCAPE_FIRST = frozenset((*FORMULA_TRIGGERS, "'"))
 
-Cell = int | float | str | None
+VALUES_LABELS = "labels"
+VALUES_CODES = "codes"
+XLSX_DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
+
+Cell = int | float | str | datetime | None
 Row = list[Cell]
 Progress = Callable[[int], None]
 
@@ -69,14 +79,24 @@ class ExportOptions:
     respondent identities; the service checks that before an exporter is built."""
 
     language: str = "zh-hans"
-    labels: bool = False  # a second header row of labels (CSV, XLSX); a label column (long)
+    # A second header row of labels (CSV, XLSX); a label column (long). None: the format's
+    # default: yes in XLSX and the long export, no in CSV (one header row reads back anywhere).
+    labels: bool | None = None
+    # Answers as their option labels ("labels", for reading) or codes ("codes", for analysis
+    # software); SAV always has codes, with value labels.
+    values: str = VALUES_LABELS
     bom: bool = True  # CSV: UTF-8 with a byte-order mark
     identity: bool = False  # the hashed respondent identity and IP hash columns
+
+    @property
+    def as_labels(self) -> bool:
+        return self.values == VALUES_LABELS
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "language": self.language,
             "labels": self.labels,
+            "values": self.values,
             "bom": self.bom,
             "identity": self.identity,
         }
@@ -120,8 +140,9 @@ class Exporter(ABC):
     def rows(self) -> Iterator[Row]: ...
 
     @property
-    def label_row(self) -> bool:
-        """Whether CSV and XLSX get a second header row of column labels."""
+    def label_row(self) -> bool | None:
+        """Whether CSV and XLSX get a second header row of column labels (None: the format's
+        default, see ``ExportOptions.labels``)."""
         return self.options.labels
 
     def filename_stem(self) -> str:
@@ -139,9 +160,10 @@ def safe_row(row: Iterable[Cell]) -> Row:
     ]
 
 
-def header_rows(exporter: Exporter, columns: Sequence[Column]) -> list[Row]:
+def header_rows(exporter: Exporter, columns: Sequence[Column], *, xlsx: bool = False) -> list[Row]:
     rows: list[Row] = [[column.code for column in columns]]
-    if exporter.label_row:
+    label_row = exporter.label_row
+    if label_row if label_row is not None else xlsx:
         rows.append([column.label for column in columns])
     return [safe_row(row) for row in rows]
 
@@ -170,7 +192,16 @@ def csv_chunks(
     written = 0
     pending = 0
     for row in exporter.rows():
-        writer.writerow(safe_row(row))
+        writer.writerow(
+            [
+                _iso(cell)
+                if cell.__class__ is datetime
+                else escape_formula(cell)
+                if cell.__class__ is str and cell[:1] in _ESCAPE_FIRST
+                else cell
+                for cell in row
+            ]
+        )
         written += 1
         pending += 1
         if pending >= rows_per_chunk:
@@ -207,10 +238,24 @@ def write_csv(exporter: Exporter, stream: IO[bytes], *, progress: Progress | Non
 _XML_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 
-def _xlsx_cell(cell: Cell) -> Cell:
+def _xlsx_cell(cell: Cell, sheet: Any = None) -> Any:
+    """A cell for openpyxl: text without the characters XML cannot carry; a time as a real
+    Excel date-time in the site's time zone (Excel has no zones), shown as such."""
     if cell.__class__ is str and _XML_ILLEGAL.search(cell):
         return _XML_ILLEGAL.sub("", cell)
+    if isinstance(cell, datetime) and sheet is not None:
+        from openpyxl.cell import WriteOnlyCell
+
+        local = cell.astimezone(ZoneInfo(settings.TIME_ZONE)).replace(tzinfo=None)
+        written = WriteOnlyCell(sheet, value=local)
+        written.number_format = XLSX_DATETIME_FORMAT
+        return written
     return cell
+
+
+def _iso(cell: datetime) -> str:
+    """A time as ISO 8601 with its offset, in the site's time zone."""
+    return cell.astimezone(ZoneInfo(settings.TIME_ZONE)).isoformat(timespec="seconds")
 
 
 def write_xlsx(exporter: Exporter, path: Path, *, progress: Progress | None = None) -> int:
@@ -223,7 +268,7 @@ def write_xlsx(exporter: Exporter, path: Path, *, progress: Progress | None = No
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=exporter.sheet_title())
     columns = exporter.columns()
-    headers = header_rows(exporter, columns)
+    headers = header_rows(exporter, columns, xlsx=True)
     for header in headers:
         sheet.append([_xlsx_cell(cell) for cell in header])
     limit = XLSX_MAX_ROWS - len(headers)
@@ -234,7 +279,7 @@ def write_xlsx(exporter: Exporter, path: Path, *, progress: Progress | None = No
                 _("An XLSX worksheet holds at most %(limit)s rows; export CSV instead.")
                 % {"limit": f"{XLSX_MAX_ROWS:,}"}
             )
-        sheet.append([_xlsx_cell(cell) for cell in safe_row(row)])
+        sheet.append([_xlsx_cell(cell, sheet) for cell in safe_row(row)])
         written += 1
         if progress is not None and written % PROGRESS_EVERY == 0:
             progress(written)
@@ -299,7 +344,14 @@ def _sav_columns(
             if numeric[index]:
                 parts[index].append(np.array(values, dtype="float64"))
             else:
-                parts[index].extend("" if value is None else str(value) for value in values)
+                parts[index].extend(
+                    ""
+                    if value is None
+                    else _iso(value)
+                    if isinstance(value, datetime)
+                    else str(value)
+                    for value in values
+                )
         chunk.clear()
 
     for row in exporter.rows():

@@ -24,7 +24,7 @@ from django.db.models import QuerySet
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
-from exports.exporters.base import ExportError, ExportOptions
+from exports.exporters.base import VALUES_CODES, VALUES_LABELS, ExportError, ExportOptions
 from survey.expressions import ExpressionError, compile_expression
 from survey.expressions_sql import to_q
 from survey.interchange_problems import expression_error_text
@@ -35,7 +35,7 @@ STATUS_VALID = "valid"
 STATUS_ALL = "all"
 STATUSES = (STATUS_VALID, STATUS_ALL)
 FILTER_FIELDS = ("status", "submitted_from", "submitted_to", "segment")
-OPTION_FIELDS = ("language", "labels", "bom", "identity")
+OPTION_FIELDS = ("language", "labels", "values", "bom", "identity")
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
@@ -129,7 +129,7 @@ def _upper(value: date | datetime) -> datetime:
     return datetime.combine(value + timedelta(days=1), time.min, tzinfo=_zone())
 
 
-def _flag(raw: Any, name: str, default: bool, errors: dict[str, list[str]]) -> bool:
+def _flag(raw: Any, name: str, default: Any, errors: dict[str, list[str]]) -> Any:
     if raw is None or raw == "":
         return default
     if isinstance(raw, bool):
@@ -156,9 +156,13 @@ def options_parse(raw: Mapping[str, Any] | None, *, questionnaire: Questionnaire
     )
     if language not in languages:
         errors["language"] = [_("Use one of: %s.") % ", ".join(languages)]
+    values = raw.get("values") or VALUES_LABELS
+    if values not in (VALUES_LABELS, VALUES_CODES):
+        errors["values"] = [_("Use one of: %s.") % ", ".join((VALUES_LABELS, VALUES_CODES))]
     options = ExportOptions(
         language=language,
-        labels=_flag(raw.get("labels"), "labels", False, errors),
+        labels=_flag(raw.get("labels"), "labels", None, errors),
+        values=values,
         bom=_flag(raw.get("bom"), "bom", True, errors),
         identity=_flag(raw.get("identity"), "identity", False, errors),
     )

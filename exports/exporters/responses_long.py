@@ -42,7 +42,7 @@ class ResponsesLong(Exporter):
             Column("item", _("Item"), TEXT),
             Column("value", _("Value"), TEXT),
         ]
-        if self.options.labels:
+        if self.options.labels is not False:
             columns.append(Column("label", _("Label"), TEXT))
         return columns
 
@@ -59,7 +59,7 @@ class ResponsesLong(Exporter):
 
     def rows(self) -> Iterator[Row]:
         plan = self._plan()
-        with_labels = self.options.labels
+        with_labels = self.options.labels is not False
         records = (
             self.responses.order_by("id")
             .values_list("id", "answers")

@@ -1,21 +1,24 @@
 """Responses, wide: one row per response, one column per answer cell.
 
 Columns, in this order: ``response_id``, ``status``, ``reasons`` (the broken validity rules,
-``;``-separated), ``started`` and ``submitted`` (ISO 8601 in ``settings.TIME_ZONE`` with its
-offset), ``duration_seconds``; with the identity option ``respondent`` (the hashed identity)
-and ``ip_hash``; then the questions in questionnaire order:
+``;``-separated), ``started`` and ``submitted`` (date-times in ``settings.TIME_ZONE``: ISO 8601
+with the offset in CSV, real date-times in XLSX), ``duration_seconds``; with the identity option
+``respondent`` (the hashed identity) and ``ip_hash``; then the questions in questionnaire order:
 
-    single        Q3            the option code (a number when every code is a number)
+    single        Q3            the option's label (values=labels, the default) or code
+                                (values=codes; a number when every code is a number)
     multiple      Q9.1 … Q9.7   1 chosen / 0 not chosen; all empty when the question was not
                                 answered (hidden or skipped), so 0 never means "not asked"
-    matrix        Q5.a …        the scale code per item
+    matrix        Q5.a …        the scale point's label or code per item
     number        Qn            the number
     number_grid   Q2.a …        the number per item
     text          Q18           the text
     other option  D6.other      the "please specify" text, after the question's columns
 
-Unanswered and hidden questions are empty cells. In SPSS files, single and matrix columns
-whose codes are all numbers are numeric with value labels; others are strings.
+Unanswered and hidden questions are empty cells. With values=labels, status and reasons are
+in the export's language too (有效 / 答题过快); with values=codes they are the codes (valid /
+speeder). In SPSS files (always codes), single and matrix columns whose codes are all numbers
+are numeric with value labels; others are strings.
 
 Every value comes from ``Response.answers`` (the normalised answers as accepted), read with
 one streamed query ordered by id: no query per row, so memory and queries do not grow with
@@ -26,7 +29,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.utils import translation
@@ -34,7 +36,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from exports.exporters.base import NUMBER, TEXT, Column, Exporter, Row
-from survey.labels import label_text
+from survey.labels import label_text, reason_labels
 from survey.models import Response
 from survey.structure import QuestionDef, structure_for
 
@@ -79,15 +81,22 @@ def _other_label(question: QuestionDef, language: str) -> str:
 class QuestionColumns:
     """The columns of one question and the function that fills its cells from answers."""
 
-    def __init__(self, question: QuestionDef, language: str) -> None:
+    def __init__(self, question: QuestionDef, language: str, as_labels: bool = False) -> None:
         self.question = question
         self.language = language
+        self.as_labels = as_labels
+        # answer value → label, for the columns that show labels (single and matrix)
+        self.labels = (
+            {o.value: _option_label(o, language) for o in question.options.values()}
+            if as_labels and question.type in ("single", "matrix")
+            else {}
+        )
 
     def columns(self) -> list[Column]:
         q, language = self.question, self.language
         title = label_text(q.label, language)
         if q.type == "single":
-            numeric = _all_numeric(q)
+            numeric = _all_numeric(q) and not self.as_labels
             columns = [
                 Column(
                     q.code,
@@ -113,7 +122,7 @@ class QuestionColumns:
             ]
         elif q.type in ("matrix", "number_grid"):
             matrix = q.type == "matrix"
-            numeric = not matrix or _all_numeric(q)
+            numeric = not matrix or (_all_numeric(q) and not self.as_labels)
             columns = [
                 Column(
                     f"{q.code}.{item.code}",
@@ -137,10 +146,17 @@ class QuestionColumns:
         """A function appending this question's cells for one answers object to a row."""
         q = self.question
         code = q.code
+        labels = self.labels
         if q.type == "multiple":
             fill = _multiple_filler(code, [option.value for option in q.options.values()])
         elif q.type in ("matrix", "number_grid"):
-            fill = _items_filler(code, list(q.items))
+            fill = _items_filler(code, list(q.items), labels)
+        elif labels:
+
+            def fill(answers: dict[str, Any], row: list) -> None:
+                value = answers.get(code)
+                row.append(labels.get(value, value))
+
         else:
 
             def fill(answers: dict[str, Any], row: list) -> None:
@@ -173,7 +189,7 @@ def _multiple_filler(code: str, option_values: list[int | str]) -> Filler:
     return fill
 
 
-def _items_filler(code: str, item_codes: list[str]) -> Filler:
+def _items_filler(code: str, item_codes: list[str], labels: dict[Any, str]) -> Filler:
     blanks = [None] * len(item_codes)
 
     def fill(answers: dict[str, Any], row: list) -> None:
@@ -182,7 +198,10 @@ def _items_filler(code: str, item_codes: list[str]) -> Filler:
             row.extend(blanks)
             return
         get = cells.get
-        row.extend([get(item) for item in item_codes])
+        if labels:
+            row.extend([labels.get(value, value) for value in map(get, item_codes)])
+        else:
+            row.extend([get(item) for item in item_codes])
 
     return fill
 
@@ -193,7 +212,10 @@ class ResponsesWide(Exporter):
 
     def _questions(self) -> list[QuestionColumns]:
         structure = structure_for(self.questionnaire)
-        return [QuestionColumns(q, self.options.language) for q in structure.questions.values()]
+        return [
+            QuestionColumns(q, self.options.language, self.options.as_labels)
+            for q in structure.questions.values()
+        ]
 
     def columns(self) -> list[Column]:
         with translation.override(self.options.language):
@@ -213,11 +235,19 @@ class ResponsesWide(Exporter):
             meta.append(Column("ip_hash", _("IP address (hashed)"), TEXT))
         return meta + [column for q in self._questions() for column in q.columns()]
 
+    def _status_words(self) -> tuple[dict[str, str], dict[str, str], str]:
+        """Status and reason names as written (codes, or words in the export's language)."""
+        if not self.options.as_labels:
+            return {}, {name: name for name in _REASONS}, REASON_SEPARATOR
+        with translation.override(self.options.language):
+            statuses = {value: str(label) for value, label in Response.Status.choices}
+            return statuses, reason_labels(), _("; ")
+
     def rows(self) -> Iterator[Row]:
         fillers = [q.filler() for q in self._questions()]
         identity = self.options.identity
         fields = _META_FIELDS + (_IDENTITY_FIELDS if identity else ())
-        zone = ZoneInfo(settings.TIME_ZONE)
+        statuses, reasons, separator = self._status_words()
         rows = (
             self.responses.order_by("id")
             .values_list(*fields)
@@ -229,12 +259,12 @@ class ResponsesWide(Exporter):
             started, submitted = record[7], record[8]
             row: list = [
                 record[0],
-                record[2],
-                REASON_SEPARATOR.join(
-                    [name for name, flag in zip(_REASONS, flags, strict=True) if flag]
+                statuses.get(record[2], record[2]),
+                separator.join(
+                    [reasons[name] for name, flag in zip(_REASONS, flags, strict=True) if flag]
                 ),
-                started.astimezone(zone).isoformat(timespec="seconds") if started else None,
-                submitted.astimezone(zone).isoformat(timespec="seconds") if submitted else None,
+                started,
+                submitted,
                 record[9],
             ]
             if identity:

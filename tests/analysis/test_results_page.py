@@ -163,6 +163,11 @@ def test_the_page_links_the_existing_exports(analyst, analysed):
     assert "/api/v1/questionnaires/ipb-survey/exports/responses.csv?bom=true" in html
     assert "kind=tables" in html and 'data-export-format="xlsx"' in html
     assert 'data-export-format="sav"' in html
+    assert "kind=responses_long" in html and "values=codes" in html
+    long_url = html.split('href="')[1:]
+    long_url = next(u.split('"')[0] for u in long_url if "kind=responses_long" in u)
+    answer = analyst.get(long_url.replace("&amp;", "&"))
+    assert answer.status_code == 200 and b"".join(answer.streaming_content).count(b"\r\n") > 60
 
 
 @pytest.mark.parametrize("count", [20, 80])

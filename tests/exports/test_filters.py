@@ -20,7 +20,7 @@ def exported(questionnaire, user, **filters) -> list[dict[str, str]]:
         questionnaire=questionnaire,
         kind="responses_wide",
         filters=filters,
-        options={},
+        options={"values": "codes"},  # statuses and reasons as codes, to compare
         user=user,
     )
     rows = csv_rows(b"".join(result.chunks))

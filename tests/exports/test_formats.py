@@ -23,6 +23,7 @@ from exports.exporters.base import (
     write_sav,
     write_xlsx,
 )
+from exports.exporters.filters import ExportInvalid
 from exports.services import export_file_path, export_request, export_stream_csv
 from survey.structure import structure_for
 from tests.exports.support import csv_rows, submit
@@ -131,7 +132,7 @@ def test_the_plain_utf8_option_writes_no_bom(ipb, analyst, responses):
 
 
 def test_pandas_reads_back_every_submitted_answer_in_its_column(ipb, analyst, responses):
-    frame = pd.read_csv(io.BytesIO(stream(ipb, analyst)), encoding="utf-8-sig")
+    frame = pd.read_csv(io.BytesIO(stream(ipb, analyst, values="codes")), encoding="utf-8-sig")
     assert list(frame["response_id"]) == [r.pk for r in responses]
     structure_columns = list(expected_cells({}, ipb))
     assert list(frame.columns)[6:] == structure_columns
@@ -156,7 +157,7 @@ def test_unchosen_options_are_0_only_when_the_question_was_answered(ipb, analyst
 def test_times_are_iso_8601_in_the_display_time_zone_with_offset(ipb, analyst, settings):
     settings.TIME_ZONE = "Asia/Shanghai"
     response = submit(ipb, duration=300.5)
-    row = dict(zip(*csv_rows(stream(ipb, analyst)), strict=True))
+    row = dict(zip(*csv_rows(stream(ipb, analyst, values="codes")), strict=True))
     local = response.submitted_at.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Shanghai"))
     assert row["submitted"] == local.isoformat(timespec="seconds")
     assert row["submitted"].endswith("+08:00")
@@ -226,7 +227,7 @@ def test_formulas_are_neutralised_in_every_file_format(ipb, analyst, requested, 
         row = dict(zip(rows[0], rows[1], strict=True))
     elif fmt == "xlsx":
         sheet = load_workbook(path, read_only=True).active
-        header, values = xlsx_rows(sheet)
+        header, _labels, values = xlsx_rows(sheet)
         row = dict(zip(header, values, strict=True))
     else:
         frame, _meta = pyreadstat.read_sav(str(path))
@@ -254,7 +255,7 @@ ESCAPED = ["'=1+1", "'+cmd", "'-2+3", "'@SUM(A1)", "'\tx", "'\rx", "''=x", "plai
 
 
 def test_each_writer_escapes_every_trigger_and_leaves_negative_numbers(ipb, tmp_path):
-    exporter = _Cells(questionnaire=ipb, responses=None, options=ExportOptions())
+    exporter = _Cells(questionnaire=ipb, responses=None, options=ExportOptions(labels=False))
     rows = csv_rows(b"".join(csv_chunks(exporter)))
     assert rows[1] == [*ESCAPED, "-5", "-2.5"]
 
@@ -292,7 +293,7 @@ def test_the_xlsx_holds_codes_labels_and_values(ipb, analyst, requested, respons
         questionnaire=ipb,
         kind="responses_wide",
         fmt="xlsx",
-        options={"labels": True, "language": "en"},
+        options={"labels": True, "language": "en", "values": "codes"},
         user=analyst,
     )
     assert export.status == "done" and export.rows == len(responses)
@@ -368,8 +369,8 @@ def test_an_export_of_no_responses_has_the_header_only(ipb, analyst, requested, 
     path = export_file_path(export)
     if fmt == "csv":
         assert len(csv_rows(path.read_bytes())) == 1
-    elif fmt == "xlsx":
-        assert len(xlsx_rows(load_workbook(path, read_only=True).active)) == 1
+    elif fmt == "xlsx":  # the code row and the label row
+        assert len(xlsx_rows(load_workbook(path, read_only=True).active)) == 2
     else:
         frame, meta = pyreadstat.read_sav(str(path))
         assert len(frame) == 0 and "Q5_a" in meta.column_names
@@ -380,7 +381,6 @@ def test_an_export_of_no_responses_has_the_header_only(ipb, analyst, requested, 
     [({"language": "fr"}, "language"), ({"labels": "maybe"}, "labels"), ({"colour": 1}, "colour")],
 )
 def test_a_wrong_option_is_refused_naming_it(ipb, analyst, options, field):
-    from exports.exporters.filters import ExportInvalid
 
     with pytest.raises(ExportInvalid) as refused:
         export_stream_csv(
@@ -404,3 +404,71 @@ def test_a_hidden_option_keeps_its_answers_and_is_labelled_in_the_sav(ipb, analy
         hidden = translation.gettext("%(label)s (no longer offered)") % {"label": "女"}
     assert meta.variable_value_labels["D1"] == {1.0: "男", 2.0: hidden}
     assert list(frame["D1"]) == [2.0]
+
+
+# --- presentable by default -------------------------------------------------------------
+
+
+def test_by_default_answers_statuses_and_reasons_read_as_words(ipb, analyst):
+    submit(ipb, complete_answers(D1=2, Q5={"a": 1, "b": 2, "c": 2, "d": 1, "e": 4}))
+    submit(ipb, complete_answers(Q17=4))  # fails the attention check
+    body = export_stream_csv(
+        questionnaire=ipb,
+        kind="responses_wide",
+        filters={"status": "all"},
+        options={},
+        user=analyst,
+    )
+    rows = csv_rows(b"".join(body.chunks))
+    header, first, second = rows[0], rows[1], rows[2]
+    assert len(rows) == 3  # CSV: one header row unless labels=true
+    cell = dict(zip(header, first, strict=True))
+    assert cell["D1"] == "女" and cell["Q5.a"] == "非常好" and cell["Q5.e"] == "较差"
+    assert cell["Q9.1"] == "1"  # a multiple choice stays 1/0: its header names the option
+    assert cell["status"] == "有效" and cell["reasons"] == ""
+    other = dict(zip(header, second, strict=True))
+    assert (other["status"], other["reasons"]) == ("无效", "未通过注意力检测")
+    english = export_stream_csv(
+        questionnaire=ipb, kind="responses_wide", filters={}, options={"language": "en"},
+        user=analyst,
+    )  # fmt: skip
+    rows = csv_rows(b"".join(english.chunks))
+    assert dict(zip(rows[0], rows[1], strict=True))["D1"] == "Female"
+
+
+def test_the_xlsx_has_a_label_row_words_and_real_date_times(ipb, analyst, requested, settings):
+    settings.TIME_ZONE = "Asia/Shanghai"
+    response = submit(ipb, complete_answers(D1=1))
+    export = requested(questionnaire=ipb, kind="responses_wide", fmt="xlsx", user=analyst)
+    sheet = load_workbook(export_file_path(export)).active
+    header = [cell.value for cell in sheet[1]]
+    labels = [cell.value for cell in sheet[2]]
+    values = {code: cell for code, cell in zip(header, sheet[3], strict=True)}
+    assert labels[header.index("D1")] == "您的性别"
+    assert values["D1"].value == "男" and values["status"].value == "有效"
+    submitted = values["submitted"]
+    assert submitted.is_date and submitted.number_format == "yyyy-mm-dd hh:mm:ss"
+    local = response.submitted_at.astimezone(__import__("zoneinfo").ZoneInfo("Asia/Shanghai"))
+    assert submitted.value == local.replace(tzinfo=None, microsecond=0) or (
+        abs((submitted.value - local.replace(tzinfo=None)).total_seconds()) < 0.001
+    )
+
+
+def test_values_must_be_labels_or_codes(ipb, analyst):
+    with pytest.raises(ExportInvalid) as refused:
+        export_stream_csv(
+            questionnaire=ipb, kind="responses_wide", filters={}, options={"values": "names"},
+            user=analyst,
+        )  # fmt: skip
+    assert "values" in refused.value.fields
+
+
+def test_an_spss_file_holds_codes_whatever_was_asked(ipb, analyst, requested):
+    submit(ipb, complete_answers(D1=2))
+    export = requested(
+        questionnaire=ipb, kind="responses_wide", fmt="sav", options={"values": "labels"},
+        user=analyst,
+    )  # fmt: skip
+    frame, meta = pyreadstat.read_sav(str(export_file_path(export)))
+    assert frame.at[0, "D1"] == 2.0 and meta.variable_value_labels["D1"][2.0] == "女"
+    assert export.options["values"] == "codes"
