@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from analysis.services.charts import Bar, bar_chart_svg, percent_text
+from analysis.services.charts import Bar, Stack, bar_chart_svg, percent_text, stacked_bar_svg
 from survey.labels import label_text, reason_labels
 from survey.models import Response
 
@@ -108,11 +108,26 @@ def _matrix_table(question: dict[str, Any], title: str, language: str) -> dict[s
             ]
         )
         bars.append(Bar(label=label, value=share, text=percent_text(share)))
-    chart_title = _("%(question)s: top-2 share") % {"question": title}
+    scale = question.get("scale") or []
+    legend = [label_text(point.get("label"), language) or point["code"] for point in scale]
+    stacks = []
+    for item in question.get("items") or []:
+        stats = items.get(item["code"]) or {}
+        cells = stats.get("distribution") or {}
+        stacks.append(
+            Stack(
+                label=label_text(item.get("label"), language) or item["code"],
+                shares=[(cells.get(point["code"]) or {}).get("share") for point in scale],
+                n=stats.get("n", 0),
+            )
+        )
+    chart_title = _("%(question)s: answers per item") % {"question": title}
+    top2_title = _("%(question)s: top-2 share") % {"question": title}
     return {
         "headers": [_("Item"), "n", _("Top-2 share"), _("Mean"), _("SD")],
         "rows": rows,
-        "chart": bar_chart_svg(title=chart_title, bars=bars, maximum=1.0),
+        "chart": stacked_bar_svg(title=chart_title, legend=legend, stacks=stacks),
+        "chart_top2": bar_chart_svg(title=top2_title, bars=bars, maximum=1.0),
         "n": None,
     }
 
@@ -122,11 +137,31 @@ def _number_row(stats: dict[str, Any]) -> Row:
     return [str(stats.get("n", 0)), *(_number(stats.get(key)) for key in keys)]
 
 
+def _bin_label(low: float, high: float) -> str:
+    if low == high:
+        return f"{low:g}"
+    return f"{low:,.4g} – {high:,.4g}"
+
+
 def _number_table(question: dict[str, Any], title: str, language: str) -> dict[str, Any]:
     total = question.get("total") or {}
     if question.get("type") == "number":
         headers = ["n", _("Mean"), _("SD"), _("Min"), _("Median"), _("Max")]
-        return {"headers": headers, "rows": [_number_row(total)], "chart": "", "n": None}
+        bars = [
+            Bar(
+                label=_bin_label(part["low"], part["high"]),
+                value=part["count"],
+                text=str(part["count"]),
+            )
+            for part in question.get("histogram") or []
+        ]
+        chart_title = _("%(question)s: how many answered each value") % {"question": title}
+        return {
+            "headers": headers,
+            "rows": [_number_row(total)],
+            "chart": bar_chart_svg(title=chart_title, bars=bars),
+            "n": None,
+        }
     items = total.get("items") or {}
     rows, bars = [], []
     for item in question.get("items") or []:

@@ -82,3 +82,76 @@ def bar_chart_svg(*, title: str, bars: Sequence[Bar], maximum: float | None = No
         f'role="img" aria-label="{name}" preserveAspectRatio="xMinYMin meet">'
         f"<title>{name}</title>{rows}</svg>"
     )
+
+
+SEGMENT_CLASSES = 7  # chart-seg-0 … chart-seg-6 in results.css; more parts reuse them
+LEGEND_ROW = 22
+
+
+@dataclass(frozen=True)
+class Stack:
+    """One 100% bar: its label and its parts' shares (None: no answers), in legend order."""
+
+    label: str
+    shares: Sequence[float | None]
+    n: int
+
+
+def stacked_bar_svg(*, title: str, legend: Sequence[str], stacks: Sequence[Stack]) -> SafeString:
+    """Horizontal 100% stacked bars (a matrix's distribution per item), with a legend on top.
+
+    Each part carries a ``<title>`` (item, point, share); parts of 8% or more show their share.
+    An empty ``stacks`` gives an empty string.
+    """
+    if not stacks or not legend:
+        return mark_safe("")
+    span = WIDTH - LABEL_WIDTH - VALUE_ROOM
+    legend_rows = -(-len(legend) // 4)
+    top = legend_rows * LEGEND_ROW
+    parts = []
+    for index, name in enumerate(legend):
+        x = (index % 4) * (WIDTH / 4)
+        y = (index // 4) * LEGEND_ROW
+        parts.append(
+            f'<g class="chart-legend"><rect class="chart-seg-{index % SEGMENT_CLASSES}" '
+            f'x="{x:.1f}" y="{y + 4}" width="12" height="12"/>'
+            f'<text class="chart-label" x="{x + 16:.1f}" y="{y + 10}" '
+            f'dominant-baseline="middle">{escape(_short(name))}</text></g>'
+        )
+    for row, stack in enumerate(stacks):
+        y = top + row * ROW
+        middle = y + ROW / 2
+        label = escape(stack.label)
+        parts.append(
+            f'<g class="chart-row"><title>{label} (n={stack.n})</title>'
+            f'<text class="chart-label" x="{LABEL_WIDTH - 8}" y="{middle:.1f}" '
+            f'text-anchor="end" dominant-baseline="middle">{escape(_short(stack.label))}</text>'
+        )
+        x = float(LABEL_WIDTH)
+        for index, share in enumerate(stack.shares):
+            if not share:
+                continue
+            width = share * span
+            shown = percent_text(share)
+            parts.append(
+                f'<rect class="chart-seg-{index % SEGMENT_CLASSES}" x="{x:.1f}" '
+                f'y="{y + (ROW - BAR) / 2:.1f}" width="{width:.1f}" height="{BAR}">'
+                f"<title>{label}: {escape(legend[index])} {shown}</title></rect>"
+            )
+            if share >= 0.08:
+                parts.append(
+                    f'<text class="chart-seg-text" x="{x + width / 2:.1f}" y="{middle:.1f}" '
+                    f'text-anchor="middle" dominant-baseline="middle">{share * 100:.0f}</text>'
+                )
+            x += width
+        parts.append(
+            f'<text class="chart-value" x="{LABEL_WIDTH + span + 6}" y="{middle:.1f}" '
+            f'dominant-baseline="middle">n={stack.n}</text></g>'
+        )
+    height = top + ROW * len(stacks)
+    name = escape(title)
+    return mark_safe(  # every text above went through escape()
+        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
+        f'role="img" aria-label="{name}" preserveAspectRatio="xMinYMin meet">'
+        f"<title>{name}</title>{''.join(parts)}</svg>"
+    )

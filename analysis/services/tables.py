@@ -305,6 +305,8 @@ def _question_table(
     if question.type == "matrix":
         table["top2"] = top2_codes(question)
     table["total"] = question_column(question, overall)
+    if question.type == "number":
+        table["histogram"] = histogram(overall["cells"].get(question.code, {}).get("", {}))
     table["by"] = {}
     for keys, letters in tests.cut(question.code):
         cut = [question_column(question, columns[key]) for key in keys]
@@ -445,6 +447,31 @@ def number_summary(counts: dict[str, int]) -> dict[str, Any]:
     for name, p in (("q3", Fraction(3, 4)), ("max", 1)):
         summary[name] = _quantile(values, moments["n"], p)
     return summary
+
+
+def histogram(counts: dict[str, int], bins: int = 10) -> list[dict[str, Any]]:
+    """Counts of a number's values in equal-width bins from its minimum to its maximum:
+    ``[{low, high, count}]``, each bin [low, high) but the last [low, high]. Whole numbers
+    spanning at most 20 values get one bin per value (low = high)."""
+    values = sorted((Fraction(value), count) for value, count in counts.items() if count)
+    if not values:
+        return []
+    low, high = values[0][0], values[-1][0]
+    if all(v.denominator == 1 for v, _ in values) and high - low <= 20:
+        return [
+            {"low": float(v), "high": float(v), "count": sum(c for w, c in values if w == v)}
+            for v in (low + k for k in range(int(high - low) + 1))
+        ]
+    if low == high:
+        return [{"low": float(low), "high": float(high), "count": sum(c for _, c in values)}]
+    width = (high - low) / bins
+    found = [0] * bins
+    for value, count in values:
+        found[min(int((value - low) / width), bins - 1)] += count
+    return [
+        {"low": float(low + k * width), "high": float(low + (k + 1) * width), "count": found[k]}
+        for k in range(bins)
+    ]
 
 
 def _quantile(values: list[tuple[Fraction, int]], n: int, p: Fraction | int) -> float | None:

@@ -51,6 +51,113 @@
     });
   }
 
+  // Each chart downloadable as SVG and PNG (with its colours written in, so the file looks
+  // like the page), each table copyable as tab-separated text to paste into Excel or Word.
+  var words = document.getElementById("tool-words");
+  var CHART_STYLE = [
+    "text{font-family:sans-serif;font-size:13px;fill:#333}",
+    ".chart-track{fill:#f2f2f2}.chart-bar{fill:#c9302c}.chart-bar-marked{fill:#237804}",
+    ".chart-seg-0{fill:#1d6f42}.chart-seg-1{fill:#6aa84f}.chart-seg-2{fill:#bfbfbf}",
+    ".chart-seg-3{fill:#e69138}.chart-seg-4{fill:#c9302c}.chart-seg-5{fill:#674ea7}",
+    ".chart-seg-6{fill:#3d85c6}text.chart-seg-text{fill:#fff;font-size:11px}"
+  ].join("");
+
+  function fileName(text) {
+    return (text || "chart").replace(/[\\/:*?"<>|\s]+/g, "_").slice(0, 80);
+  }
+
+  function save(blob, name) {
+    var link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = name;
+    document.body.appendChild(link);
+    link.click();
+    window.setTimeout(function () { URL.revokeObjectURL(link.href); link.remove(); }, 1000);
+  }
+
+  function chartSource(svg) {
+    var copy = svg.cloneNode(true);
+    var box = svg.viewBox.baseVal;
+    var style = document.createElementNS("http://www.w3.org/2000/svg", "style");
+    style.textContent = CHART_STYLE;
+    copy.insertBefore(style, copy.firstChild);
+    copy.setAttribute("width", String(box.width));
+    copy.setAttribute("height", String(box.height));
+    return new XMLSerializer().serializeToString(copy);
+  }
+
+  function savePng(svg, name) {
+    var box = svg.viewBox.baseVal;
+    var image = new Image();
+    image.onload = function () {
+      var canvas = document.createElement("canvas");
+      canvas.width = box.width * 2;
+      canvas.height = box.height * 2;
+      var context = canvas.getContext("2d");
+      context.fillStyle = "#fff";
+      context.fillRect(0, 0, canvas.width, canvas.height);
+      context.drawImage(image, 0, 0, canvas.width, canvas.height);
+      canvas.toBlob(function (blob) { save(blob, name + ".png"); }, "image/png");
+    };
+    image.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(chartSource(svg));
+  }
+
+  function tool(text, action) {
+    var button = document.createElement("button");
+    button.type = "button";
+    button.textContent = text;
+    button.addEventListener("click", action);
+    return button;
+  }
+
+  function tableText(table) {
+    return Array.prototype.map.call(table.rows, function (row) {
+      return Array.prototype.map.call(row.cells, function (cell) {
+        return cell.textContent.replace(/\s+/g, " ").trim();
+      }).join("\t");
+    }).join("\n");
+  }
+
+  function copyText(text, button) {
+    var done = function () { button.textContent = words.dataset.copied; };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done);
+      return;
+    }
+    var area = document.createElement("textarea");
+    area.value = text;
+    document.body.appendChild(area);
+    area.select();
+    document.execCommand("copy");
+    area.remove();
+    done();
+  }
+
+  if (words) {
+    document.querySelectorAll(".chart-box").forEach(function (box) {
+      var svg = box.querySelector("svg.chart");
+      if (!svg) { return; }
+      var name = fileName(svg.getAttribute("aria-label"));
+      var tools = document.createElement("p");
+      tools.className = "chart-tools";
+      tools.appendChild(tool(words.dataset.svg, function () {
+        save(new Blob([chartSource(svg)], { type: "image/svg+xml" }), name + ".svg");
+      }));
+      tools.appendChild(tool(words.dataset.png, function () { savePng(svg, name); }));
+      box.after(tools);
+    });
+    document.querySelectorAll(".table-wrap").forEach(function (wrap) {
+      var table = wrap.querySelector("table");
+      if (!table) { return; }
+      var tools = document.createElement("p");
+      tools.className = "chart-tools";
+      var button = tool(words.dataset.copy, function () { copyText(tableText(table), button); });
+      button.setAttribute("data-copy-table", "");
+      tools.appendChild(button);
+      wrap.after(tools);
+    });
+  }
+
   var section = document.getElementById("run");
   var statusLine = section && section.querySelector(".run-status");
   var errorLine = section && section.querySelector("[data-run-error]");

@@ -3,6 +3,7 @@ our host, the CSP is never violated, and screenshots at desktop and phone sizes.
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -92,3 +93,54 @@ def test_rerun_now_with_javascript_posts_to_the_api_and_reloads_with_the_new_run
     assert second.status == AnalysisRun.Status.DONE
     assert f"#{second.pk}，" in page.locator("#run").inner_text()
     assert not problems, problems
+
+
+def test_contents_finder_letters_chart_downloads_and_table_copy(
+    analysed, server, new_context, artifacts
+):
+    context = new_context(locale="zh-CN", viewport={"width": 1600, "height": 900})
+    context.add_cookies([session_cookie(analysed, server)])
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else 0)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.goto(server("/results/ipb-survey/?banner=D1"))
+
+    # The contents stay beside the page on a wide screen and lead to a question.
+    toc = page.locator("nav.toc")
+    assert toc.evaluate("element => getComputedStyle(element).position") == "fixed"
+    toc.locator('a[href="#q-Q3"]').click()
+    page.wait_for_function("location.hash === '#q-Q3'")
+    box = page.locator("#q-Q3").bounding_box()
+    assert box is not None and 0 <= box["y"] < 900
+
+    # The finder keeps the matching questions only.
+    page.fill("[data-question-search]", "Q5")
+    assert page.locator("#q-Q5").is_visible() and not page.locator("#q-D1").is_visible()
+    page.fill("[data-question-search]", "")
+    assert page.locator("#q-D1").is_visible()
+
+    # Cross-tabs carry the column letters; a matrix draws its answers as stacked parts.
+    assert page.locator("#banner .letter").first.inner_text() == "(A)"
+    assert page.locator("#q-Q5 svg.chart rect.chart-seg-0").count() >= 5
+
+    # A chart downloads as SVG (with its colours) and as PNG; a table copies as TSV.
+    tools = page.locator("#q-Q5 .chart-tools").first
+    with page.expect_download() as svg:
+        tools.get_by_role("button", name="下载 SVG").click()
+    source = Path(svg.value.path()).read_text(encoding="utf-8")
+    assert source.startswith("<svg") and ".chart-seg-0{fill:" in source
+    with page.expect_download() as png:
+        tools.get_by_role("button", name="下载 PNG").click()
+    assert Path(png.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png.value.suggested_filename.endswith(".png")
+    copy = page.locator("#q-D1 [data-copy-table]")
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    copy.click()
+    page.wait_for_function("b => b.textContent === '已复制'", arg=copy.element_handle())
+    pasted = page.evaluate("navigator.clipboard.readText().catch(() => '')")
+    if pasted:  # only in a secure context (localhost is one)
+        assert pasted.split("\n")[0].split("\t")[0] == "选项"
+    assert not problems, problems
+    page.screenshot(path=str(artifacts / "results-contents.png"))
+    page.locator("#q-Q5").screenshot(path=str(artifacts / "results-matrix.png"))
