@@ -56,7 +56,6 @@ from exports.exporters.base import (
     csv_chunks,
     write_csv,
     write_sav,
-    write_xlsx,
 )
 from exports.exporters.filters import (
     ExportInvalid,
@@ -389,7 +388,7 @@ def _make_file(export: Export) -> None:
 
 def _write(fmt: str, exporter: Exporter, path: Path, progress: Progress) -> int:
     if fmt == Export.Format.XLSX:
-        return write_xlsx(exporter, path, progress=progress)
+        return exporter.write_xlsx(path, progress)
     if fmt == Export.Format.SAV:
         return write_sav(exporter, path, max_rows=settings.EXPORT_SAV_MAX_ROWS, progress=progress)
     with path.open("wb") as stream:

@@ -145,6 +145,11 @@ class Exporter(ABC):
         default, see ``ExportOptions.labels``)."""
         return self.options.labels
 
+    def write_xlsx(self, path: Path, progress: Progress | None = None) -> int:
+        """This export as an XLSX file: one sheet of its rows (``write_xlsx``), unless the
+        exporter lays out a workbook of its own. Returns the data rows."""
+        return write_xlsx(self, path, progress=progress)
+
     def filename_stem(self) -> str:
         return f"{self.questionnaire.slug}-{self.id.replace('_', '-')}"
 

@@ -28,15 +28,27 @@ the valid responses of the run), and they refuse with a message while no run is 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from analysis.models import AnalysisRun
 from analysis.selectors import latest_successful_run
-from exports.exporters.base import NUMBER, TEXT, Column, Exporter, ExportError, Row
+from exports.exporters.base import (
+    NUMBER,
+    TEXT,
+    Column,
+    Exporter,
+    ExportError,
+    Progress,
+    Row,
+)
+from exports.exporters.workbook import TablesWorkbook
 from survey.labels import label_text
 from survey.models import Questionnaire
 
@@ -77,8 +89,32 @@ class ResultsExporter(Exporter):
 
 
 class AnalysisTables(ResultsExporter):
+    """CSV and SAV: one row per figure (below). XLSX: a report workbook instead
+    (``exports.exporters.workbook``): an About sheet, frequencies, banner cross-tabs with
+    merged headers and significance letters, scores and segments, numbers formatted."""
+
     id = "tables"
     label = gettext_lazy("Analysis tables, one row per figure")
+
+    def write_xlsx(self, path: Path, progress: Progress | None = None) -> int:
+        run = self.run
+        about = {
+            "title": self.text(self.questionnaire.title),
+            "slug": self.questionnaire.slug,
+            "run": f"#{run.pk}",
+            "finished": run.finished_at.astimezone(ZoneInfo(settings.TIME_ZONE)).strftime(
+                "%Y-%m-%d %H:%M"
+            )
+            if run.finished_at
+            else "",
+        }
+        workbook = TablesWorkbook(self.results, language=self.options.language, about=about)
+        workbook.build().save(path)
+        written = len(self.results.get("questions") or [])
+        self.responses_done = written
+        if progress is not None:
+            progress(written)
+        return written
 
     def _banner(self) -> list[tuple[str, str]]:
         """(column key, label) of every banner column, in banner order."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pyreadstat
 import pytest
 from django.utils import translation
+from openpyxl import load_workbook
 
 from analysis.models import AnalysisRun
 from analysis.selectors import latest_successful_run
@@ -120,6 +121,47 @@ def test_the_tables_export_as_files_too(ipb, analyst, analysed, requested, fmt):
         frame, meta = pyreadstat.read_sav(str(export_file_path(export)))
         assert {"D1_1", "segment_active", "rest_active"} <= set(meta.column_names)
         assert len(frame) == export.rows
+
+
+def test_the_tables_workbook_reads_like_a_report(ipb, analyst, analysed, requested):
+    export = requested(
+        questionnaire=ipb, kind="tables", fmt="xlsx", user=analyst, options={"language": "en"}
+    )
+    assert export.status == "done", export.error
+    book = load_workbook(export_file_path(export))
+    assert book.sheetnames == ["About", "Frequencies", "Cross-tabs", "Scores", "Segments"]
+
+    about = {row[0].value: row[1] for row in book["About"].iter_rows(min_row=3) if row[0].value}
+    assert about["Valid"].value == 3 and about["Collected"].value == 4
+    assert about["Valid rate"].value == 0.75 and about["Valid rate"].number_format == "0.0%"
+    assert about["Multiple-comparison correction"].value == "Holm"
+
+    frequencies = book["Frequencies"]
+    rows = list(frequencies.iter_rows())
+    title = next(i for i, row in enumerate(rows) if row[0].value == "D1 Gender")
+    base, male, female = rows[title + 1], rows[title + 2], rows[title + 3]
+    assert (base[1].value, base[2].value) == ("Base (n)", 3)
+    assert (male[1].value, male[2].value) == ("Male", 1)
+    assert female[3].value == pytest.approx(2 / 3) and female[3].number_format == "0.0%"
+
+    crosstabs = book["Cross-tabs"]
+    titles = [row[0].value for row in crosstabs.iter_rows() if row[0].font.bold and row[0].value]
+    assert "Q3 How do you usually use online Party-building platforms?" in titles
+    merged = {str(r) for r in crosstabs.merged_cells.ranges}
+    gender = [c.coordinate for row in crosstabs.iter_rows() for c in row if c.value == "Gender"]
+    assert any(r.split(":")[0] in gender for r in merged)  # merged over its columns
+    d1_block = next(
+        i for i, row in enumerate(crosstabs.iter_rows(), 1) if row[0].value == "D1 Gender"
+    )
+    header = [c.value for c in crosstabs[d1_block + 1]]
+    assert "Gender" not in header  # a banner never cuts its own question
+    shares = [c for c in crosstabs[d1_block + 5] if isinstance(c.value, float)]
+    assert shares and all(c.number_format == "0.0%" for c in shares)
+
+    segments = book["Segments"]
+    assert segments["A1"].value == "Segment sizes"
+    assert any(row[0].value == "Active participants against everyone else"
+               for row in segments.iter_rows())  # fmt: skip
 
 
 def test_tables_are_refused_until_an_analysis_run_is_done(ipb, analyst, client_for):
