@@ -516,3 +516,48 @@ def results_present(document: dict[str, Any], *, banner: str, ranked: bool) -> d
         "problems": document.get("problems") or [],
         "significance": document.get("significance"),
     }
+
+
+def response_sections(structure: Any, answers: dict[str, Any], language: str) -> list[dict]:
+    """One response as the respondent answered it, by section: each question's label and its
+    answer in words (option and scale labels, never codes), "other" texts beside the choice;
+    a question not answered (skipped, or hidden by its show_if) says so."""
+    sections: list[dict[str, Any]] = []
+    for question in structure.questions.values():
+        if not sections or sections[-1]["code"] != question.section_code:
+            title = label_text(structure.section_titles.get(question.section_code), language)
+            sections.append({"code": question.section_code, "title": title, "questions": []})
+        other = answers.get(f"{question.code}.other")
+        by_value = {}
+        for option in question.options.values():
+            shown = label_text(option.label, language) or option.code
+            if option.is_other and other:
+                shown = _("%(option)s: %(text)s") % {"option": shown, "text": other}
+            by_value[option.value] = shown
+        value = answers.get(question.code)
+        lines: list[str] = []
+        if value is None or value == [] or value == {}:
+            lines = []
+        elif question.type == "single":
+            lines = [by_value.get(value, str(value))]
+        elif question.type == "multiple":
+            lines = [by_value.get(choice, str(choice)) for choice in value]
+        elif question.type in ("matrix", "number_grid"):
+            for item in question.items.values():
+                if item.code in value:
+                    cell = value[item.code]
+                    shown = (
+                        by_value.get(cell, str(cell)) if question.type == "matrix" else f"{cell}"
+                    )
+                    lines.append(f"{label_text(item.label, language) or item.code}: {shown}")
+        else:
+            lines = [str(value)]
+        sections[-1]["questions"].append(
+            {
+                "code": question.code,
+                "label": label_text(question.label, language) or question.code,
+                "lines": lines,
+                "hidden": question.hidden,
+            }
+        )
+    return sections

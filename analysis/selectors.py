@@ -8,7 +8,7 @@ from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncDate
 
 from analysis.models import AnalysisRun
-from survey.models import Questionnaire, Response
+from survey.models import Questionnaire, Response, StatusChange
 
 # Ordering that makes "latest" well defined even when two runs finish in the same instant.
 _NEWEST_FINISHED = ("-finished_at", "-id")
@@ -101,3 +101,17 @@ def responses_per_channel(questionnaire: Questionnaire) -> list[dict[str, Any]]:
 def responses_collected(questionnaire: Questionnaire) -> int:
     """Every response stored for the questionnaire, valid or not (one indexed count)."""
     return Response.objects.filter(questionnaire=questionnaire).count()
+
+
+def response_get(*, questionnaire: Questionnaire, response_id: int) -> Response | None:
+    """One response of the questionnaire (None for another questionnaire's or a missing id)."""
+    return Response.objects.filter(questionnaire=questionnaire, pk=response_id).first()
+
+
+def status_history(*, response: Response) -> list[StatusChange]:
+    """The people's decisions on a response's status, newest first, with who made them."""
+    return list(
+        StatusChange.objects.filter(response=response)
+        .select_related("changed_by")
+        .order_by("-changed_at", "-id")
+    )

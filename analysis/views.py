@@ -4,6 +4,8 @@
                           segment profiles; ?banner=<key> picks the banner, ?rank=best ranks
     POST <slug>/run/      request a run now ("re-run"), then back to the page
     GET  <slug>/texts/    open answers of one question: searchable, paged, with word counts
+    GET  <slug>/responses/<id>/   one response as answered, its validity marks and history
+    POST <slug>/responses/<id>/   a person's decision on its status (kept over the rules)
 
 Access as in the analysis API: admins, and analysts granted the questionnaire. Anonymous users
 are sent to the login page, other roles are refused (403), a questionnaire not granted is not
@@ -27,18 +29,27 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from analysis.models import AnalysisRun
-from analysis.presenters import RANK_BEST, collection_present, results_present
+from analysis.presenters import (
+    RANK_BEST,
+    collection_present,
+    response_sections,
+    results_present,
+)
 from analysis.selectors import (
     active_run,
     latest_successful_run,
+    response_get,
     responses_collected,
     responses_per_channel,
     responses_per_day,
+    status_history,
 )
 from analysis.services.runs import analysis_run_request
 from analysis.services.texts import text_answers, text_questions, text_terms
-from survey.labels import label_text
-from survey.models import Questionnaire
+from survey.labels import label_text, reason_labels
+from survey.models import Questionnaire, Response
+from survey.services.review import StatusChangeInvalid, response_set_status
+from survey.structure import structure_for
 from wenji.access import ADMIN, ANALYST, is_admin, questionnaire_for_user, user_roles
 
 DAYS_CHARTED = 30
@@ -167,6 +178,7 @@ def results_texts(request: HttpRequest, slug: str) -> HttpResponse:
         "questionnaire": questionnaire,
         "title": _("Open answers: %(title)s") % {"title": label_text(questionnaire.title)},
         "results_url": _page_url(slug),
+        "response_base": reverse("analysis-pages:results", kwargs={"slug": slug}) + "responses/",
         "questions": [(q.code, label_text(q.label, language) or q.code) for q in questions],
         "page_path": request.get_full_path(),
     }
@@ -207,3 +219,47 @@ def results_texts(request: HttpRequest, slug: str) -> HttpResponse:
             next_url=link(page.page + 1) if page.page < page.pages else "",
         )
     return render(request, "analysis/texts.html", context)
+
+
+def results_response(request: HttpRequest, slug: str, response_id: str) -> HttpResponse:
+    """One response: its answers in words, its status and broken rules, who decided what;
+    POST ``status`` and ``reason`` to decide its status (then back here)."""
+    if request.method not in ("GET", "HEAD", "POST"):
+        return HttpResponse(status=405, headers={"Allow": "GET, HEAD, POST"})
+    try:
+        questionnaire = _granted(request, slug)
+    except _LoginRequired:
+        return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+    number = _whole_number(response_id, default=0)
+    response = response_get(questionnaire=questionnaire, response_id=number)
+    if response is None:
+        raise Http404(_("%(slug)s has no response %(id)s.") % {"slug": slug, "id": response_id})
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        try:
+            response_set_status(
+                response=response,
+                status=request.POST.get("status", ""),
+                reason=request.POST.get("reason", ""),
+                user=request.user,
+            )
+        except StatusChangeInvalid as error:
+            errors = error.fields or {"status": [error.message]}
+        else:
+            return HttpResponseRedirect(request.path)
+    language = get_language()
+    names = reason_labels()
+    history = status_history(response=response)
+    context = {
+        "questionnaire": questionnaire,
+        "title": _("Response #%(id)s") % {"id": response.pk},
+        "response": response,
+        "results_url": _page_url(slug),
+        "reasons": [names.get(kind, kind) for kind in response.reasons],
+        "sections": response_sections(structure_for(questionnaire), response.answers, language),
+        "history": history,
+        "statuses": Response.Status.choices,
+        "errors": errors,
+        "posted": request.POST if errors else {},
+    }
+    return render(request, "analysis/response.html", context, status=400 if errors else 200)
