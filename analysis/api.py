@@ -33,6 +33,7 @@ from rest_framework.views import APIView
 
 from analysis.models import AnalysisRun
 from analysis.selectors import latest_successful_run, run_get, run_list
+from analysis.services.filtered import PAGE_FILTERS, FilteredTooLarge, filtered_results
 from analysis.services.runs import analysis_run_request
 from analysis.services.texts import (
     MAX_PAGE_SIZE,
@@ -43,8 +44,9 @@ from analysis.services.texts import (
     text_questions,
     text_terms,
 )
+from survey.filters import FiltersInvalid, filters_parse
 from survey.labels import label_text
-from survey.models import Questionnaire
+from survey.models import Questionnaire, Response
 from wenji.api.errors import error_body
 from wenji.api.pagination import JobPagination
 from wenji.api.parsers import JSONBodyParser
@@ -119,6 +121,29 @@ class AnalysisResultsIn(serializers.Serializer):
         min_value=1,
         max_value=MAX_ID,
         help_text=gettext_lazy("A done run's id (default: the latest)."),
+    )
+    submitted_from = serializers.CharField(
+        required=False,
+        max_length=40,
+        help_text=gettext_lazy("Filter: a date (from its start) or date-time, inclusive."),
+    )
+    submitted_to = serializers.CharField(
+        required=False,
+        max_length=40,
+        help_text=gettext_lazy("Filter: a date (through its end) or date-time, inclusive."),
+    )
+    channel = serializers.ChoiceField(
+        choices=Response.Channel.values,
+        required=False,
+        help_text=gettext_lazy("Filter: only responses that came this way."),
+    )
+    segment = serializers.CharField(
+        required=False, max_length=64, help_text=gettext_lazy("Filter: a segment's code.")
+    )
+    answer = serializers.CharField(
+        required=False,
+        max_length=200,
+        help_text=gettext_lazy("Filter: Q3=1 (chose option 1 of Q3) or Q5.a=1 (matrix item)."),
     )
 
 
@@ -275,7 +300,10 @@ class AnalysisResultsView(APIView):
         operation_id="analysis_results",
         summary="The results of the latest successful analysis run (or of ?run=<id>)",
         description="Only done runs have results; a failed or unfinished run never replaces "
-        "the latest successful one. 404 until a run has finished.",
+        "the latest successful one. 404 until a run has finished. With filters (the exports' "
+        "grammar: submitted_from, submitted_to, channel, segment, answer) the same document "
+        "is computed now over the valid responses they select (`results.filters` says which; "
+        "`results.base.all_valid` is the unfiltered base); above the live limit, a 400.",
         parameters=[SLUG_PARAMETER, AnalysisResultsIn],
         responses={
             200: AnalysisResultsOut,
@@ -293,6 +321,7 @@ class AnalysisResultsView(APIView):
         query = AnalysisResultsIn(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         run_id = query.validated_data.get("run")
+        asked = {k: v for k, v in query.validated_data.items() if k in PAGE_FILTERS}
         if run_id is None:
             run = latest_successful_run(questionnaire)
             missing = _("No analysis of %(slug)s has finished yet.")
@@ -301,7 +330,17 @@ class AnalysisResultsView(APIView):
             missing = _("Analysis run %(id)s of %(slug)s has no results.")
         if run is None or run.status != AnalysisRun.Status.DONE or run.results is None:
             raise NotFound(missing % {"slug": slug, "id": run_id})
-        body = {"run": _run_out(run, questionnaire), "results": run.results}
+        results = run.results
+        if asked:
+            try:
+                results = filtered_results(
+                    questionnaire=questionnaire, filters=filters_parse(asked)
+                )
+            except FiltersInvalid as error:
+                raise ValidationError(error.fields or {"filters": [error.message]}) from None
+            except FilteredTooLarge as error:
+                raise ValidationError({"filters": [error.message]}) from None
+        body = {"run": _run_out(run, questionnaire), "results": results}
         return ApiResponse(body)
 
 

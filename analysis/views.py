@@ -1,7 +1,10 @@
 """The analyst results page, ``/results/<slug>/`` (routes: analysis/page_urls.py).
 
     GET  <slug>/          the latest successful run's tables, charts, banner cross-tabs and
-                          segment profiles; ?banner=<key> picks the banner, ?rank=best ranks
+                          segment profiles; ?banner=<key> picks the banner, ?rank=best ranks;
+                          the filters of survey.filters (submitted_from, submitted_to,
+                          channel, segment, answer) compute the same over the responses
+                          they select (analysis.services.filtered)
     POST <slug>/run/      request a run now ("re-run"), then back to the page
     GET  <slug>/texts/    open answers of one question: searchable, paged, with word counts
     GET  <slug>/responses/<id>/   one response as answered, its validity marks and history
@@ -44,8 +47,10 @@ from analysis.selectors import (
     responses_per_day,
     status_history,
 )
+from analysis.services.filtered import PAGE_FILTERS, FilteredTooLarge, filtered_results
 from analysis.services.runs import analysis_run_request
 from analysis.services.texts import text_answers, text_questions, text_terms
+from survey.filters import FiltersInvalid, filters_parse
 from survey.labels import label_text, reason_labels
 from survey.models import Questionnaire, Response
 from survey.services.review import StatusChangeInvalid, response_set_status
@@ -74,8 +79,11 @@ def _granted(request: HttpRequest, slug: str) -> Questionnaire:
     return questionnaire
 
 
-def _page_url(slug: str, banner: str = "", rank: str = "") -> str:
+def _page_url(
+    slug: str, banner: str = "", rank: str = "", filters: dict[str, str] | None = None
+) -> str:
     query = {key: value for key, value in (("banner", banner), ("rank", rank)) if value}
+    query.update(filters or {})
     url = reverse("analysis-pages:results", kwargs={"slug": slug})
     return f"{url}?{urlencode(query)}" if query else url
 
@@ -123,6 +131,11 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
     run = latest_successful_run(questionnaire)
     banner = request.GET.get("banner", "")
     ranked = request.GET.get("rank", "") == RANK_BEST
+    asked = {
+        name: request.GET[name][:200].replace("\x00", "")
+        for name in PAGE_FILTERS
+        if request.GET.get(name)
+    }
     context: dict[str, Any] = {
         "questionnaire": questionnaire,
         "title": _("Results: %(title)s") % {"title": label_text(questionnaire.title)},
@@ -130,7 +143,15 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
         "banner_key": banner,
         "rerun_url": reverse("analysis-pages:rerun", kwargs={"slug": slug}),
         "texts_url": reverse("analysis-pages:texts", kwargs={"slug": slug}),
-        "page_path": _page_url(slug, banner, RANK_BEST if ranked else ""),
+        "page_path": _page_url(slug, banner, RANK_BEST if ranked else "", asked),
+        "asked": asked,
+        "clear_url": _page_url(slug, banner, RANK_BEST if ranked else ""),
+        "channel_choices": Response.Channel.choices,
+        # from the run's document: the page reads no more rows for them
+        "segment_choices": [
+            (segment["code"], label_text(segment.get("label")) or segment["code"])
+            for segment in ((run.results or {}).get("segments") or [] if run else [])
+        ],
         **collection_present(
             days=responses_per_day(questionnaire, DAYS_CHARTED),
             channels=responses_per_channel(questionnaire),
@@ -138,8 +159,20 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
         **_run_context(questionnaire, run),
         **_exports_context(questionnaire),
     }
-    if run is not None and run.results:
-        context.update(results_present(run.results, banner=banner, ranked=ranked))
+    document = run.results if run is not None else None
+    if asked and document:
+        try:
+            document = filtered_results(questionnaire=questionnaire, filters=filters_parse(asked))
+            context["filtered"] = {
+                "valid": document["base"]["valid"],
+                "all_valid": document["base"].get("all_valid"),
+            }
+        except FiltersInvalid as error:
+            context["filter_errors"] = error.fields or {"": [error.message]}
+        except FilteredTooLarge as error:
+            context["filter_errors"] = {"": [error.message]}
+    if document:
+        context.update(results_present(document, banner=banner, ranked=ranked))
     return render(request, "analysis/results.html", context)
 
 

@@ -161,6 +161,8 @@ ANALYSIS_REAP_SECONDS = env_int("ANALYSIS_REAP_SECONDS", 15, minimum=1)
 # Responses per aggregation chunk (one Celery task each), and at most this many chunks.
 ANALYSIS_CHUNK_SIZE = env_int("ANALYSIS_CHUNK_SIZE", 50000, minimum=1)
 ANALYSIS_MAX_CHUNKS = env_int("ANALYSIS_MAX_CHUNKS", 64, minimum=1)
+# The results page and API compute filtered results live up to this many valid responses.
+RESULTS_FILTER_MAX_RESPONSES = env_int("RESULTS_FILTER_MAX_RESPONSES", 100000, minimum=1)
 # A run interrupted (lost worker, database or broker hiccup) is tried this many times in all.
 ANALYSIS_MAX_ATTEMPTS = env_int("ANALYSIS_MAX_ATTEMPTS", 3, minimum=1)
 # Finished runs keep their results document for the newest this many per questionnaire.

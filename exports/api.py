@@ -47,7 +47,7 @@ from exports.services import (
     export_request,
     export_stream_csv,
 )
-from survey.models import Questionnaire
+from survey.models import Questionnaire, Response
 from wenji.access import is_admin
 from wenji.api.errors import error_body
 from wenji.api.pagination import JobPagination
@@ -96,6 +96,19 @@ class ExportFiltersIn(_Strict):
     )
     segment = serializers.CharField(
         required=False, help_text=gettext_lazy("Only responses in this segment (its code).")
+    )
+    channel = serializers.ChoiceField(
+        choices=Response.Channel.values,
+        required=False,
+        help_text=gettext_lazy("Only responses that came this way."),
+    )
+    answer = serializers.CharField(
+        required=False,
+        max_length=200,
+        help_text=gettext_lazy(
+            "Only responses with this answer: Q3=1 (chose option 1 of Q3), Q5.a=1 (point 1 on "
+            "item a of matrix Q5)."
+        ),
     )
 
 

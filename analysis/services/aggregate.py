@@ -28,7 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, Exists, F, Max, Q, Value, When
+from django.db.models import Case, Exists, F, Max, Q, QuerySet, Value, When
 
 from survey.expressions import ExpressionError, compile_expression
 from survey.expressions_sql import AnswerTests, to_answer_tests, to_q
@@ -223,8 +223,11 @@ def chunk_bounds(*, questionnaire_id: int, chunks: int) -> list[tuple[int, int]]
 # --- one chunk --------------------------------------------------------------------------------
 
 
-def aggregate_chunk(*, questionnaire_id: int, low_id: int, high_id: int) -> dict[str, Any]:
-    """Partial sufficient statistics over valid responses with ``low_id <= id <= high_id``.
+def aggregate_chunk(
+    *, questionnaire_id: int, low_id: int, high_id: int, restrict: QuerySet | None = None
+) -> dict[str, Any]:
+    """Partial sufficient statistics over valid responses with ``low_id <= id <= high_id``
+    (and, with ``restrict``, only those of that Response queryset: the page's filters).
 
     Groups: ``all``; one per option of each banner question (``"D1=1"``); one per segment
     (``"segment:active"``); a segment's rest is ``all`` minus the segment, formed by tables_build.
@@ -232,7 +235,7 @@ def aggregate_chunk(*, questionnaire_id: int, low_id: int, high_id: int) -> dict
     """
     plan = analysis_plan(questionnaire_id=questionnaire_id)
     groups = _group_columns(plan)
-    sql, params = _chunk_sql(plan, groups, low_id, high_id)
+    sql, params = _chunk_sql(plan, groups, low_id, high_id, restrict)
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # The planner's estimates for the segment subqueries are far off, which makes
@@ -269,7 +272,9 @@ def _group_columns(plan: AnalysisPlan) -> list[tuple[str, str | None]]:
     return columns
 
 
-def _people(plan: AnalysisPlan, low_id: int, high_id: int) -> tuple[str, list[Any]]:
+def _people(
+    plan: AnalysisPlan, low_id: int, high_id: int, restrict: QuerySet | None = None
+) -> tuple[str, list[Any]]:
     """SQL of one row per valid response in the range: its id, the option it chose in each
     banner question (``b0``, ``b1``, …) and whether it is in each segment (``s0``, …: 0/1).
 
@@ -286,6 +291,8 @@ def _people(plan: AnalysisPlan, low_id: int, high_id: int) -> tuple[str, list[An
         .exclude(status=Response.Status.INVALID)
         .order_by()
     )
+    if restrict is not None:
+        people = people.filter(id__in=restrict.order_by().values("id"))
     names = ["id"]
     tested: list[tuple[SegmentDef, AnswerTests]] = []
     for segment in plan.segments:
@@ -381,7 +388,11 @@ def _within_ids(condition: Q, low_id: int, high_id: int) -> Q:
 
 
 def _chunk_sql(
-    plan: AnalysisPlan, groups: list[tuple[str, str | None]], low_id: int, high_id: int
+    plan: AnalysisPlan,
+    groups: list[tuple[str, str | None]],
+    low_id: int,
+    high_id: int,
+    restrict: QuerySet | None = None,
 ) -> tuple[str, list[Any]]:
     """One statement, three kinds of rows, each with one count per group (FILTER columns):
 
@@ -393,7 +404,7 @@ def _chunk_sql(
     The per-response rows ``p`` (banner choices, segment memberships) are a CTE used three
     times, so PostgreSQL computes them once.
     """
-    people, params = _people(plan, low_id, high_id)
+    people, params = _people(plan, low_id, high_id, restrict)
     counts = ", ".join(
         "COUNT(*)" if condition is None else f"COUNT(*) FILTER (WHERE {condition})"
         for _key, condition in groups

@@ -126,3 +126,38 @@ def test_the_api_names_a_wrong_filter_in_the_body_and_in_the_query(ipb, analyst,
     assert answer.status_code == 400 and "status" in answer.json()["fields"]
     answer = client.get(f"{url}responses.csv?stauts=all")
     assert answer.status_code == 400 and "stauts" in answer.json()["fields"]
+
+
+def test_the_channel_and_answer_filters(ipb, analyst):
+    man = submit(
+        ipb, complete_answers(D1=1, Q9=[1, 2], Q5={"a": 1, "b": 2, "c": 2, "d": 1, "e": 1})
+    )
+    woman = submit(ipb, complete_answers(D1=2, Q9=[2], Q5={"a": 4, "b": 2, "c": 2, "d": 1, "e": 1}))
+    web = submit(ipb, complete_answers(D1=2))
+    Response = type(web)
+    Response.objects.filter(pk=web.pk).update(channel=Response.Channel.WEB)
+    assert ids(exported(ipb, analyst, answer="D1=2")) == [woman.pk, web.pk]
+    assert ids(exported(ipb, analyst, answer="Q9=1")) == [man.pk, web.pk]  # a multiple choice
+    assert ids(exported(ipb, analyst, answer="Q5.a=4")) == [woman.pk]  # a matrix item
+    assert ids(exported(ipb, analyst, channel="web")) == [web.pk]
+    assert ids(exported(ipb, analyst, channel="api", answer="D1=2")) == [woman.pk]
+
+
+@pytest.mark.parametrize(
+    ("filters", "words"),
+    [
+        ({"answer": "D1"}, "QUESTION=OPTION"),
+        ({"answer": "D9=1"}, "not a choice question"),
+        ({"answer": "D1=7"}, "has no option 7"),
+        ({"answer": "Q5=1"}, "Name an item"),
+        ({"answer": "D1.a=1"}, "has no items"),
+        ({"channel": "fax"}, "Use one of"),
+    ],
+)
+@pytest.mark.usefixtures("english")
+def test_a_wrong_channel_or_answer_is_refused_naming_the_field(ipb, analyst, filters, words):
+    submit(ipb)
+    with pytest.raises(ExportInvalid) as refused:
+        exported(ipb, analyst, **filters)
+    field = next(iter(filters))
+    assert words in " ".join(refused.value.fields[field])
