@@ -74,6 +74,7 @@ def test_filtered_validity_counts_the_selected_responses(ipb, analysed):
     assert everyone["validity"]["invalid"] == analysed["validity"]["invalid"]
 
 
+@pytest.mark.usefixtures("english")
 def test_too_many_responses_are_refused_and_wrong_filters_name_the_field(ipb, analysed, settings):
     settings.RESULTS_FILTER_MAX_RESPONSES = 5
     with pytest.raises(FilteredTooLarge, match="at most 5"):
