@@ -54,6 +54,14 @@ def _text(value: Any) -> Any:
     return value
 
 
+def _means(
+    label: str, total: dict[str, Any], columns: list[dict[str, Any]]
+) -> tuple[str, Any, list[tuple[Any, list[str] | None]], str]:
+    """A row of means: the total's, then each column's with its letters."""
+    cells = [(column.get("mean"), column.get("mean_letters")) for column in columns]
+    return label, total.get("mean"), cells, DECIMAL
+
+
 class _Sheet:
     """Appends rows to a worksheet, with number formats and fonts per cell."""
 
@@ -324,13 +332,7 @@ class TablesWorkbook:
                     PERCENT,
                 )
             if total.get("mean") is not None:
-                stats = [by.get(k) or {} for k in keys]
-                yield (
-                    _("Mean score"),
-                    total.get("mean"),
-                    [(s.get("mean"), s.get("mean_letters")) for s in stats],
-                    DECIMAL,
-                )
+                yield _means(_("Mean score"), total, [by.get(k) or {} for k in keys])
         elif kind in ("matrix", "number_grid"):
             for item in table.get("items") or []:
                 code = item["code"]
@@ -345,20 +347,9 @@ class TablesWorkbook:
                          for s in stats],
                         PERCENT,
                     )  # fmt: skip
-                yield (
-                    _("%(item)s: mean") % {"item": label},
-                    mine.get("mean"),
-                    [(s.get("mean"), s.get("mean_letters")) for s in stats],
-                    DECIMAL,
-                )
+                yield _means(_("%(item)s: mean") % {"item": label}, mine, stats)
         elif kind == "number":
-            stats = [by.get(k) or {} for k in keys]
-            yield (
-                _("Mean"),
-                total.get("mean"),
-                [(s.get("mean"), s.get("mean_letters")) for s in stats],
-                DECIMAL,
-            )
+            yield _means(_("Mean"), total, [by.get(k) or {} for k in keys])
 
     # --- scores and segments -------------------------------------------------------------
 
