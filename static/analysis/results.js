@@ -184,11 +184,22 @@
     rerun.addEventListener("submit", function (event) {
       event.preventDefault();
       errorLine.textContent = "";
+      // Until the API answers (where tasks run in-process, only when the run is over), an
+      // indeterminate bar says that something is happening; the button waits.
+      var button = rerun.querySelector("button[type=submit]");
+      button.disabled = true;
+      statusLine.hidden = false;
+      statusLine.querySelector("[data-run-progress]").removeAttribute("value");
+      statusLine.querySelector("[data-run-percent]").textContent = "";
+      statusLine.querySelector("[data-run-status]").textContent = rerun.dataset.running;
       api(rerun.dataset.runsUrl, {}).then(function (run) {
         showRun(run);
         if (run.status === "done" || run.status === "failed") { window.location.reload(); return; }
         window.setTimeout(function () { poll(run.url); }, POLL_MS);
-      }).catch(function (error) { errorLine.textContent = error.message; });
+      }).catch(function (error) {
+        button.disabled = false;
+        errorLine.textContent = error.message;
+      });
     });
   }
 

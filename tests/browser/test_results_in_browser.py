@@ -85,8 +85,19 @@ def test_rerun_now_with_javascript_posts_to_the_api_and_reloads_with_the_new_run
     page.goto(server("/results/ipb-survey/"))
     assert f"#{first.pk}，" in page.locator("#run").inner_text()
 
+    # Hold the API's answer a moment: meanwhile the page says it is analysing.
+    held: list = []
+    page.route("**/analysis/runs/", lambda route: held.append(route))
+    page.get_by_role("button", name="立即重新分析").click()
+    page.wait_for_function("document.querySelector('[data-run-status]').textContent !== ''")
+    assert page.locator("[data-run-status]").inner_text() == "正在分析…"
+    assert page.get_by_role("button", name="立即重新分析").is_disabled()
+    assert page.locator("[data-run-progress]").get_attribute("value") is None  # indeterminate
+    while not held:
+        page.wait_for_timeout(50)
     with page.expect_navigation():  # the run finished at once (eager): the page reloads
-        page.get_by_role("button", name="立即重新分析").click()
+        held[0].continue_()
+    page.unroute("**/analysis/runs/")
 
     assert ("POST", "/api/v1/questionnaires/ipb-survey/analysis/runs/") in server.seen
     second = AnalysisRun.objects.exclude(pk=first.pk).get()
