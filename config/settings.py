@@ -292,6 +292,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ResponseStatusEnum": "survey.models.Response.Status",
         "QuestionnaireStatusEnum": "survey.models.Questionnaire.Status",
+        "ResponseChannelEnum": "survey.models.Response.Channel",
     },
 }
 

@@ -98,7 +98,7 @@ class ExportFiltersIn(_Strict):
         required=False, help_text=gettext_lazy("Only responses in this segment (its code).")
     )
     channel = serializers.ChoiceField(
-        choices=Response.Channel.values,
+        choices=Response.Channel.choices,
         required=False,
         help_text=gettext_lazy("Only responses that came this way."),
     )

@@ -73,6 +73,8 @@ DOMAIN_CODES = (
     "edit_conflict",
     "no_draft",
     "base_changed",
+    "invalid_filters",
+    "filtered_too_large",
 )
 # Domain refusals whose HTTP status is neither 400 nor 409.
 DOMAIN_STATUS = {"edit_conflict": status.HTTP_412_PRECONDITION_FAILED}
