@@ -74,14 +74,21 @@ def _share_table(question: dict[str, Any], title: str, language: str) -> dict[st
     options = question.get("options") or []
     total = question.get("total") or {}
     cells = total.get("options") or {}
+    multiple = question.get("type") == "multiple"
     rows, bars = [], []
     for option in options:
         cell = cells.get(option["code"]) or {}
         label = label_text(option.get("label"), language) or option["code"]
-        rows.append([label, str(cell.get("count", 0)), percent_text(cell.get("share"))])
+        row = [label, str(cell.get("count", 0)), percent_text(cell.get("share"))]
+        if multiple:
+            row.append(percent_text(cell.get("mention_share")))
+        rows.append(row)
         bars.append(Bar(label=label, value=cell.get("share"), text=percent_text(cell.get("share"))))
+    headers = [_("Option"), _("Count"), _("Share")]
+    if multiple:
+        headers = [_("Option"), _("Count"), _("Share of respondents"), _("Share of mentions")]
     return {
-        "headers": [_("Option"), _("Count"), _("Share")],
+        "headers": headers,
         "rows": rows,
         "chart": bar_chart_svg(title=title, bars=bars, maximum=1.0),
         "n": total.get("n"),
@@ -133,7 +140,7 @@ def _matrix_table(question: dict[str, Any], title: str, language: str) -> dict[s
 
 
 def _number_row(stats: dict[str, Any]) -> Row:
-    keys = ("mean", "sd", "min", "median", "max")
+    keys = ("mean", "sd", "min", "q1", "median", "q3", "max")
     return [str(stats.get("n", 0)), *(_number(stats.get(key)) for key in keys)]
 
 
@@ -146,7 +153,7 @@ def _bin_label(low: float, high: float) -> str:
 def _number_table(question: dict[str, Any], title: str, language: str) -> dict[str, Any]:
     total = question.get("total") or {}
     if question.get("type") == "number":
-        headers = ["n", _("Mean"), _("SD"), _("Min"), _("Median"), _("Max")]
+        headers = ["n", _("Mean"), _("SD"), _("Min"), "Q1", _("Median"), "Q3", _("Max")]
         bars = [
             Bar(
                 label=_bin_label(part["low"], part["high"]),
@@ -169,7 +176,7 @@ def _number_table(question: dict[str, Any], title: str, language: str) -> dict[s
         label = label_text(item.get("label"), language) or item["code"]
         rows.append([label, *_number_row(stats)])
         bars.append(Bar(label=label, value=stats.get("mean"), text=_number(stats.get("mean"))))
-    headers = [_("Item"), "n", _("Mean"), _("SD"), _("Min"), _("Median"), _("Max")]
+    headers = [_("Item"), "n", _("Mean"), _("SD"), _("Min"), "Q1", _("Median"), "Q3", _("Max")]
     chart_title = _("%(question)s: mean") % {"question": title}
     return {
         "headers": headers,

@@ -371,6 +371,11 @@ def _choice_column(
         "n": answered,
         "options": {code: _share(counts.get(code, 0), answered) for code in question.options},
     }
+    if question.type == "multiple":
+        mentions = sum(counts.get(code, 0) for code in question.options)
+        column["mentions"] = mentions
+        for cell in column["options"].values():
+            cell["mention_share"] = cell["count"] / mentions if mentions else None
     if question.type == "single" and any(o.score is not None for o in question.options.values()):
         moments = moments_of(_option_score_values(question, counts))
         column.update(score_n=moments["n"], mean=moments["mean"], sd=moments["sd"])

@@ -75,6 +75,9 @@ def test_multiple_choice_shares_are_over_those_who_answered_and_may_add_past_one
     assert options["1"]["share"] == 2 / 3 and options["2"]["share"] == 1 / 3
     assert options["7"]["share"] == 1 / 3
     assert sum(o["share"] for o in options.values()) > 1
+    # % of mentions: each option's share of the 4 choices made
+    assert options["1"]["mention_share"] == 2 / 4 and options["7"]["mention_share"] == 1 / 4
+    assert sum(o["mention_share"] for o in options.values()) == pytest.approx(1)
 
 
 def test_matrix_items_have_distribution_top_two_box_mean_and_sample_sd(ipb):
