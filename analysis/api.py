@@ -44,7 +44,7 @@ from analysis.services.texts import (
     text_questions,
     text_terms,
 )
-from survey.filters import filters_parse
+from survey.filters import filters_parse, responses_filtered
 from survey.labels import label_text
 from survey.models import Questionnaire, Response
 from wenji.api.errors import error_body
@@ -115,13 +115,9 @@ class AnalysisResultsOut(serializers.Serializer):
     )
 
 
-class AnalysisResultsIn(serializers.Serializer):
-    run = serializers.IntegerField(
-        required=False,
-        min_value=1,
-        max_value=MAX_ID,
-        help_text=gettext_lazy("A done run's id (default: the latest)."),
-    )
+class ResultsFiltersIn(serializers.Serializer):
+    """The reader's filters (survey.filters), as query parameters of the results and texts."""
+
     submitted_from = serializers.CharField(
         required=False,
         max_length=40,
@@ -147,7 +143,16 @@ class AnalysisResultsIn(serializers.Serializer):
     )
 
 
-class TextAnswersIn(serializers.Serializer):
+class AnalysisResultsIn(ResultsFiltersIn):
+    run = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_ID,
+        help_text=gettext_lazy("A done run's id (default: the latest)."),
+    )
+
+
+class TextAnswersIn(ResultsFiltersIn):
     question = serializers.CharField(
         max_length=64, help_text=gettext_lazy("A text question, or one with an “other” option.")
     )
@@ -363,14 +368,20 @@ class TextAnswersView(APIView):
         data = query.validated_data
         question = text_question(questionnaire, data["question"])
         q = data.get("q", "")
+        asked = {k: v for k, v in data.items() if k in PAGE_FILTERS}
+        within = None
+        if asked:  # a refusal (invalid_filters) is a 400 naming the field
+            filters = filters_parse(asked)
+            within = responses_filtered(questionnaire=questionnaire, filters=filters)
         page = text_answers(
             questionnaire=questionnaire,
             question=question,
             q=q,
+            within=within,
             page=data["page"],
             page_size=data["page_size"],
         )
-        terms = text_terms(questionnaire=questionnaire, question=question, q=q)
+        terms = text_terms(questionnaire=questionnaire, question=question, q=q, within=within)
         body = {
             "question": question.code,
             "label": label_text(question.label),

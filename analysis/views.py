@@ -50,7 +50,7 @@ from analysis.selectors import (
 from analysis.services.filtered import PAGE_FILTERS, FilteredTooLarge, filtered_results
 from analysis.services.runs import analysis_run_request
 from analysis.services.texts import text_answers, text_questions, text_terms
-from survey.filters import FiltersInvalid, filters_parse
+from survey.filters import FiltersInvalid, filters_parse, responses_filtered
 from survey.labels import label_text, reason_labels
 from survey.models import Questionnaire, Response
 from survey.services.review import StatusChangeInvalid, response_set_status
@@ -131,11 +131,7 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
     run = latest_successful_run(questionnaire)
     banner = request.GET.get("banner", "")
     ranked = request.GET.get("rank", "") == RANK_BEST
-    asked = {
-        name: request.GET[name][:200].replace("\x00", "")
-        for name in PAGE_FILTERS
-        if request.GET.get(name)
-    }
+    asked = _asked(request)
     context: dict[str, Any] = {
         "questionnaire": questionnaire,
         "title": _("Results: %(title)s") % {"title": label_text(questionnaire.title)},
@@ -145,6 +141,7 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
         "texts_url": reverse("analysis-pages:texts", kwargs={"slug": slug}),
         "page_path": _page_url(slug, banner, RANK_BEST if ranked else "", asked),
         "asked": asked,
+        "filter_query": urlencode(asked),
         "clear_url": _page_url(slug, banner, RANK_BEST if ranked else ""),
         "channel_choices": Response.Channel.choices,
         # from the run's document: the page reads no more rows for them
@@ -193,6 +190,15 @@ def results_rerun(request: HttpRequest, slug: str) -> HttpResponse:
     return HttpResponseRedirect(_page_url(questionnaire.slug, banner, rank))
 
 
+def _asked(request: HttpRequest) -> dict[str, str]:
+    """The reader's filters in the query string (survey.filters; checked where they are used)."""
+    return {
+        name: request.GET[name][:200].replace("\x00", "")
+        for name in PAGE_FILTERS
+        if request.GET.get(name)
+    }
+
+
 def _whole_number(text: str | None, default: int = 1) -> int:
     return int(text) if text and text.isascii() and text.isdigit() and len(text) < 10 else default
 
@@ -222,19 +228,34 @@ def results_texts(request: HttpRequest, slug: str) -> HttpResponse:
             "code": code,
             "shown": chosen.code if chosen else "–",
         }
+    asked, within = _asked(request), None
+    if asked:
+        try:
+            filters = filters_parse(asked)
+            within = responses_filtered(questionnaire=questionnaire, filters=filters)
+        except FiltersInvalid as error:
+            context["notice"] = (
+                error.message
+                + " "
+                + " ".join(message for messages in error.fields.values() for message in messages)
+            )
+            asked = {}
+    context["asked"] = asked
+    context["filter_query"] = urlencode(asked)
     if chosen is not None:
         q = request.GET.get("q", "").replace("\x00", "")[:100]
         page = text_answers(
             questionnaire=questionnaire,
             question=chosen,
             q=q,
+            within=within,
             page=_whole_number(request.GET.get("page")),
         )
-        terms = text_terms(questionnaire=questionnaire, question=chosen, q=q)
+        terms = text_terms(questionnaire=questionnaire, question=chosen, q=q, within=within)
         base = reverse("analysis-pages:texts", kwargs={"slug": slug})
 
         def link(number: int) -> str:
-            query = {"question": chosen.code, "page": number, **({"q": q} if q else {})}
+            query = {"question": chosen.code, "page": number, **({"q": q} if q else {}), **asked}
             return f"{base}?{urlencode(query)}"
 
         others = {

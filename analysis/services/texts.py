@@ -9,6 +9,7 @@ Promises:
   stop words, punctuation and one-character words, and counts each word once per answer (the
   share of answers that use it). It reads at most ``TERMS_SAMPLE`` answers, the newest, and
   says how many it read, so that a question with a million answers stays a page load.
+- ``within`` (a Response queryset, the reader's filters) narrows both to those responses.
 - ``text_questions`` lists the questions that have texts: text questions, and questions with
   an "other" option (whose text is kept on the option's answer row).
 """
@@ -96,7 +97,12 @@ def text_questions(questionnaire: Questionnaire) -> list[TextQuestion]:
     return found
 
 
-def _rows(questionnaire: Questionnaire, question: QuestionDef, q: str) -> QuerySet[Answer]:
+def _rows(
+    questionnaire: Questionnaire,
+    question: QuestionDef,
+    q: str,
+    within: QuerySet[Response] | None = None,
+) -> QuerySet[Answer]:
     rows = Answer.objects.filter(
         question_id=question.id,
         response__questionnaire=questionnaire,
@@ -104,6 +110,8 @@ def _rows(questionnaire: Questionnaire, question: QuestionDef, q: str) -> QueryS
     ).exclude(text="")
     if q:
         rows = rows.filter(text__icontains=q[:MAX_QUERY_LENGTH])
+    if within is not None:  # the reader's filters (survey.filters)
+        rows = rows.filter(response__in=within.order_by().values("id"))
     return rows.order_by("-response__submitted_at", "-id")
 
 
@@ -112,12 +120,13 @@ def text_answers(
     questionnaire: Questionnaire,
     question: TextQuestion,
     q: str = "",
+    within: QuerySet[Response] | None = None,
     page: int = 1,
     page_size: int = PAGE_SIZE,
 ) -> TextPage:
     """One page of a question's texts (``page`` from 1; past the last page gives the last)."""
     definition = structure_for(questionnaire).questions[question.code]
-    rows = _rows(questionnaire, definition, q)
+    rows = _rows(questionnaire, definition, q, within)
     count = rows.count()
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     pages = max(1, -(-count // page_size))
@@ -133,10 +142,16 @@ def text_answers(
     return TextPage(question, count, page, pages, answers)
 
 
-def text_terms(*, questionnaire: Questionnaire, question: TextQuestion, q: str = "") -> Terms:
+def text_terms(
+    *,
+    questionnaire: Questionnaire,
+    question: TextQuestion,
+    q: str = "",
+    within: QuerySet[Response] | None = None,
+) -> Terms:
     """The most used words of a question's texts (see the module's promises)."""
     definition = structure_for(questionnaire).questions[question.code]
-    rows = _rows(questionnaire, definition, q)
+    rows = _rows(questionnaire, definition, q, within)
     total = rows.count()
     texts = list(rows.values_list("text", flat=True)[:TERMS_SAMPLE])
     counts: Counter[str] = Counter()

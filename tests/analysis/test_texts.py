@@ -148,3 +148,23 @@ def test_queries_do_not_depend_on_the_number_of_answers(analyst, ipb, said):
         submit(ipb, Q18=f"更多的意见 {index}")
     assert Response.objects.filter(questionnaire=ipb).count() == 38
     assert count() == few
+
+
+def test_texts_honour_the_results_filters(analyst, ipb, said):
+    woman = submit(ipb, D1=2, Q18="女性的意见：速度")
+    body = analyst.get(API, {"question": "Q18", "answer": "D1=2"}).json()
+    assert [a["response_id"] for a in body["results"]] == [woman.pk]
+    assert {t["term"] for t in body["terms"]["terms"]} >= {"女性", "意见", "速度"}
+    refused = analyst.get(API, {"question": "Q18", "answer": "D1=9"})
+    assert refused.status_code == 400 and "answer" in refused.json()["fields"]
+
+
+def test_the_texts_page_keeps_the_filters(ipb, said):
+    woman = submit(ipb, D1=2, Q18="女性的意见")
+    client = Client()
+    client.force_login(user("reader", "analyst", grants=(ipb,)))
+    html = client.get(PAGE, {"question": "Q18", "answer": "D1=2"}).content.decode()
+    listed = html.split('id="answers-title"')[1]
+    assert "女性的意见" in listed and "加强隐私保护" not in listed
+    assert '<input type="hidden" name="answer" value="D1=2">' in html
+    assert f"/responses/{woman.pk}/" in html
