@@ -7,6 +7,8 @@ with the document in every language; the active language picks one.
 
 from __future__ import annotations
 
+import copy
+from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
@@ -14,6 +16,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from analysis.services.charts import Bar, Stack, bar_chart_svg, percent_text, stacked_bar_svg
+from analysis.services.tables import Letters, mark_question
 from survey.labels import label_text, reason_labels
 from survey.models import Response
 
@@ -424,6 +427,69 @@ def crosstab_context(
     }
 
 
+def compare_context(
+    document: dict[str, Any], language: str, *, first: str, second: str, ranked: bool
+) -> dict[str, Any]:
+    """Two segments of the banner side by side: every question's and score's columns of the
+    two, lettered against each other (A and B), as a cross-tab of its own."""
+    segments = [
+        (entry["key"].removeprefix("segment:"), label_text(entry.get("label"), language))
+        for entry in document.get("banner") or []
+        if entry.get("kind") == "segment"
+    ]
+    context: dict[str, Any] = {"choices": segments, "first": first, "second": second}
+    known = dict(segments)
+    if not first or not second:
+        return context
+    if first not in known or second not in known or first == second:
+        context["notice"] = _("Choose two different segments of the banner.")
+        return context
+    keys = [f"segment:{first}", f"segment:{second}"]
+    columns = {
+        key: column
+        for entry in document.get("banner") or []
+        for column in entry["columns"]
+        for key in keys
+        if column["key"] == key
+    }
+    tests = Letters(
+        alpha=float(document.get("significance") or 0.05),
+        correction=document.get("correction") or "none",
+    )
+    questions = []
+    for table in document.get("questions") or []:
+        by = table.get("by") or {}
+        if table.get("type") == "text" or any(key not in by for key in keys):
+            continue
+        cut = [copy.deepcopy(by[key]) for key in keys]
+        shape = SimpleNamespace(
+            type=table["type"],
+            options=[o["code"] for o in table.get("options") or table.get("scale") or []],
+            items=[i["code"] for i in table.get("items") or []],
+        )
+        mark_question(shape, cut, ["A", "B"], tests)
+        questions.append({**table, "by": dict(zip(keys, cut, strict=True))})
+    scores = []
+    for score in document.get("scores") or []:
+        by = score.get("by") or {}
+        if any(key not in by for key in keys):
+            continue
+        cut = [dict(by[key]) for key in keys]
+        tests.means(cut, ["A", "B"])
+        scores.append({**score, "by": dict(zip(keys, cut, strict=True))})
+    entry = {
+        "key": "compare",
+        "kind": "compare",
+        "label": f"{known[first]} / {known[second]}",
+        "columns": [
+            {**columns[key], "letter": letter} for key, letter in zip(keys, "AB", strict=True)
+        ],
+    }
+    paired = {**document, "banner": [entry], "questions": questions, "scores": scores}
+    context["table"] = crosstab_context(paired, language, banner="compare", ranked=ranked)
+    return context
+
+
 def _option_labels(
     document: dict[str, Any], language: str
 ) -> dict[tuple[str, str], tuple[str, str]]:
@@ -509,7 +575,9 @@ def profiles_context(
     return profiles
 
 
-def results_present(document: dict[str, Any], *, banner: str, ranked: bool) -> dict[str, Any]:
+def results_present(
+    document: dict[str, Any], *, banner: str, ranked: bool, compare: tuple[str, str] = ("", "")
+) -> dict[str, Any]:
     """Everything the results page shows of a results document, as rows and SVG charts."""
     language = get_language() or settings.LANGUAGE_CODE
     return {
@@ -519,6 +587,9 @@ def results_present(document: dict[str, Any], *, banner: str, ranked: bool) -> d
         "scores": score_rows(document, language),
         "segments": segment_rows(document, language),
         "crosstab": crosstab_context(document, language, banner=banner, ranked=ranked),
+        "compare": compare_context(
+            document, language, first=compare[0], second=compare[1], ranked=ranked
+        ),
         "profiles": profiles_context(document, language, ranked=ranked),
         "problems": document.get("problems") or [],
         "significance": document.get("significance"),

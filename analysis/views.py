@@ -169,7 +169,8 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
         except FilteredTooLarge as error:
             context["filter_errors"] = {"": [error.message]}
     if document:
-        context.update(results_present(document, banner=banner, ranked=ranked))
+        compare = (request.GET.get("compare_a", "")[:64], request.GET.get("compare_b", "")[:64])
+        context.update(results_present(document, banner=banner, ranked=ranked, compare=compare))
     return render(request, "analysis/results.html", context)
 
 

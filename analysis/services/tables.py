@@ -79,7 +79,7 @@ def tables_build(
     groups = merged.get("groups", {})
     overall = groups.get(ALL, _EMPTY_GROUP)
     columns = _banner_columns(plan, groups, overall)
-    tests = _Letters(plan)
+    tests = Letters.for_plan(plan)
     return {
         "format": RESULTS_FORMAT,
         "questionnaire": {
@@ -170,12 +170,20 @@ def _banner_columns(
     return columns
 
 
-class _Letters:
-    """Marks a banner entry's columns with the significance letters of each row."""
+class Letters:
+    """Marks columns with the significance letters of each row: a run's banner entries
+    (``for_plan``), or any columns of a results document (the page's comparisons)."""
 
-    def __init__(self, plan: AnalysisPlan) -> None:
-        self.plan = plan
-        self.entries = [(entry, entry_keys(plan, entry)) for entry in plan.banner]
+    def __init__(self, *, alpha: float, correction: str) -> None:
+        self.alpha = alpha
+        self.correction = correction
+        self.entries: list[tuple[BannerEntry, list[str]]] = []
+
+    @classmethod
+    def for_plan(cls, plan: AnalysisPlan) -> Letters:
+        letters = cls(alpha=plan.significance, correction=plan.correction)
+        letters.entries = [(entry, entry_keys(plan, entry)) for entry in plan.banner]
+        return letters
 
     def cut(self, question_code: str | None) -> Iterable[tuple[list[str], list[str]]]:
         """Each banner entry's column keys and letters, except the entry of the question
@@ -186,12 +194,7 @@ class _Letters:
             yield keys, [column_letter(index) for index in range(len(keys))]
 
     def mark(self, cells: list[Proportion] | list[Mean], letters: list[str]) -> list[list[str]]:
-        return column_letters(
-            cells,
-            letters=letters,
-            alpha=self.plan.significance,
-            correction=self.plan.correction,
-        )
+        return column_letters(cells, letters=letters, alpha=self.alpha, correction=self.correction)
 
     def shares(self, shares: list[dict[str, Any]], bases: list[int], letters: list[str]) -> None:
         """Set ``letters`` on each column's share cell (count of base)."""
@@ -278,7 +281,7 @@ def _question_table(
     labels: _Labels,
     overall: dict[str, Any],
     columns: dict[str, dict[str, Any]],
-    tests: _Letters,
+    tests: Letters,
 ) -> dict[str, Any]:
     table: dict[str, Any] = {
         "code": question.code,
@@ -310,15 +313,16 @@ def _question_table(
     table["by"] = {}
     for keys, letters in tests.cut(question.code):
         cut = [question_column(question, columns[key]) for key in keys]
-        _mark_question(question, cut, letters, tests)
+        mark_question(question, cut, letters, tests)
         table["by"].update(zip(keys, cut, strict=True))
     return table
 
 
-def _mark_question(
-    question: QuestionDef, cut: list[dict[str, Any]], letters: list[str], tests: _Letters
+def mark_question(
+    question: Any, cut: list[dict[str, Any]], letters: list[str], tests: Letters
 ) -> None:
-    """The significance letters of one banner entry's columns of a question's table."""
+    """The significance letters of one banner entry's columns of a question's table.
+    ``question`` needs ``type``, and ``options`` and ``items`` iterating their codes."""
     if question.type in ("single", "multiple"):
         bases = [column["n"] for column in cut]
         for code in question.options:
@@ -526,7 +530,7 @@ def score_summary(score: ScoreDef, group: dict[str, Any]) -> dict[str, Any]:
 
 
 def _score_table(
-    score: ScoreDef, overall: dict[str, Any], columns: dict[str, dict[str, Any]], tests: _Letters
+    score: ScoreDef, overall: dict[str, Any], columns: dict[str, dict[str, Any]], tests: Letters
 ) -> dict[str, Any]:
     by: dict[str, Any] = {}
     for keys, letters in tests.cut(score.question.code):

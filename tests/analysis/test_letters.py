@@ -82,17 +82,23 @@ def test_the_questionnaires_correction_is_used_and_exported(ipb):
     assert questionnaire_export(questionnaire=ipb)["analysis"]["correction"] == "none"
 
 
-def test_the_page_shows_column_letters_and_explains_them(ipb, settings):
-    two_camps(ipb)
+def page_reader(questionnaire: Questionnaire, results: dict) -> Client:
+    """A done run holding ``results``, and an analyst's client granted the questionnaire."""
     AnalysisRun.objects.create(
-        questionnaire=ipb,
+        questionnaire=questionnaire,
         status=AnalysisRun.Status.DONE,
         trigger=AnalysisRun.Trigger.MANUAL,
-        results=analyse(ipb),
+        results=results,
         progress=100,
     )
     client = Client()
-    client.force_login(user("analyst", "analyst", grants=(ipb,)))
+    client.force_login(user("analyst", "analyst", grants=(questionnaire,)))
+    return client
+
+
+def test_the_page_shows_column_letters_and_explains_them(ipb, settings):
+    two_camps(ipb)
+    client = page_reader(ipb, analyse(ipb))
     html = client.get("/results/ipb-survey/?banner=D1", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert '<span class="letter">(A)</span>' in html and '<span class="letter">(B)</span>' in html
     assert '<span class="sig letters">B</span>' in html
