@@ -7,6 +7,7 @@
                           they select (analysis.services.filtered)
     POST <slug>/run/      request a run now ("re-run"), then back to the page
     GET  <slug>/texts/    open answers of one question: searchable, paged, with word counts
+    GET  <slug>/table.xlsx?question=<code>[&banner=<key>]   one question's table and cross-tab
     GET  <slug>/responses/<id>/   one response as answered, its validity marks and history
     POST <slug>/responses/<id>/   a person's decision on its status (kept over the rules)
 
@@ -18,6 +19,7 @@ responses are two grouped counts (per day, per channel) on an indexed column.
 
 from __future__ import annotations
 
+import io
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,6 +29,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -50,6 +54,7 @@ from analysis.selectors import (
 from analysis.services.filtered import PAGE_FILTERS, FilteredTooLarge, filtered_results
 from analysis.services.runs import analysis_run_request
 from analysis.services.texts import text_answers, text_questions, text_terms
+from analysis.workbook import TablesWorkbook
 from survey.filters import FiltersInvalid, filters_parse, responses_filtered
 from survey.labels import label_text, reason_labels
 from survey.models import Questionnaire, Response
@@ -58,6 +63,7 @@ from survey.structure import structure_for
 from wenji.access import ADMIN, ANALYST, is_admin, questionnaire_for_user, user_roles
 
 DAYS_CHARTED = 30
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class _LoginRequired(Exception):
@@ -139,6 +145,7 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
         "banner_key": banner,
         "rerun_url": reverse("analysis-pages:rerun", kwargs={"slug": slug}),
         "texts_url": reverse("analysis-pages:texts", kwargs={"slug": slug}),
+        "table_xlsx_url": reverse("analysis-pages:table-xlsx", kwargs={"slug": slug}),
         "page_path": _page_url(slug, banner, RANK_BEST if ranked else "", asked),
         "asked": asked,
         "filter_query": urlencode(asked),
@@ -318,3 +325,46 @@ def results_response(request: HttpRequest, slug: str, response_id: str) -> HttpR
         "posted": request.POST if errors else {},
     }
     return render(request, "analysis/response.html", context, status=400 if errors else 200)
+
+
+@require_GET
+def results_table_xlsx(request: HttpRequest, slug: str) -> HttpResponse:
+    """One question's table (and its cross-tab by ``?banner=``, all banners without it) as a
+    small XLSX: the report workbook's About, Frequencies and Cross-tabs sheets for that
+    question, with the page's filters applied."""
+    try:
+        questionnaire = _granted(request, slug)
+    except _LoginRequired:
+        return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+    run = latest_successful_run(questionnaire)
+    if run is None or not run.results:
+        raise Http404(_("No analysis of %(slug)s has finished yet.") % {"slug": slug})
+    document = run.results
+    asked = _asked(request)
+    if asked:
+        try:
+            document = filtered_results(questionnaire=questionnaire, filters=filters_parse(asked))
+        except (FiltersInvalid, FilteredTooLarge) as error:
+            return HttpResponse(error.message, status=400, content_type="text/plain")
+    code = request.GET.get("question", "")
+    table = next((t for t in document.get("questions") or [] if t["code"] == code), None)
+    if table is None:
+        raise Http404(_("There is no question %(code)s in these results.") % {"code": code[:40]})
+    banner = [e for e in document.get("banner") or [] if e["key"] == request.GET.get("banner")]
+    one = {**document, "questions": [table], "banner": banner or document.get("banner") or []}
+    about = {
+        "title": label_text(questionnaire.title),
+        "slug": questionnaire.slug,
+        "run": f"#{run.pk}",
+        "finished": timezone.localtime(run.finished_at).strftime("%Y-%m-%d %H:%M")
+        if run.finished_at
+        else "",
+    }
+    book = TablesWorkbook(one, language=get_language(), about=about).build(one_question=True)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    response = HttpResponse(buffer.getvalue(), content_type=XLSX_TYPE)
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=f"{questionnaire.slug}-{table['code']}.xlsx"
+    )
+    return response

@@ -39,6 +39,7 @@ from django.utils.translation import gettext_lazy
 
 from analysis.models import AnalysisRun
 from analysis.selectors import latest_successful_run
+from analysis.workbook import TablesWorkbook
 from exports.exporters.base import (
     NUMBER,
     TEXT,
@@ -48,7 +49,6 @@ from exports.exporters.base import (
     Progress,
     Row,
 )
-from exports.exporters.workbook import TablesWorkbook
 from survey.labels import label_text
 from survey.models import Questionnaire
 
@@ -90,7 +90,7 @@ class ResultsExporter(Exporter):
 
 class AnalysisTables(ResultsExporter):
     """CSV and SAV: one row per figure (below). XLSX: a report workbook instead
-    (``exports.exporters.workbook``): an About sheet, frequencies, banner cross-tabs with
+    (``analysis.workbook``): an About sheet, frequencies, banner cross-tabs with
     merged headers and significance letters, scores and segments, numbers formatted."""
 
     id = "tables"

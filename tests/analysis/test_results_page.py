@@ -205,3 +205,26 @@ def test_new_responses_since_the_run_are_counted_with_a_rerun_at_hand(analyst, a
     html = page(analyst, HTTP_ACCEPT_LANGUAGE="en")
     assert "2 new responses since this run: re-run to include them." in html
     assert f"over {analysed.counts['collected']} responses" in html
+
+
+def test_one_table_downloads_as_xlsx_with_its_cross_tab(analyst, analysed):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    html = page(analyst, "?banner=D2")
+    assert '/results/ipb-survey/table.xlsx?question=Q3&amp;banner=D2"' in html
+    answer = analyst.get("/results/ipb-survey/table.xlsx", {"question": "Q3", "banner": "D2"})
+    assert answer.status_code == 200 and "ipb-survey-Q3.xlsx" in answer["Content-Disposition"]
+    book = load_workbook(BytesIO(answer.content))
+    assert len(book.sheetnames) == 3
+    frequencies = [row[0] for row in book.worksheets[1].iter_rows(values_only=True) if row[0]]
+    assert any(str(title).startswith("Q3 ") for title in frequencies)
+    crosstab = [c for row in book.worksheets[2].iter_rows(values_only=True) for c in row if c]
+    q3 = next(q for q in analysed.results["questions"] if q["code"] == "Q3")
+    d2 = next(e for e in analysed.results["banner"] if e["key"] == "D2")
+    assert {c["n"] for c in d2["columns"]} <= set(crosstab) | {0}
+    assert q3["total"]["n"] in crosstab
+    assert analyst.get("/results/ipb-survey/table.xlsx", {"question": "NOPE"}).status_code == 404
+    bad = analyst.get("/results/ipb-survey/table.xlsx", {"question": "Q3", "answer": "D1=9"})
+    assert bad.status_code == 400

@@ -98,15 +98,18 @@ class TablesWorkbook:
     def text(self, label: Any) -> str:
         return label_text(label, self.language)
 
-    def build(self) -> Workbook:
+    def build(self, *, one_question: bool = False) -> Workbook:
+        """The whole workbook; ``one_question``: About, Frequencies and Cross-tabs only (the
+        results hold the one question the page's table download asks for)."""
         with translation.override(self.language):
             book = Workbook()
             self._about(_Sheet(book.active))
             book.active.title = _("About")[:31]
             self._frequencies(_Sheet(book.create_sheet(_("Frequencies")[:31])))
             self._crosstabs(_Sheet(book.create_sheet(_("Cross-tabs")[:31])))
-            self._scores(_Sheet(book.create_sheet(_("Scores")[:31])))
-            self._segments(_Sheet(book.create_sheet(_("Segments")[:31])))
+            if not one_question:
+                self._scores(_Sheet(book.create_sheet(_("Scores")[:31])))
+                self._segments(_Sheet(book.create_sheet(_("Segments")[:31])))
         return book
 
     # --- about ---------------------------------------------------------------------------
