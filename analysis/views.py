@@ -29,7 +29,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -200,11 +199,7 @@ def results_rerun(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _asked(request: HttpRequest) -> dict[str, str]:
     """The reader's filters in the query string (survey.filters; checked where they are used)."""
-    return {
-        name: request.GET[name][:200].replace("\x00", "")
-        for name in PAGE_FILTERS
-        if request.GET.get(name)
-    }
+    return {name: request.GET[name][:200] for name in PAGE_FILTERS if request.GET.get(name)}
 
 
 def _whole_number(text: str | None, default: int = 1) -> int:
@@ -251,7 +246,7 @@ def results_texts(request: HttpRequest, slug: str) -> HttpResponse:
     context["asked"] = asked
     context["filter_query"] = urlencode(asked)
     if chosen is not None:
-        q = request.GET.get("q", "").replace("\x00", "")[:100]
+        q = request.GET.get("q", "")[:100]
         page = text_answers(
             questionnaire=questionnaire,
             question=chosen,
@@ -352,15 +347,8 @@ def results_table_xlsx(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404(_("There is no question %(code)s in these results.") % {"code": code[:40]})
     banner = [e for e in document.get("banner") or [] if e["key"] == request.GET.get("banner")]
     one = {**document, "questions": [table], "banner": banner or document.get("banner") or []}
-    about = {
-        "title": label_text(questionnaire.title),
-        "slug": questionnaire.slug,
-        "run": f"#{run.pk}",
-        "finished": timezone.localtime(run.finished_at).strftime("%Y-%m-%d %H:%M")
-        if run.finished_at
-        else "",
-    }
-    book = TablesWorkbook(one, language=get_language(), about=about).build(one_question=True)
+    workbook = TablesWorkbook(one, language=get_language(), questionnaire=questionnaire, run=run)
+    book = workbook.build(one_question=True)
     buffer = io.BytesIO()
     book.save(buffer)
     response = HttpResponse(buffer.getvalue(), content_type=XLSX_TYPE)

@@ -26,13 +26,16 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.utils import translation
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from analysis.models import AnalysisRun
 from survey.labels import label_text
+from survey.models import Questionnaire
 from wenji.cells import escape_formula
 
 PERCENT = "0.0%"
@@ -49,9 +52,7 @@ RULE = Border(bottom=Side(style="thin", color="BFBFBF"))
 
 def _text(value: Any) -> Any:
     """Text cells escaped against formulas (a label could start with "="); numbers as is."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r", "'"):
-        return escape_formula(value)
-    return value
+    return escape_formula(value) if isinstance(value, str) else value
 
 
 def _means(
@@ -90,10 +91,18 @@ class _Sheet:
 class TablesWorkbook:
     """Builds the workbook of one results document (see the module's docstring)."""
 
-    def __init__(self, results: dict[str, Any], *, language: str, about: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        results: dict[str, Any],
+        *,
+        language: str,
+        questionnaire: Questionnaire,
+        run: AnalysisRun,
+    ) -> None:
         self.results = results
         self.language = language
-        self.about = about
+        self.questionnaire = questionnaire
+        self.run = run
 
     def text(self, label: Any) -> str:
         return label_text(label, self.language)
@@ -116,13 +125,14 @@ class TablesWorkbook:
 
     def _about(self, out: _Sheet) -> None:
         validity = self.results.get("validity") or {}
-        out.line([self.about.get("title", "")], font=TITLE)
+        finished = self.run.finished_at
+        out.line([self.text(self.questionnaire.title)], font=TITLE)
         out.skip()
         corrections = {"holm": _("Holm"), "bonferroni": _("Bonferroni"), "none": _("None")}
         rows = [
-            (_("Questionnaire"), self.about.get("slug")),
-            (_("Analysis run"), self.about.get("run")),
-            (_("Finished"), self.about.get("finished")),
+            (_("Questionnaire"), self.questionnaire.slug),
+            (_("Analysis run"), f"#{self.run.pk}"),
+            (_("Finished"), localtime(finished).strftime("%Y-%m-%d %H:%M") if finished else ""),
             (_("Collected"), validity.get("collected")),
             (_("Valid"), validity.get("valid")),
             (_("Valid rate"), validity.get("valid_rate")),

@@ -467,8 +467,9 @@ def histogram(counts: dict[str, int], bins: int = 10) -> list[dict[str, Any]]:
         return []
     low, high = values[0][0], values[-1][0]
     if all(v.denominator == 1 for v, _ in values) and high - low <= 20:
+        per_value = dict(values)
         return [
-            {"low": float(v), "high": float(v), "count": sum(c for w, c in values if w == v)}
+            {"low": float(v), "high": float(v), "count": per_value.get(v, 0)}
             for v in (low + k for k in range(int(high - low) + 1))
         ]
     if low == high:

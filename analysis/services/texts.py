@@ -152,8 +152,8 @@ def text_terms(
     """The most used words of a question's texts (see the module's promises)."""
     definition = structure_for(questionnaire).questions[question.code]
     rows = _rows(questionnaire, definition, q, within)
-    total = rows.count()
     texts = list(rows.values_list("text", flat=True)[:TERMS_SAMPLE])
+    total = rows.count() if len(texts) == TERMS_SAMPLE else len(texts)
     counts: Counter[str] = Counter()
     for text in texts:
         counts.update(set(words(text)))

@@ -30,9 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -97,18 +95,12 @@ class AnalysisTables(ResultsExporter):
     label = gettext_lazy("Analysis tables, one row per figure")
 
     def write_xlsx(self, path: Path, progress: Progress | None = None) -> int:
-        run = self.run
-        about = {
-            "title": self.text(self.questionnaire.title),
-            "slug": self.questionnaire.slug,
-            "run": f"#{run.pk}",
-            "finished": run.finished_at.astimezone(ZoneInfo(settings.TIME_ZONE)).strftime(
-                "%Y-%m-%d %H:%M"
-            )
-            if run.finished_at
-            else "",
-        }
-        workbook = TablesWorkbook(self.results, language=self.options.language, about=about)
+        workbook = TablesWorkbook(
+            self.results,
+            language=self.options.language,
+            questionnaire=self.questionnaire,
+            run=self.run,
+        )
         workbook.build().save(path)
         written = len(self.results.get("questions") or [])
         self.responses_done = written
