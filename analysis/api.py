@@ -44,7 +44,7 @@ from analysis.services.texts import (
     text_questions,
     text_terms,
 )
-from survey.filters import filters_parse, responses_filtered
+from survey.filters import STATUS_CHOICES, filters_parse, responses_filtered
 from survey.labels import label_text
 from survey.models import Questionnaire, Response
 from wenji.api.errors import error_body
@@ -118,6 +118,13 @@ class AnalysisResultsOut(serializers.Serializer):
 class ResultsFiltersIn(serializers.Serializer):
     """The reader's filters (survey.filters), as query parameters of the results and texts."""
 
+    status = serializers.ChoiceField(
+        choices=STATUS_CHOICES,
+        required=False,
+        help_text=gettext_lazy(
+            "Filter: which responses by validity status (default valid: valid or flagged)."
+        ),
+    )
     submitted_from = serializers.CharField(
         required=False,
         max_length=40,
@@ -306,8 +313,9 @@ class AnalysisResultsView(APIView):
         summary="The results of the latest successful analysis run (or of ?run=<id>)",
         description="Only done runs have results; a failed or unfinished run never replaces "
         "the latest successful one. 404 until a run has finished. With filters (the exports' "
-        "grammar: submitted_from, submitted_to, channel, segment, answer) the same document "
-        "is computed now over the valid responses they select (`results.filters` says which; "
+        "grammar: status, submitted_from, submitted_to, channel, segment, answer) the same "
+        "document is computed now over the responses they select (valid ones unless status "
+        "says otherwise) (`results.filters` says which; "
         "`results.base.all_valid` is the unfiltered base); above the live limit, a 400.",
         parameters=[SLUG_PARAMETER, AnalysisResultsIn],
         responses={

@@ -54,7 +54,13 @@ from analysis.services.filtered import PAGE_FILTERS, FilteredTooLarge, filtered_
 from analysis.services.runs import analysis_run_request
 from analysis.services.texts import text_answers, text_questions, text_terms
 from analysis.workbook import TablesWorkbook
-from survey.filters import FiltersInvalid, filters_parse, responses_filtered
+from survey.filters import (
+    STATUS_CHOICES,
+    STATUS_VALID,
+    FiltersInvalid,
+    filters_parse,
+    responses_filtered,
+)
 from survey.labels import label_text, reason_labels
 from survey.models import Questionnaire, Response
 from survey.services.review import StatusChangeInvalid, response_set_status
@@ -150,6 +156,7 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
         "filter_query": urlencode(asked),
         "clear_url": _page_url(slug, banner, RANK_BEST if ranked else ""),
         "channel_choices": Response.Channel.choices,
+        "status_choices": STATUS_CHOICES[1:],
         # from the run's document: the page reads no more rows for them
         "segment_choices": [
             (segment["code"], label_text(segment.get("label")) or segment["code"])
@@ -166,9 +173,11 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
     if asked and document:
         try:
             document = filtered_results(questionnaire=questionnaire, filters=filters_parse(asked))
+            status = document["filters"]["status"]
             context["filtered"] = {
                 "valid": document["base"]["valid"],
                 "all_valid": document["base"].get("all_valid"),
+                "status": "" if status == STATUS_VALID else dict(STATUS_CHOICES)[status],
             }
         except FiltersInvalid as error:
             context["filter_errors"] = error.fields or {"": [error.message]}

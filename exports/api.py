@@ -84,7 +84,10 @@ class ExportFiltersIn(_Strict):
     status = serializers.ChoiceField(
         choices=STATUSES,
         required=False,
-        help_text=gettext_lazy("valid (default: valid or flagged) or all (with status, reasons)."),
+        help_text=gettext_lazy(
+            "valid (default: valid or flagged), clean (valid, not flagged), flagged, invalid, "
+            "or all."
+        ),
     )
     submitted_from = serializers.CharField(
         required=False,

@@ -2,8 +2,9 @@
 parsed from plain values (a query string, a JSON body, a stored Export row) with an error per
 field, never a 500.
 
-    status          "valid" (default: valid or flagged, the base every analysis table counts)
-                    or "all" (every submission, with its status and reasons)
+    status          "valid" (default: valid or flagged, the base every analysis table counts),
+                    "clean" (valid and not flagged), "flagged", "invalid", or "all" (every
+                    submission, with its status and reasons)
     submitted_from  a date (from that day's start) or a date-time, inclusive
     submitted_to    a date (through that day's end) or a date-time, inclusive
     segment         a segment code of the questionnaire (its rule, via ``to_q``)
@@ -30,6 +31,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from survey.expressions import ExpressionError, compile_expression
 from survey.expressions_sql import to_q
@@ -40,7 +42,22 @@ from wenji.errors import DomainError
 
 STATUS_VALID = "valid"
 STATUS_ALL = "all"
-STATUSES = (STATUS_VALID, STATUS_ALL)
+STATUSES = (STATUS_VALID, "clean", "flagged", "invalid", STATUS_ALL)
+# What each filter status means to a reader (the results page's choices).
+STATUS_CHOICES = (
+    (STATUS_VALID, gettext_lazy("valid or flagged (the analysis base)")),
+    ("clean", gettext_lazy("valid, not flagged")),
+    ("flagged", gettext_lazy("flagged for review")),
+    ("invalid", gettext_lazy("invalid")),
+    (STATUS_ALL, gettext_lazy("all, whatever their status")),
+)
+# The stored statuses each filter status keeps (STATUS_ALL keeps every one).
+_STATUS_KEEPS = {
+    STATUS_VALID: (Response.Status.VALID, Response.Status.FLAGGED),
+    "clean": (Response.Status.VALID,),
+    "flagged": (Response.Status.FLAGGED,),
+    "invalid": (Response.Status.INVALID,),
+}
 FILTER_FIELDS = ("status", "submitted_from", "submitted_to", "segment", "channel", "answer")
 _ANSWER = re.compile(r"^([A-Za-z][A-Za-z0-9_]*)(?:\.([A-Za-z0-9_]+))?=([A-Za-z0-9_.-]+)$")
 
@@ -163,8 +180,8 @@ def responses_filtered(
     not compile against the current definition.
     """
     responses = Response.objects.filter(questionnaire=questionnaire)
-    if filters.status == STATUS_VALID:
-        responses = responses.exclude(status=Response.Status.INVALID)
+    if filters.status != STATUS_ALL:
+        responses = responses.filter(status__in=_STATUS_KEEPS[filters.status])
     if filters.submitted_from is not None:
         responses = responses.filter(submitted_at__gte=_lower(filters.submitted_from))
     if filters.submitted_to is not None:

@@ -226,8 +226,9 @@ def chunk_bounds(*, questionnaire_id: int, chunks: int) -> list[tuple[int, int]]
 def aggregate_chunk(
     *, questionnaire_id: int, low_id: int, high_id: int, restrict: QuerySet | None = None
 ) -> dict[str, Any]:
-    """Partial sufficient statistics over valid responses with ``low_id <= id <= high_id``
-    (and, with ``restrict``, only those of that Response queryset: the page's filters).
+    """Partial sufficient statistics over valid responses with ``low_id <= id <= high_id``;
+    with ``restrict``, over the responses of that Response queryset instead, whatever their
+    status (the page's filters: ``survey.filters`` keeps the valid ones unless asked).
 
     Groups: ``all``; one per option of each banner question (``"D1=1"``); one per segment
     (``"segment:active"``); a segment's rest is ``all`` minus the segment, formed by tables_build.
@@ -284,14 +285,12 @@ def _people(
     A rule comparing two answers (``Q2.a > Q2.b``) has no row tests; it keeps its ``to_q``
     condition, whose EXISTS subqueries are limited to the range (``_within_ids``).
     """
-    people = (
-        Response.objects.filter(
-            questionnaire_id=plan.questionnaire.pk, id__gte=low_id, id__lte=high_id
-        )
-        .exclude(status=Response.Status.INVALID)
-        .order_by()
-    )
-    if restrict is not None:
+    people = Response.objects.filter(
+        questionnaire_id=plan.questionnaire.pk, id__gte=low_id, id__lte=high_id
+    ).order_by()
+    if restrict is None:
+        people = people.exclude(status=Response.Status.INVALID)
+    else:  # the filters decide which statuses count
         people = people.filter(id__in=restrict.order_by().values("id"))
     names = ["id"]
     tested: list[tuple[SegmentDef, AnswerTests]] = []

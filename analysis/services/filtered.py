@@ -2,8 +2,9 @@
 
 Promises:
 - ``filtered_results`` is the results document of a run, computed by the same aggregation and
-  tables (``aggregate_chunk`` with ``restrict``, then ``tables_build``) over the valid
-  responses the filters (``survey.filters``) select: no second implementation of any figure.
+  tables (``aggregate_chunk`` with ``restrict``, then ``tables_build``) over the responses
+  the filters (``survey.filters``) select, the valid ones unless ``status`` asks for others
+  (clean, flagged, invalid, all): no second implementation of any figure.
   Its ``validity`` block counts the selected responses by status and broken rule, and it
   carries ``filters`` (what was asked) and ``base.all_valid`` (the valid responses without the
   filters).
@@ -36,8 +37,8 @@ from survey.models import Questionnaire, Response
 from wenji.errors import DomainError
 
 FILTER_CACHE_SECONDS = 300
-# The filters a reader may set on the results (the valid responses are always the base).
-PAGE_FILTERS = ("submitted_from", "submitted_to", "channel", "segment", "answer")
+# The filters a reader may set on the results (by default the valid responses are the base).
+PAGE_FILTERS = ("status", "submitted_from", "submitted_to", "channel", "segment", "answer")
 
 
 class FilteredTooLarge(DomainError):
@@ -45,7 +46,7 @@ class FilteredTooLarge(DomainError):
 
 
 def filtered_results(*, questionnaire: Questionnaire, filters: ResponseFilters) -> dict[str, Any]:
-    """The results document over the valid responses ``filters`` select (see the promises).
+    """The results document over the responses ``filters`` select (see the promises).
 
     Raises ``survey.filters.FiltersInvalid`` for a filter the questionnaire cannot use, and
     ``FilteredTooLarge`` above the live limit.
@@ -59,16 +60,15 @@ def filtered_results(*, questionnaire: Questionnaire, filters: ResponseFilters) 
         return cached
     counts = _counts(everyone)
     limit = settings.RESULTS_FILTER_MAX_RESPONSES
-    if counts["valid"] > limit:
+    selected_count = _selected_count(counts, filters.status)
+    if selected_count > limit:
         message = _(
-            "These filters select %(count)s valid responses; the page computes at most "
+            "These filters select %(count)s responses; the page computes at most "
             "%(limit)s live. Narrow the filters, or read the unfiltered results."
-        ) % {"count": f"{counts['valid']:,}", "limit": f"{limit:,}"}
+        ) % {"count": f"{selected_count:,}", "limit": f"{limit:,}"}
         raise FilteredTooLarge(message)
-    valid = responses_filtered(
-        questionnaire=questionnaire, filters=replace(filters, status=STATUS_VALID)
-    )
-    bounds = valid.aggregate(low=Min("id"), high=Max("id"))
+    selected = responses_filtered(questionnaire=questionnaire, filters=filters)
+    bounds = selected.aggregate(low=Min("id"), high=Max("id"))
     partials = []
     if bounds["low"] is not None:
         partials.append(
@@ -76,7 +76,7 @@ def filtered_results(*, questionnaire: Questionnaire, filters: ResponseFilters) 
                 questionnaire_id=questionnaire.pk,
                 low_id=bounds["low"],
                 high_id=bounds["high"],
-                restrict=valid,
+                restrict=selected,
             )
         )
     document = tables_build(
@@ -90,6 +90,17 @@ def filtered_results(*, questionnaire: Questionnaire, filters: ResponseFilters) 
     )
     cache.set(key, document, FILTER_CACHE_SECONDS)
     return document
+
+
+def _selected_count(counts: dict[str, Any], status: str) -> int:
+    """How many of the counted responses the status filter keeps."""
+    return {
+        STATUS_VALID: counts["valid"],
+        "clean": counts["valid"] - counts["flagged"],
+        "flagged": counts["flagged"],
+        "invalid": counts["invalid"],
+        STATUS_ALL: counts["collected"],
+    }[status]
 
 
 def _counts(responses: Any) -> dict[str, Any]:

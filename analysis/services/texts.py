@@ -2,14 +2,16 @@
 searchable, paged list and as a word-frequency table.
 
 Promises:
-- Only valid responses count (status ``valid`` or ``flagged``), as in every table.
+- Only valid responses count (status ``valid`` or ``flagged``), as in every table, unless
+  the reader's filters ask for another status (``within``).
 - ``text_answers`` is one query for the page and one count, whatever the number of answers:
   newest response first, filtered by ``q`` (a case-insensitive substring of the text).
 - ``text_terms`` segments Chinese with jieba (English and numbers split on their own), drops
   stop words, punctuation and one-character words, and counts each word once per answer (the
   share of answers that use it). It reads at most ``TERMS_SAMPLE`` answers, the newest, and
   says how many it read, so that a question with a million answers stays a page load.
-- ``within`` (a Response queryset, the reader's filters) narrows both to those responses.
+- ``within`` (a Response queryset, the reader's filters) narrows both to those responses,
+  and its status filter replaces the default valid-or-flagged.
 - ``text_questions`` lists the questions that have texts: text questions, and questions with
   an "other" option (whose text is kept on the option's answer row).
 """
@@ -104,13 +106,13 @@ def _rows(
     within: QuerySet[Response] | None = None,
 ) -> QuerySet[Answer]:
     rows = Answer.objects.filter(
-        question_id=question.id,
-        response__questionnaire=questionnaire,
-        response__status__in=(Response.Status.VALID, Response.Status.FLAGGED),
+        question_id=question.id, response__questionnaire=questionnaire
     ).exclude(text="")
     if q:
         rows = rows.filter(text__icontains=q[:MAX_QUERY_LENGTH])
-    if within is not None:  # the reader's filters (survey.filters)
+    if within is None:
+        rows = rows.filter(response__status__in=(Response.Status.VALID, Response.Status.FLAGGED))
+    else:  # the reader's filters (survey.filters), their status included
         rows = rows.filter(response__in=within.order_by().values("id"))
     return rows.order_by("-response__submitted_at", "-id")
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import Count
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from analysis.services.filtered import FilteredTooLarge, filtered_results
 from survey.filters import FiltersInvalid, ResponseFilters
-from survey.models import Response
+from survey.models import Answer, Response
 from tests.analysis.jobs import submit
 from tests.analysis.test_results_page import run_now, user
 
@@ -74,6 +75,41 @@ def test_filtered_validity_counts_the_selected_responses(ipb, analysed):
     assert everyone["validity"]["invalid"] == analysed["validity"]["invalid"]
 
 
+def test_the_status_filter_chooses_whose_answers_the_tables_count(ipb, analysed):
+    statuses = dict(
+        Response.objects.filter(questionnaire=ipb)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    assert statuses.get("invalid") and statuses.get("flagged")  # the sample has both
+    expected = {
+        "valid": statuses.get("valid", 0) + statuses["flagged"],
+        "clean": statuses.get("valid", 0),
+        "flagged": statuses["flagged"],
+        "invalid": statuses["invalid"],
+        "all": sum(statuses.values()),
+    }
+    for status, count in expected.items():
+        document = filtered_results(questionnaire=ipb, filters=ResponseFilters(status=status))
+        assert document["base"]["valid"] == count, status
+        d1 = next(t for t in document["questions"] if t["code"] == "D1")
+        assert sum(o["count"] for o in d1["total"]["options"].values()) == count, status
+        assert document["base"]["all_valid"] == expected["valid"]
+    # the invalid responses' answers are theirs: their D1 counts are the stored answers'
+    invalid_d1 = filtered_results(questionnaire=ipb, filters=ResponseFilters(status="invalid"))
+    d1 = next(t for t in invalid_d1["questions"] if t["code"] == "D1")["total"]["options"]
+    stored = dict(
+        Answer.objects.filter(
+            response__questionnaire=ipb, response__status="invalid", question__code="D1"
+        )
+        .values_list("option__code")
+        .annotate(n=Count("id"))
+        .values_list("option__code", "n")
+    )
+    assert {code: o["count"] for code, o in d1.items() if o["count"]} == stored
+
+
 @pytest.mark.usefixtures("english")
 def test_too_many_responses_are_refused_and_wrong_filters_name_the_field(ipb, analysed, settings):
     settings.RESULTS_FILTER_MAX_RESPONSES = 5
@@ -102,6 +138,10 @@ def test_the_page_applies_its_filters_everywhere_and_keeps_them_across_banners(i
     assert f"these results cover {women['count']} of {valid} valid responses" in html
     assert '<input type="hidden" name="answer" value="D1=2">' in html  # the banner picker
     assert 'value="D1=2"' in html.split('id="filters"')[1]
+    invalid = client.get("/results/ipb-survey/", {"status": "invalid"}).content.decode()
+    count = analysed["validity"]["invalid"]
+    assert f"these results cover {count} responses of status “invalid”" in invalid
+    assert '<option value="invalid" selected>' in invalid
     wrong = client.get("/results/ipb-survey/", {"answer": "D1=9"}).content.decode()
     assert "D1 has no option 9" in wrong and "these results cover" not in wrong
     assert "Clear the filters" in wrong
@@ -117,4 +157,7 @@ def test_the_results_api_honours_the_same_filters(ipb, analysed, make_user, clie
     refused = api.get(url, {"answer": "D1=9"})
     assert refused.status_code == 400 and "answer" in refused.json()["fields"]
     assert api.get(url, {"channel": "fax"}).status_code == 400
+    assert api.get(url, {"status": "lost"}).status_code == 400
+    flagged = api.get(url, {"status": "flagged"}).json()["results"]
+    assert flagged["base"]["valid"] == analysed["validity"]["flagged"]
     assert "filters" not in api.get(url).json()["results"]

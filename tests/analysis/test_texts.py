@@ -155,6 +155,10 @@ def test_texts_honour_the_results_filters(analyst, ipb, said):
     body = analyst.get(API, {"question": "Q18", "answer": "D1=2"}).json()
     assert [a["response_id"] for a in body["results"]] == [woman.pk]
     assert {t["term"] for t in body["terms"]["terms"]} >= {"女性", "意见", "速度"}
+    invalid = analyst.get(API, {"question": "Q18", "status": "invalid"}).json()
+    assert [a["text"] for a in invalid["results"]] == ["速度 invalid"]
+    everyone = analyst.get(API, {"question": "Q18", "status": "all"}).json()
+    assert everyone["count"] == 7
     refused = analyst.get(API, {"question": "Q18", "answer": "D1=9"})
     assert refused.status_code == 400 and "answer" in refused.json()["fields"]
 

@@ -56,6 +56,13 @@ def test_all_exports_every_response_with_its_status_and_reasons(ipb, analyst, mi
     assert (rows[2]["status"], rows[2]["reasons"]) == ("invalid", "attention")
 
 
+@pytest.mark.parametrize(
+    ("status", "kept"), [("clean", (0,)), ("flagged", (1,)), ("invalid", (2,))]
+)
+def test_one_status_alone_can_be_exported(ipb, analyst, mixed, status, kept):
+    assert ids(exported(ipb, analyst, status=status)) == [mixed[i].pk for i in kept]
+
+
 def test_the_date_range_includes_both_end_days(ipb, analyst):
     day = timedelta(days=1)
     early = submit(ipb, submitted_at=BASE_TIME - 3 * day)
