@@ -61,6 +61,9 @@ class AnalysisRunOut(serializers.Serializer):
     id = serializers.IntegerField()
     questionnaire = serializers.SerializerMethodField()
     status = serializers.ChoiceField(choices=AnalysisRun.Status.choices)
+    status_label = serializers.CharField(
+        source="get_status_display", help_text=gettext_lazy("The status in the reader's language.")
+    )
     trigger = serializers.ChoiceField(choices=AnalysisRun.Trigger.choices)
     progress = serializers.IntegerField(help_text=gettext_lazy("0–100, rises as the run goes."))
     definition_version = serializers.IntegerField(allow_null=True)

@@ -140,6 +140,9 @@ CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = None  # job state lives in database rows (AnalysisRun, Export)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
+# Without a worker (eager), run analysis and export jobs in a thread of the web process, so
+# that a page follows their progress (``wenji up`` turns it on; see wenji/background.py).
+JOBS_IN_THREADS = env_bool("JOBS_IN_THREADS", False)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -67,6 +67,7 @@ from exports.exporters.filters import (
 from exports.models import Export
 from survey.models import AuditEvent, Questionnaire, Response
 from survey.services.audit import audit_event_add_details, audit_event_record
+from wenji.background import run_here
 
 logger = logging.getLogger(__name__)
 
@@ -274,10 +275,11 @@ def export_request(
 
 
 def export_dispatch(export_id: int) -> None:
-    """Run the job here when Celery is eager (no broker), else send its task. A broker that
+    """Run the job in this process when Celery is eager (no broker; see
+    ``wenji.background``), else send its task. A broker that
     cannot be reached fails the export with a message, rather than leaving it queued."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
-        export_run(export_id=export_id)
+        run_here(export_run, export_id=export_id)
         return
     try:
         current_app.send_task(RUN_TASK, args=[export_id], retry=False)

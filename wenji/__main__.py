@@ -82,6 +82,8 @@ def up(extra: list[str]) -> None:
     addr = os.environ.get("WENJI_ADDR") or "127.0.0.1:8000"
     _run("manage.py", "demo_setup", "--base-url", f"http://{addr}")
     os.chdir(ROOT)
+    # The server runs analysis and exports in threads, so that pages show their progress.
+    os.environ.setdefault("JOBS_IN_THREADS", "true")
     os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), "manage.py", "runserver", addr, *extra])
 
 

@@ -61,6 +61,7 @@ from analysis.services.aggregate import (
 from analysis.services.tables import tables_build
 from survey.models import Questionnaire, Response
 from survey.services.validity import validity_recompute
+from wenji.background import run_here
 
 logger = logging.getLogger(__name__)
 
@@ -136,10 +137,11 @@ def _queued_run(questionnaire_id: int) -> AnalysisRun | None:
 
 
 def analysis_run_dispatch(run_id: int, *, countdown: float = 0) -> None:
-    """Have the run executed: right here when Celery is eager (no broker), else by sending its
-    task. A broker that is down is logged, not raised: the catch-up sends the run again."""
+    """Have the run executed: in this process when Celery is eager (no broker; in a thread
+    with ``JOBS_IN_THREADS``, see ``wenji.background``), else by sending its task. A broker
+    that is down is logged, not raised: the catch-up sends the run again."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
-        analysis_run_execute(run_id=run_id)
+        run_here(analysis_run_execute, run_id=run_id)
         return
     try:
         current_app.send_task(RUN_TASK, args=[run_id], countdown=countdown or None, retry=False)

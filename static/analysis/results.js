@@ -59,7 +59,8 @@
     ".chart-track{fill:#f2f2f2}.chart-bar{fill:#c9302c}.chart-bar-marked{fill:#237804}",
     ".chart-seg-0{fill:#1d6f42}.chart-seg-1{fill:#6aa84f}.chart-seg-2{fill:#bfbfbf}",
     ".chart-seg-3{fill:#e69138}.chart-seg-4{fill:#c9302c}.chart-seg-5{fill:#674ea7}",
-    ".chart-seg-6{fill:#3d85c6}text.chart-seg-text{fill:#fff;font-size:11px}"
+    ".chart-seg-6{fill:#3d85c6}text.chart-seg-text{fill:#fff;font-size:11px}",
+    "text.chart-axis{fill:#666;font-size:12px;font-style:italic}"
   ].join("");
 
   function fileName(text) {
@@ -166,7 +167,7 @@
     statusLine.hidden = false;
     statusLine.querySelector("[data-run-progress]").value = run.progress;
     statusLine.querySelector("[data-run-percent]").textContent = run.progress + "%";
-    statusLine.querySelector("[data-run-status]").textContent = run.status;
+    statusLine.querySelector("[data-run-status]").textContent = run.status_label || run.status;
   }
 
   function poll(url) {
@@ -184,8 +185,9 @@
     rerun.addEventListener("submit", function (event) {
       event.preventDefault();
       errorLine.textContent = "";
-      // Until the API answers (where tasks run in-process, only when the run is over), an
-      // indeterminate bar says that something is happening; the button waits.
+      // Until the API answers, an indeterminate bar says that something is happening; the
+      // button waits. Then the bar follows the run's progress (a worker's, or the thread's
+      // of an in-process server), and the page reloads when the run ends.
       var button = rerun.querySelector("button[type=submit]");
       button.disabled = true;
       statusLine.hidden = false;

@@ -118,6 +118,7 @@ def test_a_requested_run_is_queued_polled_and_then_its_results_are_served(
     assert answer.status_code == 202
     run = answer.json()
     assert (run["status"], run["progress"], run["trigger"]) == ("queued", 0, "manual")
+    assert run["status_label"] == "排队中"  # in the reader's language
     assert (run["requested_by"], run["questionnaire"], run["error"]) == (
         "analyst",
         "ipb-survey",

@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.test import Client
+from playwright.sync_api import expect
 
 from analysis.models import AnalysisRun
 from analysis.services.runs import analysis_run_request
@@ -103,6 +104,73 @@ def test_rerun_now_with_javascript_posts_to_the_api_and_reloads_with_the_new_run
     second = AnalysisRun.objects.exclude(pk=first.pk).get()
     assert second.status == AnalysisRun.Status.DONE
     assert f"#{second.pk}，" in page.locator("#run").inner_text()
+    assert not problems, problems
+
+
+def test_the_filters_narrow_the_page_name_a_wrong_field_and_clear(analysed, server, new_context):
+    context = new_context(locale="zh-CN", viewport=DESKTOP)
+    context.add_cookies([session_cookie(analysed, server)])
+    page = context.new_page()
+    page.goto(server("/results/ipb-survey/?banner=D2"))
+    counts = AnalysisRun.objects.get().counts
+    filters = page.locator("form.filters")
+
+    filters.locator("select[name=status]").select_option("invalid")
+    filters.get_by_role("button", name="应用").click()
+    notice = page.locator("[data-filtered]")
+    expect(notice).to_contain_text(f"状态为“无效”的 {counts['invalid']} 份答卷")
+    assert "status=invalid" in page.url and "banner=D2" in page.url  # the banner is kept
+    assert filters.locator("select[name=status]").input_value() == "invalid"
+
+    filters.locator("select[name=status]").select_option("")
+    filters.locator("input[name=answer]").fill("D1=9")
+    filters.get_by_role("button", name="应用").click()
+    assert filters.locator("input[name=answer]").get_attribute("aria-invalid") == "true"
+    expect(page.locator("#filters").get_by_role("alert")).to_contain_text("D1 没有选项 9")
+    assert page.locator("[data-filtered]").count() == 0
+
+    filters.locator("input[name=answer]").fill("D1=2")
+    filters.get_by_role("button", name="应用").click()
+    results = AnalysisRun.objects.get().results
+    women = next(t for t in results["questions"] if t["code"] == "D1")["total"]["options"]["2"]
+    expect(page.locator("[data-filtered]")).to_contain_text(
+        f"{counts['valid']} 份有效答卷中的 {women['count']} 份"
+    )
+    page.get_by_role("link", name="清除筛选").click()
+    expect(page.locator("[data-filtered]")).to_have_count(0)
+    assert "answer=" not in page.url
+
+
+@pytest.mark.postgres  # a job thread beside the server's: SQLite's shared memory would lock
+def test_an_in_process_run_shows_its_progress_bar_and_the_page_updates_when_it_ends(
+    analysed, server, new_context, settings
+):
+    settings.JOBS_IN_THREADS = True  # as under `wenji up`: no worker, the run in a thread
+    settings.ANALYSIS_TEST_CHUNK_DELAY_MS = 4000  # the run stays part-way for two polls
+    context = new_context(locale="zh-CN")
+    context.add_cookies([session_cookie(analysed, server)])
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else 0)
+    first = AnalysisRun.objects.get()
+    page.goto(server("/results/ipb-survey/"))
+
+    page.get_by_role("button", name="立即重新分析").click()
+    bar = page.locator("[data-run-progress]")
+    page.wait_for_function(
+        "(bar => bar.hasAttribute('value') && +bar.value > 0 && +bar.value < 100)",
+        arg=bar.element_handle(),
+        timeout=10000,
+    )
+    value = int(float(bar.get_attribute("value")))
+    assert page.locator("[data-run-percent]").inner_text() == f"{value}%"
+    assert page.locator("[data-run-status]").inner_text() in ("排队中", "进行中")
+    second = AnalysisRun.objects.exclude(pk=first.pk).get()
+    assert second.status != AnalysisRun.Status.DONE  # the page answered before the run ended
+
+    expect(page.locator("#run")).to_contain_text(f"#{second.pk}，", timeout=30000)
+    second.refresh_from_db()
+    assert second.status == AnalysisRun.Status.DONE and second.progress == 100
     assert not problems, problems
 
 
