@@ -15,7 +15,14 @@ from django.conf import settings
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from analysis.services.charts import Bar, Stack, bar_chart_svg, percent_text, stacked_bar_svg
+from analysis.services.charts import (
+    Axes,
+    Bar,
+    Stack,
+    bar_chart_svg,
+    percent_text,
+    stacked_bar_svg,
+)
 from analysis.services.tables import Letters, mark_question
 from survey.labels import label_text, reason_labels
 from survey.models import Response
@@ -33,7 +40,11 @@ def collection_present(
         for day in days
     ]
     return {
-        "days_chart": bar_chart_svg(title=_("Responses per day"), bars=day_bars),
+        "days_chart": bar_chart_svg(
+            title=_("Responses per day"),
+            bars=day_bars,
+            axes=Axes(labels=_("Day"), values=_("Responses")),
+        ),
         "days": days,
         "channels": [
             {"label": channel_names.get(row["channel"], row["channel"]), "count": row["count"]}
@@ -93,7 +104,12 @@ def _share_table(question: dict[str, Any], title: str, language: str) -> dict[st
     return {
         "headers": headers,
         "rows": rows,
-        "chart": bar_chart_svg(title=title, bars=bars, maximum=1.0),
+        "chart": bar_chart_svg(
+            title=title,
+            bars=bars,
+            maximum=1.0,
+            axes=Axes(labels=_("Option"), values=_("Share of respondents who answered")),
+        ),
         "n": total.get("n"),
         "mean": _number(total["mean"]) if total.get("mean") is not None else "",
         "sd": _number(total.get("sd")),
@@ -136,8 +152,18 @@ def _matrix_table(question: dict[str, Any], title: str, language: str) -> dict[s
     return {
         "headers": [_("Item"), "n", _("Top-2 share"), _("Mean"), _("SD")],
         "rows": rows,
-        "chart": stacked_bar_svg(title=chart_title, legend=legend, stacks=stacks),
-        "chart_top2": bar_chart_svg(title=top2_title, bars=bars, maximum=1.0),
+        "chart": stacked_bar_svg(
+            title=chart_title,
+            legend=legend,
+            stacks=stacks,
+            axes=Axes(labels=_("Item"), values=_("Share of answers per scale point")),
+        ),
+        "chart_top2": bar_chart_svg(
+            title=top2_title,
+            bars=bars,
+            maximum=1.0,
+            axes=Axes(labels=_("Item"), values=_("Share answering the top two points")),
+        ),
         "n": None,
     }
 
@@ -169,7 +195,11 @@ def _number_table(question: dict[str, Any], title: str, language: str) -> dict[s
         return {
             "headers": headers,
             "rows": [_number_row(total)],
-            "chart": bar_chart_svg(title=chart_title, bars=bars),
+            "chart": bar_chart_svg(
+                title=chart_title,
+                bars=bars,
+                axes=Axes(labels=_("Value"), values=_("Responses")),
+            ),
             "n": None,
         }
     items = total.get("items") or {}
@@ -184,7 +214,9 @@ def _number_table(question: dict[str, Any], title: str, language: str) -> dict[s
     return {
         "headers": headers,
         "rows": rows,
-        "chart": bar_chart_svg(title=chart_title, bars=bars),
+        "chart": bar_chart_svg(
+            title=chart_title, bars=bars, axes=Axes(labels=_("Item"), values=_("Mean"))
+        ),
         "n": None,
     }
 
@@ -261,7 +293,12 @@ def segment_rows(document: dict[str, Any], language: str) -> dict[str, Any]:
         computed = segment.get("computed", True)
         rows.append([label, str(segment.get("n", 0)) if computed else "–", percent_text(share)])
         bars.append(Bar(label=label, value=share, text=percent_text(share)))
-    chart = bar_chart_svg(title=_("Segment sizes"), bars=bars, maximum=1.0)
+    chart = bar_chart_svg(
+        title=_("Segment sizes"),
+        bars=bars,
+        maximum=1.0,
+        axes=Axes(labels=_("Segment"), values=_("Share of valid responses")),
+    )
     return {"rows": rows, "chart": chart}
 
 
@@ -354,11 +391,11 @@ def _score_chart(
         bars.append(Bar(label=label, value=stats.get("mean"), text=text))
     if ranked:
         bars.sort(key=lambda bar: (bar.value is None, -(bar.value or 0.0)))
-    title = _("%(score)s by %(banner)s") % {
-        "score": label_text(score.get("label"), language) or score["code"],
-        "banner": label_text(entry.get("label"), language) or entry["key"],
-    }
-    return bar_chart_svg(title=title, bars=bars)
+    score_name = label_text(score.get("label"), language) or score["code"]
+    banner_name = label_text(entry.get("label"), language) or entry["key"]
+    title = _("%(score)s by %(banner)s") % {"score": score_name, "banner": banner_name}
+    axes = Axes(labels=banner_name, values=_("Mean of %(score)s") % {"score": score_name})
+    return bar_chart_svg(title=title, bars=bars, axes=axes)
 
 
 def crosstab_context(

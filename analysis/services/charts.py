@@ -7,6 +7,8 @@ Promises:
 - No ``style`` attribute and no inline style sheet (the pages' CSP allows neither): colours
   come from classes styled by ``static/analysis/results.css``.
 - The drawing scales with its container (a ``viewBox``, no fixed width), so a phone shows it.
+- Axis titles (``Axes``), when given, head the label column and the bars, so that a chart
+  copied into a report still says what its bars and labels are.
 """
 
 from __future__ import annotations
@@ -23,6 +25,40 @@ VALUE_ROOM = 90
 ROW = 26
 BAR = 16
 LABEL_CHARS = 22  # a longer label is cut with an ellipsis (the full label is in <title>)
+
+
+AXES_ROW = 22
+
+
+@dataclass(frozen=True)
+class Axes:
+    """What the labels are (``labels``, over the label column) and what the bars measure
+    (``values``, over the bars)."""
+
+    labels: str
+    values: str
+
+
+def _axes_row(axes: Axes | None) -> tuple[str, int]:
+    """The header row naming both axes, and its height (nothing without axes)."""
+    if axes is None:
+        return "", 0
+    return (
+        f'<g class="chart-axes"><text class="chart-axis" x="{LABEL_WIDTH - 8}" y="11" '
+        f'text-anchor="end" dominant-baseline="middle">{escape(_short(axes.labels))}</text>'
+        f'<text class="chart-axis" x="{LABEL_WIDTH}" y="11" dominant-baseline="middle">'
+        f"{escape(axes.values)}</text></g>",
+        AXES_ROW,
+    )
+
+
+def _svg(title: str, height: float, body: str) -> SafeString:
+    name = escape(title)
+    return mark_safe(  # every text of the body went through escape()
+        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
+        f'role="img" aria-label="{name}" preserveAspectRatio="xMinYMin meet">'
+        f"<title>{name}</title>{body}</svg>"
+    )
 
 
 @dataclass(frozen=True)
@@ -44,8 +80,8 @@ def _short(label: str) -> str:
     return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
 
 
-def _row(index: int, bar: Bar, scale: float) -> str:
-    top = index * ROW
+def _row(index: int, bar: Bar, scale: float, offset: int = 0) -> str:
+    top = offset + index * ROW
     middle = top + ROW / 2
     span = WIDTH - LABEL_WIDTH - VALUE_ROOM
     length = 0.0 if bar.value is None or scale <= 0 else max(0.0, bar.value) / scale * span
@@ -64,7 +100,13 @@ def _row(index: int, bar: Bar, scale: float) -> str:
     )
 
 
-def bar_chart_svg(*, title: str, bars: Sequence[Bar], maximum: float | None = None) -> SafeString:
+def bar_chart_svg(
+    *,
+    title: str,
+    bars: Sequence[Bar],
+    maximum: float | None = None,
+    axes: Axes | None = None,
+) -> SafeString:
     """A horizontal bar chart of ``bars`` in the given order, as an inline ``<svg>``.
 
     Bars are scaled to ``maximum`` (default: the largest value; shares pass 1.0 so that
@@ -74,14 +116,9 @@ def bar_chart_svg(*, title: str, bars: Sequence[Bar], maximum: float | None = No
         return mark_safe("")
     values = [bar.value for bar in bars if bar.value is not None]
     scale = maximum if maximum is not None else max(values, default=0.0)
-    height = ROW * len(bars)
-    rows = "".join(_row(index, bar, scale) for index, bar in enumerate(bars))
-    name = escape(title)
-    return mark_safe(  # every text above went through escape()
-        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
-        f'role="img" aria-label="{name}" preserveAspectRatio="xMinYMin meet">'
-        f"<title>{name}</title>{rows}</svg>"
-    )
+    header, offset = _axes_row(axes)
+    rows = "".join(_row(index, bar, scale, offset) for index, bar in enumerate(bars))
+    return _svg(title, offset + ROW * len(bars), header + rows)
 
 
 SEGMENT_CLASSES = 7  # chart-seg-0 … chart-seg-6 in results.css; more parts reuse them
@@ -97,7 +134,13 @@ class Stack:
     n: int
 
 
-def stacked_bar_svg(*, title: str, legend: Sequence[str], stacks: Sequence[Stack]) -> SafeString:
+def stacked_bar_svg(
+    *,
+    title: str,
+    legend: Sequence[str],
+    stacks: Sequence[Stack],
+    axes: Axes | None = None,
+) -> SafeString:
     """Horizontal 100% stacked bars (a matrix's distribution per item), with a legend on top.
 
     Each part carries a ``<title>`` (item, point, share); parts of 8% or more show their share.
@@ -107,11 +150,12 @@ def stacked_bar_svg(*, title: str, legend: Sequence[str], stacks: Sequence[Stack
         return mark_safe("")
     span = WIDTH - LABEL_WIDTH - VALUE_ROOM
     legend_rows = -(-len(legend) // 4)
-    top = legend_rows * LEGEND_ROW
-    parts = []
+    header, offset = _axes_row(axes)
+    top = offset + legend_rows * LEGEND_ROW
+    parts = [header]
     for index, name in enumerate(legend):
         x = (index % 4) * (WIDTH / 4)
-        y = (index // 4) * LEGEND_ROW
+        y = offset + (index // 4) * LEGEND_ROW
         parts.append(
             f'<g class="chart-legend"><rect class="chart-seg-{index % SEGMENT_CLASSES}" '
             f'x="{x:.1f}" y="{y + 4}" width="12" height="12"/>'
@@ -148,10 +192,4 @@ def stacked_bar_svg(*, title: str, legend: Sequence[str], stacks: Sequence[Stack
             f'<text class="chart-value" x="{LABEL_WIDTH + span + 6}" y="{middle:.1f}" '
             f'dominant-baseline="middle">n={stack.n}</text></g>'
         )
-    height = top + ROW * len(stacks)
-    name = escape(title)
-    return mark_safe(  # every text above went through escape()
-        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
-        f'role="img" aria-label="{name}" preserveAspectRatio="xMinYMin meet">'
-        f"<title>{name}</title>{''.join(parts)}</svg>"
-    )
+    return _svg(title, top + ROW * len(stacks), "".join(parts))

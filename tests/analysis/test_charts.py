@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-from analysis.services.charts import Stack, stacked_bar_svg
+import pytest
+
+from analysis.services.charts import Axes, Bar, Stack, bar_chart_svg, stacked_bar_svg
 from analysis.services.tables import histogram
 
 
@@ -22,6 +24,25 @@ def test_a_stacked_bar_has_one_part_per_answered_point_escaped_and_titled():
     assert stacked_bar_svg(title="x", legend=["a"], stacks=[]) == ""
 
 
+def test_axis_titles_head_the_labels_and_the_bars_and_push_the_rows_down():
+    bars = [Bar("男", 0.4, "40.0%"), Bar("女", 0.6, "60.0%")]
+    plain = bar_chart_svg(title="D1", bars=bars, maximum=1.0)
+    titled = bar_chart_svg(
+        title="D1", bars=bars, maximum=1.0, axes=Axes(labels="选项", values="<占比>")
+    )
+    assert "chart-axis" not in plain
+    axis = re.findall(r'<text class="chart-axis" x="(\d+)"[^>]*>([^<]*)</text>', titled)
+    assert axis == [("252", "选项"), ("260", "&lt;占比&gt;")]  # over the labels, over the bars
+    height = re.compile(r'viewBox="0 0 640 (\d+)"')
+    assert int(height.search(titled)[1]) == int(height.search(plain)[1]) + 22
+    first_bar = re.compile(r'class="chart-bar" x="260" y="([\d.]+)"')
+    assert float(first_bar.search(titled)[1]) == float(first_bar.search(plain)[1]) + 22
+    stacked = stacked_bar_svg(
+        title="Q5", legend=["好"], stacks=[Stack("内容", [1.0], 3)], axes=Axes("条目", "占比")
+    )
+    assert stacked.count('class="chart-axis"') == 2
+
+
 def test_histograms_of_whole_numbers_have_one_bin_per_value_others_ten_bins():
     assert histogram({"1": 2, "3": 1}) == [
         {"low": 1.0, "high": 1.0, "count": 2},
@@ -35,6 +56,7 @@ def test_histograms_of_whole_numbers_have_one_bin_per_value_others_ten_bins():
     assert histogram({}) == []
 
 
+@pytest.mark.usefixtures("english")
 def test_a_number_question_is_drawn_as_its_histogram():
     from analysis.presenters import question_tables
 
@@ -52,3 +74,4 @@ def test_a_number_question_is_drawn_as_its_histogram():
     (table,) = question_tables(document, "en")
     assert table["chart"].count('class="chart-bar"') == 3
     assert "<title>3: 1</title>" in table["chart"]
+    assert ">Value</text>" in table["chart"] and ">Responses</text>" in table["chart"]
