@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "survey",
     "analysis",
     "exports",
+    "studio",
     "demo",
     "axes",
 ]

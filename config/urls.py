@@ -14,5 +14,6 @@ urlpatterns = [
         "api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"
     ),
     path("results/", include("analysis.page_urls")),
+    path("studio/", include("studio.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
 ]

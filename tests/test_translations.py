@@ -35,7 +35,7 @@ ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-CN,zh;q=0.9"}
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 
 # Python source whose gettext strings makemessages collects (tests are --ignore'd there).
-SOURCE_DIRS = ("analysis", "config", "demo", "exports", "survey", "wenji")
+SOURCE_DIRS = ("analysis", "config", "demo", "exports", "studio", "survey", "wenji")
 GETTEXT_NAMES = {"_", "gettext", "gettext_lazy", "gettext_noop", "ngettext", "ngettext_lazy"}
 
 

@@ -104,6 +104,8 @@ class Change:
             if self.change == "removed":
                 return _("question %(code)s: removed") % values
             return _("question %(code)s: added") % values
+        if self.what == "layout":
+            return _("sections or the order of questions changed")
         if self.what in ("option", "scale_point", "item"):
             if self.change == "removed":
                 return _("question %(code)s: %(noun)s %(choice)s removed") % values

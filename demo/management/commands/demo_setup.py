@@ -94,6 +94,7 @@ class Command(BaseCommand):
                 [
                     f"Form:           {base}/s/{DEMO_SLUG}/",
                     f"Results:        {base}/results/{DEMO_SLUG}/",
+                    f"Studio:         {base}/studio/",
                     f"Admin:          {base}/admin/",
                     f"API docs:       {base}/api/v1/docs/",
                     f"Login:          {login}",

@@ -1,0 +1,21 @@
+"""The studio's pages, included from config/urls.py under studio/ (see studio/views.py)."""
+
+from django.urls import path
+
+from studio import views
+
+app_name = "studio"
+urlpatterns = [
+    path("", views.studio_list, name="list"),
+    path("new/", views.studio_new, name="new"),
+    path("<slug:slug>/", views.studio_builder, name="builder"),
+    path("<slug:slug>/questions/add/", views.studio_question_add, name="question-add"),
+    path("<slug:slug>/questions/<str:code>/", views.studio_question_save, name="question"),
+    path("<slug:slug>/questions/<str:code>/move/", views.studio_question_move, name="move"),
+    path("<slug:slug>/questions/<str:code>/delete/", views.studio_question_delete, name="delete"),
+    path("<slug:slug>/sections/add/", views.studio_section_add, name="section-add"),
+    path("<slug:slug>/sections/<str:code>/", views.studio_section_save, name="section"),
+    path("<slug:slug>/publish/", views.studio_publish, name="publish"),
+    path("<slug:slug>/discard/", views.studio_discard, name="discard"),
+    path("<slug:slug>/close/", views.studio_close, name="close"),
+]

@@ -1,0 +1,541 @@
+"""The studio: admins build, publish and close questionnaires in the browser.
+
+    GET  /studio/                          the list (admins: all; analysts: granted, read-only)
+    POST /studio/new/                      a new questionnaire: blank, template, file or copy
+    GET  /studio/<slug>/?q=CODE            the builder: outline, palette, one question's editor
+    POST /studio/<slug>/questions/<code>/  save that question's edit (into the draft)
+    POST /studio/<slug>/questions/add/     a new question of a type, in a section
+    POST /studio/<slug>/questions/<code>/move/ | delete/
+    POST /studio/<slug>/sections/add/ | sections/<code>/ (retitle) | sections/<code>/delete/
+    POST /studio/<slug>/publish/ | discard/ | close/
+
+Every edit makes a candidate document (``studio.services.edits``) and stores it as the draft
+through ``definition_draft_save``: the one rulebook judges it, each problem shows beside the
+field it came from, and an edit made from an outdated page (another admin saved meanwhile:
+the draft's etag moved) is refused with a conflict message, never applied over theirs.
+Publishing applies the draft (``definition_publish``) and opens the questionnaire.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from studio.forms import (
+    TYPE_NAMES,
+    ChoiceForm,
+    ChoiceFormSet,
+    ItemForm,
+    ItemFormSet,
+    NewQuestionnaireForm,
+    QuestionForm,
+    kept_in_order,
+)
+from studio.selectors import studio_questionnaires
+from studio.services import edits
+from studio.services.starts import Start, studio_questionnaire_start, template_choices
+from survey.forms.labels import label_in
+from survey.forms.rulebook import place_problems
+from survey.interchange import DefinitionError
+from survey.labels import label_text
+from survey.models import Questionnaire
+from survey.services.drafts import (
+    DefinitionInvalid,
+    DraftChanged,
+    DraftState,
+    definition_draft_diff,
+    definition_draft_discard,
+    definition_draft_get,
+    definition_draft_save,
+    definition_publish,
+)
+from survey.services.questionnaires import (
+    QuestionnaireStateError,
+    questionnaire_close,
+    questionnaire_publish,
+)
+from wenji.access import ADMIN, ANALYST, is_admin, questionnaire_for_user, user_roles
+from wenji.errors import DomainError
+
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+
+
+class _LoginRequired(Exception):
+    pass
+
+
+def _reader(request: HttpRequest) -> bool:
+    """Whether the user administers (True) or only reads (False); refuses everyone else."""
+    if not request.user.is_authenticated:
+        raise _LoginRequired
+    roles = user_roles(request.user)
+    if ADMIN not in roles and ANALYST not in roles:
+        raise PermissionDenied(_("Only admins and analysts may open the studio."))
+    return ADMIN in roles
+
+
+def _questionnaire(request: HttpRequest, slug: str, *, edit: bool) -> Questionnaire:
+    admin = _reader(request)
+    if edit and not admin:
+        raise PermissionDenied(_("Only admins may change questionnaires."))
+    questionnaire = questionnaire_for_user(slug=slug, user=request.user, admin=admin)
+    if questionnaire is None:
+        raise Http404(_("There is no questionnaire %s you can access.") % slug)
+    return questionnaire
+
+
+def _login_guard(view: Any) -> Any:
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except _LoginRequired:
+            return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+
+    guarded.__name__ = view.__name__
+    guarded.__doc__ = view.__doc__
+    return guarded
+
+
+def _builder_url(slug: str, code: str = "") -> str:
+    url = reverse("studio:builder", kwargs={"slug": slug})
+    return f"{url}?q={code}#editor" if code else url
+
+
+# --- the list ---------------------------------------------------------------------------------
+
+
+@require_GET
+@_login_guard
+def studio_list(request: HttpRequest) -> HttpResponse:
+    admin = _reader(request)
+    return _render_list(request, admin, NewQuestionnaireForm(**_new_choices(request, admin)))
+
+
+def _new_choices(request: HttpRequest, admin: bool) -> dict[str, list]:
+    rows = studio_questionnaires(user=request.user, admin=admin) if admin else []
+    return {
+        "templates": template_choices(),
+        "questionnaires": [(q.slug, f"{label_text(q.title)} ({q.slug})") for q in rows],
+    }
+
+
+def _render_list(
+    request: HttpRequest, admin: bool, form: NewQuestionnaireForm, status: int = 200
+) -> HttpResponse:
+    rows = studio_questionnaires(user=request.user, admin=admin)
+    language = get_language()
+    context = {
+        "title": _("Studio"),
+        "admin": admin,
+        "form": form,
+        "rows": [
+            {
+                "q": q,
+                "title": label_text(q.title, language) or q.slug,
+                "form_url": reverse("survey:form", kwargs={"slug": q.slug}),
+                "results_url": reverse("analysis-pages:results", kwargs={"slug": q.slug}),
+                "builder_url": _builder_url(q.slug),
+            }
+            for q in rows
+        ],
+    }
+    return render(request, "studio/list.html", context, status=status)
+
+
+@require_POST
+@_login_guard
+def studio_new(request: HttpRequest) -> HttpResponse:
+    admin = _reader(request)
+    if not admin:
+        raise PermissionDenied(_("Only admins may create questionnaires."))
+    form = NewQuestionnaireForm(request.POST, request.FILES, **_new_choices(request, admin))
+    if not form.is_valid():
+        return _render_list(request, admin, form, status=400)
+    data = form.cleaned_data
+    upload = data.get("file") if data["source"] == "file" else None
+    if upload is not None and upload.size > MAX_UPLOAD_BYTES:
+        form.add_error("file", _("The file is larger than 5 MB."))
+        return _render_list(request, admin, form, status=400)
+    copied = None
+    if data["source"] == "copy":
+        copied = Questionnaire.objects.filter(slug=data["copy_of"]).first()
+    start = Start(
+        source=data["source"],
+        slug=data["slug"],
+        title=data.get("title") or "",
+        language=get_language() if get_language() in ("zh-hans", "en") else "zh-hans",
+        template=data.get("template") or "",
+        copy_of=copied,
+        file_data=upload.read() if upload is not None else b"",
+        file_name=upload.name if upload is not None else "",
+    )
+    try:
+        questionnaire = studio_questionnaire_start(start=start)
+    except DefinitionInvalid as error:
+        for problem in error.problems:
+            if problem.path == "slug":
+                form.add_error("slug", problem.message)
+            else:
+                form.add_error(None, f"{problem.place}: {problem.message}")
+        return _render_list(request, admin, form, status=400)
+    messages.success(request, _("%(slug)s was created as a draft.") % {"slug": questionnaire.slug})
+    return HttpResponseRedirect(_builder_url(questionnaire.slug))
+
+
+# --- the builder ------------------------------------------------------------------------------
+
+
+def _outline(document: dict[str, Any], language: str) -> list[dict[str, Any]]:
+    """Sections and their questions as the outline shows them, each question with the
+    questions whose show_if reads it (what depends on it)."""
+    readers: dict[str, list[str]] = {}
+    for _section, question in edits._questions(document):
+        for code in edits.expression_reads(question.get("show_if") or ""):
+            readers.setdefault(code, []).append(str(question.get("code")))
+    sections = []
+    for section in document.get("sections") or []:
+        questions = [
+            {
+                "code": str(q.get("code")),
+                "type": TYPE_NAMES.get(q.get("type"), q.get("type")),
+                "label": label_text(q.get("label"), language),
+                "show_if": q.get("show_if") or "",
+                "read_by": readers.get(str(q.get("code")), []),
+            }
+            for q in section.get("questions") or []
+        ]
+        sections.append(
+            {
+                "code": str(section.get("code")),
+                "title": label_text(section.get("title"), language),
+                "title_zh": label_in(section.get("title"), "zh-hans", default_language="zh-hans"),
+                "title_en": label_in(section.get("title"), "en", default_language="zh-hans"),
+                "questions": questions,
+            }
+        )
+    return sections
+
+
+def _editor(question: dict[str, Any], data: Any = None) -> dict[str, Any]:
+    """The bound (``data``) or initial forms editing ``question``."""
+    type_ = question.get("type", "")
+    choices_key = "scale" if type_ == "matrix" else "options"
+    form = QuestionForm(
+        data, type_=type_, prefix="q", initial=None if data else QuestionForm.initial_from(question)
+    )
+    choices = items = None
+    if type_ in ("single", "multiple", "matrix"):
+        choices = ChoiceFormSet(
+            data,
+            prefix=choices_key,
+            initial=None
+            if data
+            else [ChoiceForm.initial_from(o) for o in question.get(choices_key) or []],
+            form_kwargs={"scale": type_ == "matrix", "multiple": type_ == "multiple"},
+        )
+    if type_ in ("matrix", "number_grid"):
+        items = ItemFormSet(
+            data,
+            prefix="items",
+            initial=None
+            if data
+            else [ItemForm.initial_from(i) for i in question.get("items") or []],
+        )
+    return {"form": form, "choices": choices, "items": items, "choices_key": choices_key}
+
+
+def _builder(
+    request: HttpRequest,
+    questionnaire: Questionnaire,
+    *,
+    state: DraftState | None = None,
+    code: str = "",
+    editor: dict[str, Any] | None = None,
+    problems: list[str] | None = None,
+    conflict: bool = False,
+    status: int = 200,
+) -> HttpResponse:
+    state = state or definition_draft_get(questionnaire=questionnaire)
+    document = state.document
+    language = get_language()
+    codes = edits.question_codes(document)
+    code = code or request.GET.get("q", "") or (codes[0] if codes else "")
+    question = None
+    if code in codes:
+        question = edits.question_find(document, code)[1]
+    if editor is None and question is not None:
+        editor = _editor(question)
+    admin = is_admin(request.user)
+    context = {
+        "title": _("Studio: %(title)s") % {"title": label_text(document.get("title"), language)},
+        "questionnaire": questionnaire,
+        "document_title": label_text(document.get("title"), language) or questionnaire.slug,
+        "state": state,
+        "admin": admin,
+        "outline": _outline(document, language),
+        "selected": code if question is not None else "",
+        "question": question,
+        "type_name": TYPE_NAMES.get(question.get("type")) if question else "",
+        "editor": editor,
+        "problems": problems or [],
+        "conflict": conflict,
+        "types": list(TYPE_NAMES.items()),
+        "changes": definition_draft_diff(questionnaire=questionnaire) if state.drafted else [],
+        "form_url": reverse("survey:form", kwargs={"slug": questionnaire.slug}),
+        "qr_url": reverse("survey:qr", kwargs={"slug": questionnaire.slug}),
+        "results_url": reverse("analysis-pages:results", kwargs={"slug": questionnaire.slug}),
+        "list_url": reverse("studio:list"),
+    }
+    return render(request, "studio/builder.html", context, status=status)
+
+
+@require_GET
+@_login_guard
+def studio_builder(request: HttpRequest, slug: str) -> HttpResponse:
+    return _builder(request, _questionnaire(request, slug, edit=False))
+
+
+def _save(
+    request: HttpRequest, questionnaire: Questionnaire, document: dict[str, Any], success: str
+) -> DraftState | None:
+    """Store ``document`` as the draft from the etag the page was made with; a refusal goes to
+    the page's messages (None), naming each problem's place."""
+    try:
+        state = definition_draft_save(
+            questionnaire=questionnaire,
+            document=document,
+            if_match=request.POST.get("etag", ""),
+            user=request.user,
+        )
+    except DraftChanged:
+        messages.error(request, _conflict_message())
+        return None
+    except DefinitionInvalid as error:
+        messages.error(request, _("This change was not made: %(why)s") % {"why": error.message})
+        for problem in error.problems:
+            messages.error(request, f"{problem.place}: {problem.message}")
+        return None
+    messages.success(request, success)
+    return state
+
+
+def _conflict_message() -> str:
+    return _(
+        "Someone else changed this questionnaire after you opened it; your change was not "
+        "saved, so that theirs is not lost. Reload the page and make your change again."
+    )
+
+
+@require_POST
+@_login_guard
+def studio_question_save(request: HttpRequest, slug: str, code: str) -> HttpResponse:
+    questionnaire = _questionnaire(request, slug, edit=True)
+    state = definition_draft_get(questionnaire=questionnaire)
+    try:
+        _section, original = edits.question_find(state.document, code)
+    except edits.EditRefused:
+        messages.error(request, _conflict_message())
+        return HttpResponseRedirect(_builder_url(slug))
+    editor = _editor(original, request.POST)
+    form, choices, items = editor["form"], editor["choices"], editor["items"]
+    bound = [f for f in (form, choices, items) if f is not None]
+    if not all(f.is_valid() for f in bound):
+        return _builder(request, questionnaire, state=state, code=code, editor=editor, status=400)
+    language = get_language() if get_language() in ("zh-hans", "en") else "zh-hans"
+    entry = form.entry(original)
+    choice_forms = kept_in_order(choices) if choices is not None else []
+    item_forms = kept_in_order(items) if items is not None else []
+    if choices is not None:
+        listed = [f.entry() for f in choice_forms]
+        listed += edits.entries_from_lines(
+            request.POST.get("choices_paste", ""), existing=listed, language=language
+        )
+        entry[editor["choices_key"]] = listed
+    if items is not None:
+        listed = [f.entry() for f in item_forms]
+        listed += edits.entries_from_lines(
+            request.POST.get("items_paste", ""), existing=listed, language=language, letters=True
+        )
+        entry["items"] = listed
+    document = edits.question_replace(state.document, code=code, question=entry)
+    try:
+        definition_draft_save(
+            questionnaire=questionnaire,
+            document=document,
+            if_match=request.POST.get("etag", ""),
+            user=request.user,
+        )
+    except DraftChanged:
+        return _builder(request, questionnaire, code=code, editor=editor, conflict=True, status=409)
+    except DefinitionInvalid as error:
+        placed = place_problems(
+            error.problems,
+            edits.question_path(document, entry["code"]),
+            option_forms=choice_forms,
+            item_forms=item_forms,
+            question_form=form,
+        )
+        for target, field, message in placed.beside:
+            target.add_error(field if field in target.fields else None, message)
+        if choices is not None:
+            choices._non_form_errors = choices.error_class(placed.on_options)
+        if items is not None:
+            items._non_form_errors = items.error_class(placed.on_items)
+        return _builder(
+            request,
+            questionnaire,
+            state=state,
+            code=code,
+            editor=editor,
+            problems=placed.elsewhere,
+            status=400,
+        )
+    messages.success(request, _("Saved in the draft: %(code)s.") % {"code": entry["code"]})
+    return HttpResponseRedirect(_builder_url(slug, entry["code"]))
+
+
+@require_POST
+@_login_guard
+def studio_question_add(request: HttpRequest, slug: str) -> HttpResponse:
+    questionnaire = _questionnaire(request, slug, edit=True)
+    state = definition_draft_get(questionnaire=questionnaire)
+    language = get_language() if get_language() in ("zh-hans", "en") else "zh-hans"
+    try:
+        document, code = edits.question_add(
+            state.document,
+            section=request.POST.get("section", ""),
+            type_=request.POST.get("type", ""),
+            language=language,
+            after=request.POST.get("after", ""),
+        )
+    except edits.EditRefused as error:
+        messages.error(request, error.message)
+        return HttpResponseRedirect(_builder_url(slug))
+    saved = _save(request, questionnaire, document, _("Question %(code)s added.") % {"code": code})
+    return HttpResponseRedirect(_builder_url(slug, code if saved else ""))
+
+
+@require_POST
+@_login_guard
+def studio_question_move(request: HttpRequest, slug: str, code: str) -> HttpResponse:
+    questionnaire = _questionnaire(request, slug, edit=True)
+    state = definition_draft_get(questionnaire=questionnaire)
+    step = -1 if request.POST.get("direction") == "up" else 1
+    try:
+        document = edits.question_move(state.document, code=code, step=step)
+    except edits.EditRefused as error:
+        messages.error(request, error.message)
+        return HttpResponseRedirect(_builder_url(slug))
+    _save(request, questionnaire, document, _("%(code)s moved.") % {"code": code})
+    return HttpResponseRedirect(_builder_url(slug, code).replace("#editor", f"#outline-{code}"))
+
+
+@require_POST
+@_login_guard
+def studio_question_delete(request: HttpRequest, slug: str, code: str) -> HttpResponse:
+    questionnaire = _questionnaire(request, slug, edit=True)
+    state = definition_draft_get(questionnaire=questionnaire)
+    try:
+        document = edits.question_delete(state.document, code=code)
+    except edits.EditRefused as error:
+        messages.error(request, error.message)
+        return HttpResponseRedirect(_builder_url(slug))
+    saved = _save(request, questionnaire, document, _("%(code)s deleted.") % {"code": code})
+    return HttpResponseRedirect(_builder_url(slug, "" if saved else code))
+
+
+@require_POST
+@_login_guard
+def studio_section_add(request: HttpRequest, slug: str) -> HttpResponse:
+    questionnaire = _questionnaire(request, slug, edit=True)
+    state = definition_draft_get(questionnaire=questionnaire)
+    language = get_language() if get_language() in ("zh-hans", "en") else "zh-hans"
+    title = request.POST.get("title", "").strip()[:200] or _("New section")
+    document, code = edits.section_add(state.document, title=title, language=language)
+    # A section without questions is not a valid questionnaire: it starts with one.
+    document, question = edits.question_add(
+        document, section=code, type_="single", language=language
+    )
+    saved = _save(request, questionnaire, document, _("Section %(code)s added.") % {"code": code})
+    return HttpResponseRedirect(_builder_url(slug, question if saved else ""))
+
+
+@require_POST
+@_login_guard
+def studio_section_save(request: HttpRequest, slug: str, code: str) -> HttpResponse:
+    questionnaire = _questionnaire(request, slug, edit=True)
+    state = definition_draft_get(questionnaire=questionnaire)
+    title = {
+        language: request.POST.get(f"title_{language.replace('-', '_')}", "").strip()[:200]
+        for language in ("zh-hans", "en")
+    }
+    try:
+        if request.POST.get("delete"):
+            document = edits.section_delete(state.document, code=code)
+            done = _("Section %(code)s deleted.") % {"code": code}
+        else:
+            document = edits.section_retitle(
+                state.document, code=code, title={k: v for k, v in title.items() if v}
+            )
+            done = _("Section %(code)s renamed.") % {"code": code}
+    except edits.EditRefused as error:
+        messages.error(request, error.message)
+        return HttpResponseRedirect(_builder_url(slug))
+    _save(request, questionnaire, document, done)
+    return HttpResponseRedirect(_builder_url(slug))
+
+
+# --- publishing -------------------------------------------------------------------------------
+
+
+@require_POST
+@_login_guard
+def studio_publish(request: HttpRequest, slug: str) -> HttpResponse:
+    """Apply the draft (if any) and open the questionnaire for responses."""
+    questionnaire = _questionnaire(request, slug, edit=True)
+    try:
+        if definition_draft_get(questionnaire=questionnaire).drafted:
+            questionnaire = definition_publish(questionnaire=questionnaire)
+        questionnaire_publish(questionnaire=questionnaire)
+    except DefinitionInvalid as error:
+        messages.error(request, error.message)
+        for problem in error.problems:
+            messages.error(request, f"{problem.place}: {problem.message}")
+        return HttpResponseRedirect(_builder_url(slug))
+    except (DomainError, DefinitionError) as error:
+        messages.error(request, str(getattr(error, "message", error)))
+        return HttpResponseRedirect(_builder_url(slug))
+    messages.success(request, _("Published: the form takes responses now."))
+    return HttpResponseRedirect(_builder_url(slug))
+
+
+@require_POST
+@_login_guard
+def studio_discard(request: HttpRequest, slug: str) -> HttpResponse:
+    questionnaire = _questionnaire(request, slug, edit=True)
+    if definition_draft_discard(questionnaire=questionnaire):
+        messages.success(request, _("The draft was discarded; the published version is unchanged."))
+    return HttpResponseRedirect(_builder_url(slug))
+
+
+@require_POST
+@_login_guard
+def studio_close(request: HttpRequest, slug: str) -> HttpResponse:
+    questionnaire = _questionnaire(request, slug, edit=True)
+    try:
+        questionnaire_close(questionnaire=questionnaire)
+    except QuestionnaireStateError as error:
+        messages.error(request, str(error))
+        return HttpResponseRedirect(_builder_url(slug))
+    messages.success(request, _("Closed: the form takes no more responses."))
+    return HttpResponseRedirect(_builder_url(slug))
