@@ -106,6 +106,19 @@ def _login_guard(view: Any) -> Any:
     return guarded
 
 
+def _language() -> str:
+    """The language new labels are written in: the admin's, when the format knows it."""
+    language = get_language()
+    return language if language in ("zh-hans", "en") else "zh-hans"
+
+
+def _refusal(request: HttpRequest, error: DefinitionInvalid, why: str) -> None:
+    """The rulebook's refusal on the page's messages: why, then each problem with its place."""
+    messages.error(request, why)
+    for problem in error.problems:
+        messages.error(request, f"{problem.place}: {problem.message}")
+
+
 def _builder_url(slug: str, code: str = "") -> str:
     url = reverse("studio:builder", kwargs={"slug": slug})
     return f"{url}?q={code}#editor" if code else url
@@ -173,7 +186,7 @@ def studio_new(request: HttpRequest) -> HttpResponse:
         source=data["source"],
         slug=data["slug"],
         title=data.get("title") or "",
-        language=get_language() if get_language() in ("zh-hans", "en") else "zh-hans",
+        language=_language(),
         template=data.get("template") or "",
         copy_of=copied,
         file_data=upload.read() if upload is not None else b"",
@@ -321,9 +334,7 @@ def _save(
         messages.error(request, _conflict_message())
         return None
     except DefinitionInvalid as error:
-        messages.error(request, _("This change was not made: %(why)s") % {"why": error.message})
-        for problem in error.problems:
-            messages.error(request, f"{problem.place}: {problem.message}")
+        _refusal(request, error, _("This change was not made: %(why)s") % {"why": error.message})
         return None
     messages.success(request, success)
     return state
@@ -351,7 +362,7 @@ def studio_question_save(request: HttpRequest, slug: str, code: str) -> HttpResp
     bound = [f for f in (form, choices, items) if f is not None]
     if not all(f.is_valid() for f in bound):
         return _builder(request, questionnaire, state=state, code=code, editor=editor, status=400)
-    language = get_language() if get_language() in ("zh-hans", "en") else "zh-hans"
+    language = _language()
     entry = form.entry(original)
     choice_forms = kept_in_order(choices) if choices is not None else []
     item_forms = kept_in_order(items) if items is not None else []
@@ -409,7 +420,7 @@ def studio_question_save(request: HttpRequest, slug: str, code: str) -> HttpResp
 def studio_question_add(request: HttpRequest, slug: str) -> HttpResponse:
     questionnaire = _questionnaire(request, slug, edit=True)
     state = definition_draft_get(questionnaire=questionnaire)
-    language = get_language() if get_language() in ("zh-hans", "en") else "zh-hans"
+    language = _language()
     try:
         document, code = edits.question_add(
             state.document,
@@ -459,7 +470,7 @@ def studio_question_delete(request: HttpRequest, slug: str, code: str) -> HttpRe
 def studio_section_add(request: HttpRequest, slug: str) -> HttpResponse:
     questionnaire = _questionnaire(request, slug, edit=True)
     state = definition_draft_get(questionnaire=questionnaire)
-    language = get_language() if get_language() in ("zh-hans", "en") else "zh-hans"
+    language = _language()
     title = request.POST.get("title", "").strip()[:200] or _("New section")
     document, code = edits.section_add(state.document, title=title, language=language)
     # A section without questions is not a valid questionnaire: it starts with one.
@@ -508,9 +519,7 @@ def studio_publish(request: HttpRequest, slug: str) -> HttpResponse:
             questionnaire = definition_publish(questionnaire=questionnaire)
         questionnaire_publish(questionnaire=questionnaire)
     except DefinitionInvalid as error:
-        messages.error(request, error.message)
-        for problem in error.problems:
-            messages.error(request, f"{problem.place}: {problem.message}")
+        _refusal(request, error, error.message)
         return HttpResponseRedirect(_builder_url(slug))
     except (DomainError, DefinitionError) as error:
         messages.error(request, str(getattr(error, "message", error)))
