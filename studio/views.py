@@ -20,11 +20,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import get_language
@@ -41,6 +39,7 @@ from studio.forms import (
     QuestionForm,
     kept_in_order,
 )
+from studio.pages import conflict_message, login_guard, studio_questionnaire, studio_reader
 from studio.selectors import studio_questionnaires
 from studio.services import edits
 from studio.services.starts import Start, studio_questionnaire_start, template_choices
@@ -64,46 +63,10 @@ from survey.services.questionnaires import (
     questionnaire_close,
     questionnaire_publish,
 )
-from wenji.access import ADMIN, ANALYST, is_admin, questionnaire_for_user, user_roles
+from wenji.access import is_admin
 from wenji.errors import DomainError
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-
-
-class _LoginRequired(Exception):
-    pass
-
-
-def _reader(request: HttpRequest) -> bool:
-    """Whether the user administers (True) or only reads (False); refuses everyone else."""
-    if not request.user.is_authenticated:
-        raise _LoginRequired
-    roles = user_roles(request.user)
-    if ADMIN not in roles and ANALYST not in roles:
-        raise PermissionDenied(_("Only admins and analysts may open the studio."))
-    return ADMIN in roles
-
-
-def _questionnaire(request: HttpRequest, slug: str, *, edit: bool) -> Questionnaire:
-    admin = _reader(request)
-    if edit and not admin:
-        raise PermissionDenied(_("Only admins may change questionnaires."))
-    questionnaire = questionnaire_for_user(slug=slug, user=request.user, admin=admin)
-    if questionnaire is None:
-        raise Http404(_("There is no questionnaire %s you can access.") % slug)
-    return questionnaire
-
-
-def _login_guard(view: Any) -> Any:
-    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except _LoginRequired:
-            return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-
-    guarded.__name__ = view.__name__
-    guarded.__doc__ = view.__doc__
-    return guarded
 
 
 def _language() -> str:
@@ -128,9 +91,9 @@ def _builder_url(slug: str, code: str = "") -> str:
 
 
 @require_GET
-@_login_guard
+@login_guard
 def studio_list(request: HttpRequest) -> HttpResponse:
-    admin = _reader(request)
+    admin = studio_reader(request)
     return _render_list(request, admin, NewQuestionnaireForm(**_new_choices(request, admin)))
 
 
@@ -166,9 +129,9 @@ def _render_list(
 
 
 @require_POST
-@_login_guard
+@login_guard
 def studio_new(request: HttpRequest) -> HttpResponse:
-    admin = _reader(request)
+    admin = studio_reader(request)
     if not admin:
         raise PermissionDenied(_("Only admins may create questionnaires."))
     form = NewQuestionnaireForm(request.POST, request.FILES, **_new_choices(request, admin))
@@ -313,9 +276,9 @@ def _builder(
 
 
 @require_GET
-@_login_guard
+@login_guard
 def studio_builder(request: HttpRequest, slug: str) -> HttpResponse:
-    return _builder(request, _questionnaire(request, slug, edit=False))
+    return _builder(request, studio_questionnaire(request, slug, edit=False))
 
 
 def _save(
@@ -331,7 +294,7 @@ def _save(
             user=request.user,
         )
     except DraftChanged:
-        messages.error(request, _conflict_message())
+        messages.error(request, conflict_message())
         return None
     except DefinitionInvalid as error:
         _refusal(request, error, _("This change was not made: %(why)s") % {"why": error.message})
@@ -340,22 +303,15 @@ def _save(
     return state
 
 
-def _conflict_message() -> str:
-    return _(
-        "Someone else changed this questionnaire after you opened it; your change was not "
-        "saved, so that theirs is not lost. Reload the page and make your change again."
-    )
-
-
 @require_POST
-@_login_guard
+@login_guard
 def studio_question_save(request: HttpRequest, slug: str, code: str) -> HttpResponse:
-    questionnaire = _questionnaire(request, slug, edit=True)
+    questionnaire = studio_questionnaire(request, slug, edit=True)
     state = definition_draft_get(questionnaire=questionnaire)
     try:
         _section, original = edits.question_find(state.document, code)
     except edits.EditRefused:
-        messages.error(request, _conflict_message())
+        messages.error(request, conflict_message())
         return HttpResponseRedirect(_builder_url(slug))
     editor = _editor(original, request.POST)
     form, choices, items = editor["form"], editor["choices"], editor["items"]
@@ -416,9 +372,9 @@ def studio_question_save(request: HttpRequest, slug: str, code: str) -> HttpResp
 
 
 @require_POST
-@_login_guard
+@login_guard
 def studio_question_add(request: HttpRequest, slug: str) -> HttpResponse:
-    questionnaire = _questionnaire(request, slug, edit=True)
+    questionnaire = studio_questionnaire(request, slug, edit=True)
     state = definition_draft_get(questionnaire=questionnaire)
     language = _language()
     try:
@@ -437,9 +393,9 @@ def studio_question_add(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-@_login_guard
+@login_guard
 def studio_question_move(request: HttpRequest, slug: str, code: str) -> HttpResponse:
-    questionnaire = _questionnaire(request, slug, edit=True)
+    questionnaire = studio_questionnaire(request, slug, edit=True)
     state = definition_draft_get(questionnaire=questionnaire)
     step = -1 if request.POST.get("direction") == "up" else 1
     try:
@@ -452,9 +408,9 @@ def studio_question_move(request: HttpRequest, slug: str, code: str) -> HttpResp
 
 
 @require_POST
-@_login_guard
+@login_guard
 def studio_question_delete(request: HttpRequest, slug: str, code: str) -> HttpResponse:
-    questionnaire = _questionnaire(request, slug, edit=True)
+    questionnaire = studio_questionnaire(request, slug, edit=True)
     state = definition_draft_get(questionnaire=questionnaire)
     try:
         document = edits.question_delete(state.document, code=code)
@@ -466,9 +422,9 @@ def studio_question_delete(request: HttpRequest, slug: str, code: str) -> HttpRe
 
 
 @require_POST
-@_login_guard
+@login_guard
 def studio_section_add(request: HttpRequest, slug: str) -> HttpResponse:
-    questionnaire = _questionnaire(request, slug, edit=True)
+    questionnaire = studio_questionnaire(request, slug, edit=True)
     state = definition_draft_get(questionnaire=questionnaire)
     language = _language()
     title = request.POST.get("title", "").strip()[:200] or _("New section")
@@ -482,9 +438,9 @@ def studio_section_add(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-@_login_guard
+@login_guard
 def studio_section_save(request: HttpRequest, slug: str, code: str) -> HttpResponse:
-    questionnaire = _questionnaire(request, slug, edit=True)
+    questionnaire = studio_questionnaire(request, slug, edit=True)
     state = definition_draft_get(questionnaire=questionnaire)
     title = {
         language: request.POST.get(f"title_{language.replace('-', '_')}", "").strip()[:200]
@@ -510,10 +466,10 @@ def studio_section_save(request: HttpRequest, slug: str, code: str) -> HttpRespo
 
 
 @require_POST
-@_login_guard
+@login_guard
 def studio_publish(request: HttpRequest, slug: str) -> HttpResponse:
     """Apply the draft (if any) and open the questionnaire for responses."""
-    questionnaire = _questionnaire(request, slug, edit=True)
+    questionnaire = studio_questionnaire(request, slug, edit=True)
     try:
         if definition_draft_get(questionnaire=questionnaire).drafted:
             questionnaire = definition_publish(questionnaire=questionnaire)
@@ -529,18 +485,18 @@ def studio_publish(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @require_POST
-@_login_guard
+@login_guard
 def studio_discard(request: HttpRequest, slug: str) -> HttpResponse:
-    questionnaire = _questionnaire(request, slug, edit=True)
+    questionnaire = studio_questionnaire(request, slug, edit=True)
     if definition_draft_discard(questionnaire=questionnaire):
         messages.success(request, _("The draft was discarded; the published version is unchanged."))
     return HttpResponseRedirect(_builder_url(slug))
 
 
 @require_POST
-@_login_guard
+@login_guard
 def studio_close(request: HttpRequest, slug: str) -> HttpResponse:
-    questionnaire = _questionnaire(request, slug, edit=True)
+    questionnaire = studio_questionnaire(request, slug, edit=True)
     try:
         questionnaire_close(questionnaire=questionnaire)
     except QuestionnaireStateError as error:

@@ -1,0 +1,61 @@
+"""What every studio page shares: who may open it (admins edit, granted analysts read, everyone
+else is sent to the login or refused), and the words of an edit conflict."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+
+from survey.models import Questionnaire
+from wenji.access import ADMIN, ANALYST, questionnaire_for_user, user_roles
+
+
+class LoginRequired(Exception):
+    """The visitor is not logged in."""
+
+
+def studio_reader(request: HttpRequest) -> bool:
+    """Whether the user administers (True) or only reads (False); refuses everyone else."""
+    if not request.user.is_authenticated:
+        raise LoginRequired
+    roles = user_roles(request.user)
+    if ADMIN not in roles and ANALYST not in roles:
+        raise PermissionDenied(_("Only admins and analysts may open the studio."))
+    return ADMIN in roles
+
+
+def studio_questionnaire(request: HttpRequest, slug: str, *, edit: bool) -> Questionnaire:
+    admin = studio_reader(request)
+    if edit and not admin:
+        raise PermissionDenied(_("Only admins may change questionnaires."))
+    questionnaire = questionnaire_for_user(slug=slug, user=request.user, admin=admin)
+    if questionnaire is None:
+        raise Http404(_("There is no questionnaire %s you can access.") % slug)
+    return questionnaire
+
+
+def login_guard(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Send a visitor who is not logged in to the login page, back here afterwards."""
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except LoginRequired:
+            return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+
+    return guarded
+
+
+def conflict_message() -> str:
+    return _(
+        "Someone else changed this questionnaire after you opened it; your change was not "
+        "saved, so that theirs is not lost. Reload the page and make your change again."
+    )

@@ -1,0 +1,150 @@
+"""The studio's analysis settings page: derived scores, segments, validity rules and the
+banner of cross-tabs, edited together and stored as the draft through the one rulebook.
+
+    GET/POST /studio/<slug>/settings/
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from analysis.selectors import latest_successful_run
+from studio.forms import kept_in_order
+from studio.forms_settings import (
+    RulesForm,
+    ScoreFormSet,
+    SegmentFormSet,
+    rules_initial,
+    settings_apply,
+    settings_place,
+)
+from studio.pages import conflict_message, login_guard, studio_questionnaire
+from studio.services.edits import question_codes, question_find
+from survey.labels import label_text
+from survey.models import Questionnaire
+from survey.services.drafts import (
+    DefinitionInvalid,
+    DraftChanged,
+    definition_draft_get,
+    definition_draft_save,
+)
+from wenji.access import is_admin
+
+
+def _choices(document: dict[str, Any], language: str) -> dict[str, list[tuple[str, str]]]:
+    scorable, banner = [], []
+    for code in question_codes(document):
+        question = question_find(document, code)[1]
+        name = f"{code} {label_text(question.get('label'), language)[:30]}"
+        if question.get("type") in ("single", "matrix"):
+            scorable.append((code, name))
+        if question.get("type") == "single":
+            banner.append((code, name))
+    for segment in document.get("segments") or []:
+        label = label_text(segment.get("label"), language) or segment.get("code")
+        banner.append((f"segment:{segment.get('code')}", _("segment: %(name)s") % {"name": label}))
+    return {"scorable": scorable, "banner": banner}
+
+
+def _forms(document: dict[str, Any], data: Any = None) -> dict[str, Any]:
+    choices = _choices(document, get_language())
+    scores = ScoreFormSet(
+        data,
+        prefix="scores",
+        initial=None
+        if data
+        else [
+            {"code": s.get("code"), "of": s.get("of"), "label": s.get("label")}
+            for s in document.get("scores") or []
+        ],
+        form_kwargs={"scorable": choices["scorable"]},
+    )
+    segments = SegmentFormSet(
+        data,
+        prefix="segments",
+        initial=None
+        if data
+        else [
+            {"code": s.get("code"), "label": s.get("label"), "rule": s.get("rule")}
+            for s in document.get("segments") or []
+        ],
+    )
+    rules = RulesForm(
+        data,
+        prefix="rules",
+        initial=None if data else rules_initial(document),
+        banner_choices=choices["banner"],
+    )
+    return {"scores": scores, "segments": segments, "rules": rules}
+
+
+def _kept(formset: forms.BaseFormSet) -> list[forms.Form]:
+    return [f for f in kept_in_order(formset) if f.has_changed() or f.initial]
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@login_guard
+def studio_settings(request: HttpRequest, slug: str) -> HttpResponse:
+    questionnaire = studio_questionnaire(request, slug, edit=request.method == "POST")
+    state = definition_draft_get(questionnaire=questionnaire)
+    if request.method != "POST":
+        return _page(request, questionnaire, state, _forms(state.document))
+    bound = _forms(state.document, request.POST)
+    if not all(f.is_valid() for f in bound.values()):
+        return _page(request, questionnaire, state, bound, status=400)
+    scores, segments = _kept(bound["scores"]), _kept(bound["segments"])
+    document = settings_apply(
+        state.document, scores=scores, segments=segments, rules=bound["rules"]
+    )
+    try:
+        definition_draft_save(
+            questionnaire=questionnaire,
+            document=document,
+            if_match=request.POST.get("etag", ""),
+            user=request.user,
+        )
+    except DraftChanged:
+        messages.error(request, conflict_message())
+        return _page(request, questionnaire, state, bound, status=409)
+    except DefinitionInvalid as error:
+        elsewhere = settings_place(
+            error.problems, scores=scores, segments=segments, rules=bound["rules"]
+        )
+        return _page(request, questionnaire, state, bound, problems=elsewhere, status=400)
+    messages.success(request, _("The analysis settings were saved in the draft."))
+    return HttpResponseRedirect(reverse("studio:settings", kwargs={"slug": slug}))
+
+
+def _page(
+    request: HttpRequest,
+    questionnaire: Questionnaire,
+    state: Any,
+    bound: dict[str, Any],
+    *,
+    problems: list[str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    run = latest_successful_run(questionnaire)
+    counts = (run.counts or {}) if run else {}
+    context = {
+        "title": _("Analysis settings: %(title)s")
+        % {"title": label_text(state.document.get("title"), get_language())},
+        "questionnaire": questionnaire,
+        "state": state,
+        "admin": is_admin(request.user),
+        "problems": problems or [],
+        "median_duration": counts.get("median_duration"),
+        "speeder_threshold": counts.get("speeder_threshold"),
+        "builder_url": reverse("studio:builder", kwargs={"slug": questionnaire.slug}),
+        **bound,
+    }
+    return render(request, "studio/settings.html", context, status=status)
