@@ -52,6 +52,7 @@ class QuestionForm(forms.Form):
         label=_("Ask only if"),
         required=False,
         max_length=2000,
+        widget=forms.TextInput(attrs={"data-expression": ""}),
         help_text=_("An expression such as D1 == 2 or Q9 has 6; empty: always asked."),
     )
     attention_expect = forms.CharField(

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from studio import views, views_settings
+from studio import views, views_logic, views_settings
 
 app_name = "studio"
 urlpatterns = [
@@ -15,6 +15,7 @@ urlpatterns = [
     path("<slug:slug>/questions/<str:code>/delete/", views.studio_question_delete, name="delete"),
     path("<slug:slug>/sections/add/", views.studio_section_add, name="section-add"),
     path("<slug:slug>/sections/<str:code>/", views.studio_section_save, name="section"),
+    path("<slug:slug>/logic/check/", views_logic.studio_logic_check, name="logic-check"),
     path("<slug:slug>/settings/", views_settings.studio_settings, name="settings"),
     path("<slug:slug>/publish/", views.studio_publish, name="publish"),
     path("<slug:slug>/discard/", views.studio_discard, name="discard"),

@@ -43,6 +43,7 @@ from studio.pages import conflict_message, login_guard, studio_questionnaire, st
 from studio.selectors import studio_questionnaires
 from studio.services import edits
 from studio.services.starts import Start, studio_questionnaire_start, template_choices
+from studio.views_logic import logic_questions
 from survey.forms.labels import label_in
 from survey.forms.rulebook import place_problems
 from survey.interchange import DefinitionError
@@ -266,6 +267,9 @@ def _builder(
         "problems": problems or [],
         "conflict": conflict,
         "types": list(TYPE_NAMES.items()),
+        "logic_questions": logic_questions(document, language, before=code),
+        "check_url": reverse("studio:logic-check", kwargs={"slug": questionnaire.slug})
+        + (f"?question={code}" if question is not None else ""),
         "changes": definition_draft_diff(questionnaire=questionnaire) if state.drafted else [],
         "form_url": reverse("survey:form", kwargs={"slug": questionnaire.slug}),
         "qr_url": reverse("survey:qr", kwargs={"slug": questionnaire.slug}),

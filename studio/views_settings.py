@@ -29,6 +29,7 @@ from studio.forms_settings import (
 )
 from studio.pages import conflict_message, login_guard, studio_questionnaire
 from studio.services.edits import question_codes, question_find
+from studio.views_logic import logic_questions
 from survey.labels import label_text
 from survey.models import Questionnaire
 from survey.services.drafts import (
@@ -145,6 +146,9 @@ def _page(
         "median_duration": counts.get("median_duration"),
         "speeder_threshold": counts.get("speeder_threshold"),
         "builder_url": reverse("studio:builder", kwargs={"slug": questionnaire.slug}),
+        "logic_questions": logic_questions(state.document, get_language()),
+        "check_url": reverse("studio:logic-check", kwargs={"slug": questionnaire.slug})
+        + "?segment=1",
         **bound,
     }
     return render(request, "studio/settings.html", context, status=status)
