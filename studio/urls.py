@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from studio import views, views_logic, views_settings
+from studio import views, views_logic, views_settings, views_share
 
 app_name = "studio"
 urlpatterns = [
@@ -16,6 +16,10 @@ urlpatterns = [
     path("<slug:slug>/sections/add/", views.studio_section_add, name="section-add"),
     path("<slug:slug>/sections/<str:code>/", views.studio_section_save, name="section"),
     path("<slug:slug>/logic/check/", views_logic.studio_logic_check, name="logic-check"),
+    path("<slug:slug>/share/", views_share.studio_share, name="share"),
+    path("<slug:slug>/share/qr.svg", views_share.studio_share_qr_svg, name="share-qr-svg"),
+    path("<slug:slug>/share/qr.png", views_share.studio_share_qr_png, name="share-qr-png"),
+    path("<slug:slug>/share/poster.svg", views_share.studio_share_poster, name="share-poster"),
     path("<slug:slug>/settings/", views_settings.studio_settings, name="settings"),
     path("<slug:slug>/publish/", views.studio_publish, name="publish"),
     path("<slug:slug>/discard/", views.studio_discard, name="discard"),

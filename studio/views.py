@@ -122,6 +122,7 @@ def _render_list(
                 "form_url": reverse("survey:form", kwargs={"slug": q.slug}),
                 "results_url": reverse("analysis-pages:results", kwargs={"slug": q.slug}),
                 "builder_url": _builder_url(q.slug),
+                "share_url": reverse("studio:share", kwargs={"slug": q.slug}),
             }
             for q in rows
         ],
@@ -272,7 +273,6 @@ def _builder(
         + (f"?question={code}" if question is not None else ""),
         "changes": definition_draft_diff(questionnaire=questionnaire) if state.drafted else [],
         "form_url": reverse("survey:form", kwargs={"slug": questionnaire.slug}),
-        "qr_url": reverse("survey:qr", kwargs={"slug": questionnaire.slug}),
         "results_url": reverse("analysis-pages:results", kwargs={"slug": questionnaire.slug}),
         "list_url": reverse("studio:list"),
     }

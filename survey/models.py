@@ -79,6 +79,11 @@ class Questionnaire(models.Model):
     # Keys of the definition file this version of the platform does not model, kept so an
     # export gives back what was imported.
     extra = models.JSONField(default=dict, blank=True)
+    # The WeChat share card (empty: the title, and the start of the introduction).
+    share_title = models.CharField(_("share card title"), max_length=64, blank=True)
+    share_description = models.CharField(
+        _("share card description"), max_length=120, blank=True
+    )
     definition_version = models.PositiveIntegerField(
         _("definition version"),
         default=1,

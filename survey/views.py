@@ -402,12 +402,22 @@ class _Form:
         return {
             "config": config.as_json(),
             "share": {
-                "title": label_text(self.questionnaire.title),
-                "desc": label_text(self.questionnaire.intro)[:120],
+                "title": share_title(self.questionnaire),
+                "desc": share_description(self.questionnaire),
                 "link": link,
                 "imgUrl": self.request.build_absolute_uri(static("survey/share-cover.png")),
             },
         }
+
+
+def share_title(questionnaire: Questionnaire) -> str:
+    """The share card's title: the one set in the studio, else the questionnaire's title."""
+    return questionnaire.share_title or label_text(questionnaire.title)
+
+
+def share_description(questionnaire: Questionnaire) -> str:
+    """The share card's text: the one set in the studio, else the introduction's start."""
+    return questionnaire.share_description or label_text(questionnaire.intro)[:120]
 
 
 def _language_choices(questionnaire: Questionnaire) -> list[dict[str, str]]:

@@ -187,6 +187,8 @@ def test_the_compiled_catalogue_is_up_to_date_with_the_po_file(catalogue: list[E
     for entry in catalogue:
         if "msgid_plural" in entry.strings:
             got = compiled.ngettext(entry.msgid, entry.strings["msgid_plural"], 1)
+        elif "msgctxt" in entry.strings:  # one word, two meanings ("Share": 比例 / 分享)
+            got = compiled.pgettext(entry.strings["msgctxt"], entry.msgid)
         else:
             got = compiled.gettext(entry.msgid)
         if got != entry.translations[0]:

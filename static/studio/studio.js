@@ -4,6 +4,30 @@
    by the server's one rulebook. */
 (function () {
   "use strict";
+  /* The share page: the poster as a PNG, drawn by the browser (which has the fonts). */
+  var poster = document.querySelector("img[data-poster]");
+  var posterButton = document.querySelector("[data-poster-png]");
+  if (poster && posterButton) {
+    posterButton.hidden = false;
+    posterButton.addEventListener("click", function () {
+      var image = new Image();
+      image.onload = function () {
+        var canvas = document.createElement("canvas");
+        canvas.width = image.naturalWidth || 750;
+        canvas.height = image.naturalHeight || 1100;
+        canvas.getContext("2d").drawImage(image, 0, 0, canvas.width, canvas.height);
+        canvas.toBlob(function (blob) {
+          var link = document.createElement("a");
+          link.href = URL.createObjectURL(blob);
+          link.download = poster.dataset.poster + ".png";
+          document.body.appendChild(link);
+          link.click();
+          link.remove();
+        }, "image/png");
+      };
+      image.src = poster.src;
+    });
+  }
   var data = document.getElementById("logic-questions");
   var words = document.getElementById("logic-words");
   if (!data || !words) { return; }

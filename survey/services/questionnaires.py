@@ -557,3 +557,13 @@ def plain_number(value: Decimal | None) -> int | float | None:
     if value is None:
         return None
     return int(value) if value == value.to_integral_value() else float(value)
+
+
+def questionnaire_share_card_set(
+    *, questionnaire: Questionnaire, title: str, description: str
+) -> Questionnaire:
+    """Set the WeChat share card's title and text (empty: the defaults, see survey.views)."""
+    questionnaire.share_title = title.strip()[:64]
+    questionnaire.share_description = description.strip()[:120]
+    questionnaire.save(update_fields=["share_title", "share_description", "updated_at"])
+    return questionnaire

@@ -95,6 +95,15 @@ def test_an_admin_builds_publishes_and_gets_a_response_by_clicks_alone(
     form.wait_for_url("**/thanks/")
     assert Response.objects.filter(questionnaire__slug="community").count() == 1
 
+    page.goto(server("/studio/community/share/"))
+    with page.expect_download() as download:
+        page.get_by_role("button", name="下载 PNG").click()
+    poster = download.value
+    assert poster.suggested_filename == "community-poster.png"
+    with open(poster.path(), "rb") as drawn:
+        assert drawn.read(8) == b"\x89PNG\r\n\x1a\n"
+    page.screenshot(path=str(artifacts / "studio-share.png"), full_page=True)
+
     page.goto(server("/studio/"))
     expect(page.locator('tr[data-slug="community"] [data-counts]')).to_have_text("1 / 1")
     page.screenshot(path=str(artifacts / "studio-list.png"), full_page=True)
