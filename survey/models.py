@@ -646,6 +646,10 @@ class AuditEvent(models.Model):
             "identity_retention",
             _("Identities dropped after the retention period"),
         )
+        ACCESS_GRANT = "access_grant", _("Access granted")
+        ACCESS_REVOKE = "access_revoke", _("Access revoked")
+        TOKEN_CREATE = "token_create", _("Collector token created")
+        TOKEN_REVOKE = "token_revoke", _("Collector token revoked")
 
     action = models.CharField(_("action"), max_length=40, choices=Action.choices)
     actor = models.ForeignKey(
@@ -683,6 +687,10 @@ class AuditEvent(models.Model):
                         "status_override",
                         "respondent_forget",
                         "identity_retention",
+                        "access_grant",
+                        "access_revoke",
+                        "token_create",
+                        "token_revoke",
                     ]
                 ),
                 name="audit_event_action_known",
