@@ -1,6 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+# Our own name on the admin's pages (not "Django administration").
+admin.site.site_header = gettext_lazy("Wenji administration")
+admin.site.site_title = gettext_lazy("Wenji")
+admin.site.index_title = gettext_lazy("Questionnaires, responses and accounts")
 
 # /healthz is answered by config.middleware.HealthCheckMiddleware, ahead of host checks.
 urlpatterns = [

@@ -296,3 +296,6 @@ def test_the_questionnaire_list_offers_the_publish_action_in_chinese(ipb_draft, 
     assert "关闭（停止收集答卷）" in chinese
     assert "Publish (open for responses)" not in chinese
     assert "Publish (open for responses)" in english
+    # our own name on the header, and the way to the studio and the results from each row
+    assert "问集管理后台" in chinese and "Django" not in chinese.split("<h1")[0]
+    assert 'href="/studio/ipb-survey/"' in chinese and 'href="/results/ipb-survey/"' in chinese

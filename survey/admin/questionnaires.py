@@ -189,6 +189,7 @@ class QuestionnaireAdmin(RulebookAdmin, DefinitionChangeAdmin, admin.ModelAdmin)
         "response_count",
         "opened_at",
         "closed_at",
+        "pages",
     )
     list_filter = ("status",)
     search_fields = ("slug",)
@@ -248,6 +249,17 @@ class QuestionnaireAdmin(RulebookAdmin, DefinitionChangeAdmin, admin.ModelAdmin)
     @admin.display(description=_("title"))
     def title_text(self, questionnaire: Questionnaire) -> str:
         return label_text(questionnaire.title)
+
+    @admin.display(description=_("pages"))
+    def pages(self, questionnaire: Questionnaire) -> str:
+        """Links to the studio's builder and to the results (by URL name: no import upward)."""
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">{}</a>',
+            reverse("studio:builder", args=[questionnaire.slug]),
+            _("Studio"),
+            reverse("analysis-pages:results", args=[questionnaire.slug]),
+            _("Results"),
+        )
 
     @admin.display(description=_("public link and QR code"))
     def sharing(self, questionnaire: Questionnaire) -> str:
