@@ -81,9 +81,7 @@ class Questionnaire(models.Model):
     extra = models.JSONField(default=dict, blank=True)
     # The WeChat share card (empty: the title, and the start of the introduction).
     share_title = models.CharField(_("share card title"), max_length=64, blank=True)
-    share_description = models.CharField(
-        _("share card description"), max_length=120, blank=True
-    )
+    share_description = models.CharField(_("share card description"), max_length=120, blank=True)
     definition_version = models.PositiveIntegerField(
         _("definition version"),
         default=1,
