@@ -2,7 +2,14 @@
 
 from django.urls import path
 
-from studio import views, views_logic, views_settings, views_share, views_team
+from studio import (
+    views,
+    views_logic,
+    views_preview,
+    views_settings,
+    views_share,
+    views_team,
+)
 
 app_name = "studio"
 urlpatterns = [
@@ -20,6 +27,7 @@ urlpatterns = [
     path("<slug:slug>/share/qr.svg", views_share.studio_share_qr_svg, name="share-qr-svg"),
     path("<slug:slug>/share/qr.png", views_share.studio_share_qr_png, name="share-qr-png"),
     path("<slug:slug>/share/poster.svg", views_share.studio_share_poster, name="share-poster"),
+    path("<slug:slug>/preview/", views_preview.studio_preview, name="preview"),
     path("<slug:slug>/team/", views_team.studio_team, name="team"),
     path("<slug:slug>/settings/", views_settings.studio_settings, name="settings"),
     path("<slug:slug>/publish/", views.studio_publish, name="publish"),

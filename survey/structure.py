@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from survey.expressions import QuestionSpec, compile_expression
+from survey.expressions import QuestionSpec, canonical_code, compile_expression
 from survey.models import Question, Questionnaire, ValidityRule
 
 
@@ -164,6 +164,83 @@ def structure_build(questionnaire: Questionnaire) -> Structure:
         questions=defs,
         validity=validity,
         section_titles={q.section.code: q.section.title for q in questions},
+    )
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def structure_from_document(document: dict[str, Any], *, questionnaire: Questionnaire) -> Structure:
+    """The structure of a *valid* questionnaire/v1 document (a draft not yet published), for
+    previewing it with the form's own renderer. Rows it has no ids for get negative ones: it
+    must never be used to store answers."""
+    specs: dict[str, QuestionSpec] = {}
+    entries: list[tuple[dict, str]] = []
+    section_titles: dict[str, Any] = {}
+    for section in document.get("sections") or []:
+        section_titles[str(section["code"])] = section.get("title", "")
+        for question in section.get("questions") or []:
+            key = "scale" if question["type"] == "matrix" else "options"
+            specs[question["code"]] = QuestionSpec(
+                code=question["code"],
+                type=question["type"],
+                options=frozenset(canonical_code(o["code"]) for o in question.get(key) or []),
+                items=frozenset(canonical_code(i["code"]) for i in question.get("items") or []),
+            )
+            entries.append((question, str(section["code"])))
+    counter = iter(range(-1, -1_000_000, -1))
+    defs: dict[str, QuestionDef] = {}
+    for question, section_code in entries:
+        key = "scale" if question["type"] == "matrix" else "options"
+        show_if = (question.get("show_if") or "").strip()
+        attention = question.get("attention_check") or {}
+        defs[question["code"]] = QuestionDef(
+            id=next(counter),
+            code=question["code"],
+            type=question["type"],
+            required=question.get("required", True),
+            show_if=compile_expression(show_if, specs) if show_if else None,
+            show_if_source=show_if,
+            options={
+                canonical_code(o["code"]): OptionDef(
+                    id=next(counter),
+                    code=canonical_code(o["code"]),
+                    value=o["code"],
+                    score=_decimal(o.get("score")),
+                    is_other=bool(o.get("other")),
+                    exclusive=bool(o.get("exclusive")),
+                    hidden=bool(o.get("hidden")),
+                    label=o.get("label", ""),
+                )
+                for o in question.get(key) or []
+            },
+            items={
+                canonical_code(i["code"]): ItemDef(
+                    id=next(counter), code=canonical_code(i["code"]), label=i.get("label", "")
+                )
+                for i in question.get("items") or []
+            },
+            min_choices=question.get("min_choices"),
+            max_choices=question.get("max_choices"),
+            min_value=_decimal(question.get("min")),
+            max_value=_decimal(question.get("max")),
+            integer=question.get("integer", True),
+            max_length=question.get("max_length") or Question.DEFAULT_TEXT_MAX_LENGTH,
+            straightlining_check=bool(question.get("straightlining_check")),
+            attention_expect=canonical_code(attention["expect"]) if attention else "",
+            section_code=section_code,
+            label=question.get("label", ""),
+            note=question.get("hint", ""),
+            hidden=bool(question.get("hidden")),
+        )
+    return Structure(
+        questionnaire_id=questionnaire.pk,
+        slug=questionnaire.slug,
+        definition_version=questionnaire.definition_version,
+        one_response_per=(document.get("settings") or {}).get("one_response_per", "none"),
+        questions=defs,
+        section_titles=section_titles,
     )
 
 

@@ -104,6 +104,16 @@ def questionnaire_form(request: HttpRequest, slug: str) -> HttpResponse:
     return _private(response)
 
 
+def questionnaire_preview(
+    request: HttpRequest, questionnaire: Questionnaire, structure: Structure
+) -> HttpResponse:
+    """The form of ``structure`` (a draft's, say) as a preview: shown and checked, logic
+    working, never stored and no cookie set (the studio's live preview)."""
+    visitor = _Visitor(Identity("device", "preview"), None, "web", None)
+    form = _Form(request, questionnaire, structure, visitor, preview=True)
+    return _private(form.post() if request.method == "POST" else form.get())
+
+
 @gzip_page
 @require_GET
 def questionnaire_thanks(request: HttpRequest, slug: str) -> HttpResponse:

@@ -15,7 +15,7 @@ from survey.models import Questionnaire, Response
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-DESKTOP = {"width": 1280, "height": 900}
+DESKTOP = {"width": 1600, "height": 1000}
 
 
 def admin_cookie(server) -> dict:
@@ -79,6 +79,14 @@ def test_an_admin_builds_publishes_and_gets_a_response_by_clicks_alone(
     expect(editor.locator(".live-check")).to_have_text("规则检查通过：可以使用这个表达式。")
     save(page)
     expect(page.locator(".studio-messages")).to_contain_text("已保存到草稿：Q2")
+    # the live preview is the draft, by the form's renderer, with the skip rule working
+    preview = page.frame_locator("iframe[data-preview]")
+    expect(preview.locator("#q-Q1")).to_contain_text("您多久参加一次社区活动？")
+    matrix = preview.locator("#q-Q2")
+    preview.locator('#q-Q1 input[value="4"]').check()  # 从不: Q2 is not asked
+    expect(matrix).to_be_hidden()
+    preview.locator('#q-Q1 input[value="1"]').check()
+    expect(matrix).to_be_visible()
     expect(page.locator("#outline-Q1")).to_contain_text("Q2")  # what depends on Q1
     page.screenshot(path=str(artifacts / "studio-builder.png"), full_page=True)
 

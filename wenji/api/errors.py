@@ -75,6 +75,9 @@ DOMAIN_CODES = (
     "base_changed",
     "invalid_filters",
     "filtered_too_large",
+    # The studio's refusals: its pages show them; an API built on its services would send them.
+    "edit_refused",
+    "team_change_refused",
 )
 # Domain refusals whose HTTP status is neither 400 nor 409.
 DOMAIN_STATUS = {"edit_conflict": status.HTTP_412_PRECONDITION_FAILED}
