@@ -25,6 +25,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -44,6 +45,7 @@ from studio.selectors import studio_questionnaires
 from studio.services import edits
 from studio.services.starts import Start, studio_questionnaire_start, template_choices
 from studio.views_logic import logic_questions
+from studio.views_schedule import schedule_form
 from survey.forms.labels import label_in
 from survey.forms.rulebook import place_problems
 from survey.interchange import DefinitionError
@@ -269,6 +271,8 @@ def _builder(
         "conflict": conflict,
         "types": list(TYPE_NAMES.items()),
         "logic_questions": logic_questions(document, language, before=code),
+        "schedule": schedule_form(questionnaire),
+        "window": questionnaire.window_at(timezone.now()),
         "check_url": reverse("studio:logic-check", kwargs={"slug": questionnaire.slug})
         + (f"?question={code}" if question is not None else ""),
         "changes": definition_draft_diff(questionnaire=questionnaire) if state.drafted else [],

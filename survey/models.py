@@ -9,6 +9,8 @@ and scores stay editable; a change to anything the analysis reads bumps
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -79,6 +81,13 @@ class Questionnaire(models.Model):
     # Keys of the definition file this version of the platform does not model, kept so an
     # export gives back what was imported.
     extra = models.JSONField(default=dict, blank=True)
+    # When responses are taken: an open questionnaire takes them from ``opens_at`` (if set)
+    # until ``closes_at`` (if set), and at most ``response_limit`` of them (if set).
+    opens_at = models.DateTimeField(_("takes responses from"), null=True, blank=True)
+    closes_at = models.DateTimeField(_("takes responses until"), null=True, blank=True)
+    response_limit = models.PositiveIntegerField(
+        _("at most this many responses"), null=True, blank=True
+    )
     # The WeChat share card (empty: the title, and the start of the introduction).
     share_title = models.CharField(_("share card title"), max_length=64, blank=True)
     share_description = models.CharField(_("share card description"), max_length=120, blank=True)
@@ -109,6 +118,16 @@ class Questionnaire(models.Model):
                 condition=Q(status__in=["draft", "open", "closed"]),
                 name="questionnaire_status_known",
             ),
+            models.CheckConstraint(
+                condition=Q(opens_at__isnull=True)
+                | Q(closes_at__isnull=True)
+                | Q(closes_at__gt=F("opens_at")),
+                name="questionnaire_closes_after_it_opens",
+            ),
+            models.CheckConstraint(
+                condition=Q(response_limit__isnull=True) | Q(response_limit__gt=0),
+                name="questionnaire_response_limit_positive",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -117,6 +136,26 @@ class Questionnaire(models.Model):
     @property
     def default_language(self) -> str:
         return self.languages[0] if self.languages else settings.LANGUAGE_CODE
+
+    class Window(models.TextChoices):
+        """Whether an open questionnaire takes responses now (``window_at``)."""
+
+        TAKING = "taking", _("Taking responses")
+        NOT_YET = "not_yet", _("Not open yet")
+        ENDED = "ended", _("Ended")
+        FULL = "full", _("Full")
+
+    def window_at(self, now: datetime, *, responses: int | None = None) -> str:
+        """Where ``now`` falls in the schedule; ``responses`` (the number stored) is needed
+        only to say FULL, and only when there is a limit."""
+        if self.opens_at is not None and now < self.opens_at:
+            return self.Window.NOT_YET
+        if self.closes_at is not None and now >= self.closes_at:
+            return self.Window.ENDED
+        limit = self.response_limit
+        if limit is not None and responses is not None and responses >= limit:
+            return self.Window.FULL
+        return self.Window.TAKING
 
     def publish(self) -> None:
         """draft or closed → open."""

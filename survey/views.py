@@ -45,7 +45,7 @@ from survey.form_logic import (
 )
 from survey.form_page import form_page_build
 from survey.labels import label_text
-from survey.models import Questionnaire
+from survey.models import Questionnaire, Response
 from survey.services.answers import answers_check
 from survey.services.identity import (
     DEVICE_COOKIE_MAX_AGE,
@@ -91,6 +91,10 @@ def questionnaire_form(request: HttpRequest, slug: str) -> HttpResponse:
     if questionnaire.status == Questionnaire.Status.CLOSED:
         return _private(render(request, "survey/closed.html", _base(questionnaire), status=410))
     preview = questionnaire.status == Questionnaire.Status.DRAFT
+    if not preview:
+        window = _window(questionnaire)
+        if window != Questionnaire.Window.TAKING:
+            return _private(_not_taking(request, questionnaire, window))
     if not preview and wechat_active(request):
         detour = _wechat_oauth(request)
         if detour is not None:
@@ -135,6 +139,23 @@ def questionnaire_qr(request: HttpRequest, slug: str) -> HttpResponse:
     response["Content-Disposition"] = f'inline; filename="{questionnaire.slug}-qr.svg"'
     patch_cache_control(response, public=True, max_age=3600)
     return response
+
+
+def _window(questionnaire: Questionnaire) -> str:
+    """Whether the open questionnaire takes responses now (one count, only with a limit)."""
+    stored = (
+        Response.objects.filter(questionnaire=questionnaire).count()
+        if questionnaire.response_limit is not None
+        else None
+    )
+    return questionnaire.window_at(timezone.now(), responses=stored)
+
+
+def _not_taking(request: HttpRequest, questionnaire: Questionnaire, window: str) -> HttpResponse:
+    """The page instead of the form: not open yet (200, come back), ended or full (410)."""
+    context = {**_base(questionnaire), "window": window, "opens_at": questionnaire.opens_at}
+    status = 200 if window == Questionnaire.Window.NOT_YET else 410
+    return render(request, "survey/closed.html", context, status=status)
 
 
 def _visible_questionnaire(request: HttpRequest, slug: str) -> Questionnaire:
@@ -336,6 +357,9 @@ class _Form:
                 drop_hidden=True,
             )
         except QuestionnaireNotOpen:
+            window = _window(self.questionnaire)
+            if window != Questionnaire.Window.TAKING:
+                return _not_taking(self.request, self.questionnaire, window)
             return render(self.request, "survey/closed.html", _base(self.questionnaire), status=410)
         except SubmissionConflict:
             message = _("This form was already sent once. Send it again to add a new response.")

@@ -6,7 +6,10 @@ Promises:
 - a ``submission_id`` is stored at most once, whatever the races: the same id with the same
   answers gives back the first response, with different answers it is refused;
 - every accepted submission is kept, valid or not: validity is a mark, never a deletion;
-- raw respondent identities and IP addresses never reach the database (keyed hashes only).
+- raw respondent identities and IP addresses never reach the database (keyed hashes only);
+- an open questionnaire takes responses only within its schedule (``opens_at``, ``closes_at``)
+  and at most ``response_limit`` of them: with a limit, submissions to that questionnaire are
+  serialised on its row, so the limit holds whatever the races.
 """
 
 from __future__ import annotations
@@ -102,6 +105,7 @@ def response_submit(
         _check_timing(started_at=started_at, submitted_at=submitted_at, now=now)
         if questionnaire.status != Questionnaire.Status.OPEN:
             raise QuestionnaireNotOpen(_("This questionnaire is not accepting responses."))
+        _check_window(questionnaire.window_at(now))
     except SubmissionError:
         # A retry of a submission stored before (say, just before the questionnaire closed)
         # still gets its original answer back.
@@ -127,6 +131,8 @@ def response_submit(
         with transaction.atomic():
             # Inside the transaction: the upsert's row lock serialises one respondent's
             # concurrent submissions, so two arriving at once cannot both count as the first.
+            if questionnaire.response_limit is not None:
+                _check_room(questionnaire, submission_id)
             respondent = respondent_upsert(identity=identity) if identity else None
             response.respondent = respondent
             once = structure.one_response_per == Questionnaire.OneResponsePer.RESPONDENT
@@ -145,6 +151,24 @@ def response_submit(
             raise
         return SubmitResult(earlier, created=False)
     return SubmitResult(response, created=True)
+
+
+def _check_window(window: str) -> None:
+    if window == Questionnaire.Window.NOT_YET:
+        raise QuestionnaireNotOpen(_("This questionnaire does not take responses yet."))
+    if window == Questionnaire.Window.ENDED:
+        raise QuestionnaireNotOpen(_("This questionnaire's time for responses has ended."))
+
+
+def _check_room(questionnaire: Questionnaire, submission_id: uuid.UUID) -> None:
+    """Refuse a submission beyond the limit. The row lock makes the count and the insert one
+    step for every submission to this questionnaire (the transaction holds it until commit)."""
+    Questionnaire.objects.select_for_update().filter(pk=questionnaire.pk).values("pk").first()
+    stored = Response.objects.filter(questionnaire_id=questionnaire.pk).count()
+    if questionnaire.window_at(timezone.now(), responses=stored) == Questionnaire.Window.FULL:
+        if Response.objects.filter(submission_id=submission_id).exists():
+            return  # a retry of one stored before: the insert's conflict gives it back
+        raise QuestionnaireNotOpen(_("This questionnaire has all the responses it needs."))
 
 
 def _check_timing(*, started_at: datetime | None, submitted_at: datetime, now: datetime) -> None:

@@ -77,6 +77,7 @@ DOMAIN_CODES = (
     "filtered_too_large",
     # The studio's refusals: its pages show them; an API built on its services would send them.
     "edit_refused",
+    "invalid_schedule",
     "team_change_refused",
 )
 # Domain refusals whose HTTP status is neither 400 nor 409.
