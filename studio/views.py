@@ -18,6 +18,7 @@ Publishing applies the draft (``definition_publish``) and opens the questionnair
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib import messages
@@ -55,11 +56,14 @@ from survey.services.drafts import (
     DefinitionInvalid,
     DraftChanged,
     DraftState,
+    NothingToUndo,
     definition_draft_diff,
     definition_draft_discard,
     definition_draft_get,
     definition_draft_save,
+    definition_draft_undo,
     definition_publish,
+    definition_undo_depth,
 )
 from survey.services.questionnaires import (
     QuestionnaireStateError,
@@ -272,6 +276,7 @@ def _builder(
         "types": list(TYPE_NAMES.items()),
         "logic_questions": logic_questions(document, language, before=code),
         "schedule": schedule_form(questionnaire),
+        "undo_depth": definition_undo_depth(questionnaire=questionnaire) if state.drafted else 0,
         "window": questionnaire.window_at(timezone.now()),
         "check_url": reverse("studio:logic-check", kwargs={"slug": questionnaire.slug})
         + (f"?question={code}" if question is not None else ""),
@@ -413,6 +418,48 @@ def studio_question_move(request: HttpRequest, slug: str, code: str) -> HttpResp
         return HttpResponseRedirect(_builder_url(slug))
     _save(request, questionnaire, document, _("%(code)s moved.") % {"code": code})
     return HttpResponseRedirect(_builder_url(slug, code).replace("#editor", f"#outline-{code}"))
+
+
+@require_POST
+@login_guard
+def studio_questions_arrange(request: HttpRequest, slug: str) -> HttpResponse:
+    """Questions placed by drag and drop: ``layout`` is JSON, section code → question codes."""
+    questionnaire = studio_questionnaire(request, slug, edit=True)
+    state = definition_draft_get(questionnaire=questionnaire)
+    try:
+        layout = json.loads(request.POST.get("layout", "")[:100_000])
+        if not isinstance(layout, dict) or not all(
+            isinstance(codes, list) and all(isinstance(c, str) for c in codes)
+            for codes in layout.values()
+        ):
+            raise ValueError
+        document = edits.questions_arrange(state.document, layout=layout)
+    except ValueError:
+        messages.error(request, _("The new order could not be read; nothing was moved."))
+        return HttpResponseRedirect(_builder_url(slug))
+    except edits.EditRefused as error:
+        messages.error(request, error.message)
+        return HttpResponseRedirect(_builder_url(slug))
+    _save(request, questionnaire, document, _("The questions were rearranged."))
+    return HttpResponseRedirect(_builder_url(slug, request.POST.get("moved", "")[:64]))
+
+
+@require_POST
+@login_guard
+def studio_undo(request: HttpRequest, slug: str) -> HttpResponse:
+    """Put back the draft as it was before its newest save."""
+    questionnaire = studio_questionnaire(request, slug, edit=True)
+    try:
+        definition_draft_undo(
+            questionnaire=questionnaire, if_match=request.POST.get("etag", ""), user=request.user
+        )
+    except DraftChanged:
+        messages.error(request, conflict_message())
+    except NothingToUndo as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The last change was undone."))
+    return HttpResponseRedirect(_builder_url(slug, request.POST.get("q", "")[:64]))
 
 
 @require_POST

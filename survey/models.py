@@ -619,6 +619,25 @@ class DefinitionDraft(models.Model):
         return f"{self.questionnaire_id} draft r{self.revision}"
 
 
+class DefinitionUndo(models.Model):
+    """One step of a draft's undo stack: the document as it was before a save (the newest row
+    is undone first; ``survey.services.drafts`` keeps the newest ``UNDO_DEPTH``)."""
+
+    questionnaire = models.ForeignKey(
+        Questionnaire, on_delete=models.CASCADE, related_name="draft_undo"
+    )
+    document = models.JSONField(_("definition"))
+    pushed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("draft undo step")
+        verbose_name_plural = _("draft undo steps")
+        indexes = [models.Index(fields=["questionnaire", "-id"], name="definition_undo_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.questionnaire_id} undo step {self.pk}"
+
+
 class QuestionnaireAccess(models.Model):
     """Grants an analyst (or collector) access to one questionnaire. Admins see everything."""
 

@@ -28,6 +28,42 @@
       image.src = poster.src;
     });
   }
+  /* Drag and drop (SortableJS): questions across the outline, options and items in the
+     editor. Keyboard users have the ↑ ↓ buttons and the order boxes. */
+  if (window.Sortable) {
+    var arrange = document.querySelector("form[data-arrange]");
+    document.querySelectorAll("ol.outline-questions").forEach(function (list) {
+      window.Sortable.create(list, {
+        group: "questions",
+        handle: ".drag",
+        animation: 120,
+        forceFallback: true,  // pointer events: the same on phones, tablets and desktops
+        onEnd: function (event) {
+          if (!arrange || (event.from === event.to && event.oldIndex === event.newIndex)) { return; }
+          var layout = {};
+          document.querySelectorAll("ol.outline-questions").forEach(function (section) {
+            layout[section.dataset.section] = Array.prototype.map.call(
+              section.querySelectorAll("li[data-code]"), function (li) { return li.dataset.code; });
+          });
+          arrange.elements.layout.value = JSON.stringify(layout);
+          arrange.elements.moved.value = event.item.dataset.code;
+          arrange.submit();
+        }
+      });
+    });
+    document.querySelectorAll("table[data-sortable-rows] tbody").forEach(function (body) {
+      window.Sortable.create(body, {
+        handle: ".drag",
+        animation: 120,
+        forceFallback: true,
+        onEnd: function () {
+          body.querySelectorAll("input[name$='-ORDER']").forEach(function (box, index) {
+            box.value = index + 1;
+          });
+        }
+      });
+    });
+  }
   var data = document.getElementById("logic-questions");
   var words = document.getElementById("logic-words");
   if (!data || !words) { return; }

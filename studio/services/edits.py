@@ -194,6 +194,21 @@ def question_move(document: Document, *, code: str, step: int) -> Document:
     return changed
 
 
+def questions_arrange(document: Document, *, layout: dict[str, list[str]]) -> Document:
+    """``document`` with its questions placed as ``layout`` says (section code → question
+    codes, in order), as a drag and drop leaves them. Every question must be placed once, in
+    a section that exists; ``EditRefused`` otherwise (the page was outdated)."""
+    changed = copy.deepcopy(document)
+    by_code = {str(q.get("code")): q for _s, q in _questions(changed)}
+    placed = [code for codes in layout.values() for code in codes]
+    sections = {str(s.get("code")): s for s in changed.get("sections") or []}
+    if sorted(placed) != sorted(by_code) or set(layout) - set(sections):
+        raise EditRefused(_("The questions changed meanwhile; reload the page and move again."))
+    for code, section in sections.items():
+        section["questions"] = [by_code[q] for q in layout.get(code, [])]
+    return changed
+
+
 def section_add(document: Document, *, title: str, language: str) -> tuple[Document, str]:
     changed = copy.deepcopy(document)
     sections = changed.setdefault("sections", [])

@@ -20,6 +20,11 @@ Promises:
   refused with the number of answers it would orphan, and the draft is kept. Responses keep
   the ``definition_version`` they were answered under.
 - ``questionnaire_create`` makes a new questionnaire (a draft, not yet open) from a document.
+- Every save pushes the document it replaces on the draft's undo stack (the newest
+  ``UNDO_DEPTH`` steps are kept); ``definition_draft_undo`` pops the newest back as the next
+  revision (the etag never repeats, so an editor holding an older page still gets a
+  conflict), and when that is the definition in force, the draft goes. Publishing and
+  discarding empty the stack.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from django.utils.translation import gettext as _
 from survey.interchange import DefinitionError
 from survey.interchange_checks import definition_problems
 from survey.interchange_problems import Problem
-from survey.models import DefinitionDraft, Questionnaire
+from survey.models import DefinitionDraft, DefinitionUndo, Questionnaire
 from survey.services.definitions import Change, definition_diff, document_hash
 from survey.services.questionnaires import (
     answers_touched,
@@ -86,6 +91,14 @@ class NothingToPublish(DomainError):
     conflict = True
 
 
+class NothingToUndo(DomainError):
+    code = "nothing_to_undo"
+    conflict = True
+
+
+UNDO_DEPTH = 20
+
+
 @dataclass(frozen=True)
 class DraftState:
     document: dict[str, Any]
@@ -125,6 +138,7 @@ def definition_draft_save(
             raise DraftChanged(
                 _("The definition was changed since you opened it; reload it and edit again.")
             )
+        _undo_push(locked, current.document)
         draft, created = DefinitionDraft.objects.get_or_create(
             questionnaire=locked,
             defaults={
@@ -140,6 +154,49 @@ def definition_draft_save(
             draft.updated_by = user
             draft.save(update_fields=["document", "revision", "updated_by", "updated_at"])
     return _draft_state(draft)
+
+
+def definition_draft_undo(
+    *, questionnaire: Questionnaire, if_match: str, user: AbstractBaseUser | None
+) -> DraftState:
+    """Put back the document the newest save replaced; see the module's promises."""
+    with transaction.atomic():
+        locked = Questionnaire.objects.select_for_update().get(pk=questionnaire.pk)
+        current = definition_draft_get(questionnaire=locked)
+        if if_match != current.etag:
+            raise DraftChanged(
+                _("The definition was changed since you opened it; reload it and edit again.")
+            )
+        step = DefinitionUndo.objects.filter(questionnaire=locked).order_by("-id").first()
+        draft = DefinitionDraft.objects.filter(questionnaire=locked).first()
+        if step is None or draft is None:
+            raise NothingToUndo(_("There is nothing to undo."))
+        step.delete()
+        in_force = questionnaire_export(questionnaire=locked)
+        if document_hash(step.document) == document_hash(in_force):
+            draft.delete()  # back to the definition in force: nothing left to undo
+            DefinitionUndo.objects.filter(questionnaire=locked).delete()
+            return definition_draft_get(questionnaire=locked)
+        draft.document = step.document
+        draft.revision += 1
+        draft.updated_by = user
+        draft.save(update_fields=["document", "revision", "updated_by", "updated_at"])
+    return _draft_state(draft)
+
+
+def definition_undo_depth(*, questionnaire: Questionnaire) -> int:
+    """How many saves of the draft can be undone."""
+    return DefinitionUndo.objects.filter(questionnaire=questionnaire).count()
+
+
+def _undo_push(questionnaire: Questionnaire, document: dict[str, Any]) -> None:
+    DefinitionUndo.objects.create(questionnaire=questionnaire, document=document)
+    stale = (
+        DefinitionUndo.objects.filter(questionnaire=questionnaire)
+        .order_by("-id")
+        .values_list("id", flat=True)[UNDO_DEPTH:]
+    )
+    DefinitionUndo.objects.filter(id__in=list(stale)).delete()
 
 
 def definition_draft_diff(*, questionnaire: Questionnaire) -> list[dict[str, Any]]:
@@ -181,12 +238,14 @@ def definition_publish(*, questionnaire: Questionnaire) -> Questionnaire:
                 [Problem("definition_conflict", "definition", p) for p in error.problems],
             ) from error
         draft.delete()
+        DefinitionUndo.objects.filter(questionnaire=locked).delete()
     return published
 
 
 def definition_draft_discard(*, questionnaire: Questionnaire) -> bool:
     """Delete the draft; whether there was one. The definition in force is untouched."""
     deleted, _by_model = DefinitionDraft.objects.filter(questionnaire=questionnaire).delete()
+    DefinitionUndo.objects.filter(questionnaire=questionnaire).delete()
     return bool(deleted)
 
 

@@ -5,6 +5,8 @@ counted in the studio's list. Screenshots of the list and the builder for the RE
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
@@ -133,3 +135,41 @@ def test_keyboard_alone_moves_a_question(server, new_context):
     page.get_by_role("button", name="上移 Q2").focus()
     page.keyboard.press("Enter")
     expect(page.locator(".outline-questions li").first).to_contain_text("Q2")
+
+
+def drag(page, handle, target) -> None:
+    """A person's drag: press on the handle, move in steps, release over the target."""
+    start, end = handle.bounding_box(), target.bounding_box()
+    page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(end["x"] + 10, end["y"] + 2, steps=12)
+    page.mouse.move(end["x"] + 12, end["y"] + 3, steps=3)
+    page.mouse.up()
+
+
+def test_drag_and_drop_moves_questions_and_options_and_undo_puts_them_back(server, new_context):
+    context = new_context(locale="zh-CN", viewport=DESKTOP)
+    context.add_cookies([admin_cookie(server)])
+    page = context.new_page()
+    page.goto(server("/studio/"))
+    page.get_by_label("空白问卷").check()
+    page.get_by_label("标题").fill("拖动")
+    page.get_by_label("网址标识（slug）").fill("drag")
+    page.get_by_role("button", name="创建").click()
+    page.get_by_role("button", name="填空题").click()
+    expect(page.locator("#editor-title")).to_contain_text("Q2")
+
+    drag(page, page.locator("#outline-Q2 .drag"), page.locator("#outline-Q1"))
+    expect(page.locator(".studio-messages")).to_contain_text("题目顺序已调整")
+    expect(page.locator(".outline-questions li").first).to_contain_text("Q2")
+
+    page.locator("#outline-Q1 a").click()
+    rows = page.locator("table[data-sortable-rows] tbody tr")
+    drag(page, rows.nth(1).locator(".drag"), rows.nth(0))
+    expect(rows.nth(0).locator("input[name$='-code']")).to_have_value("2")  # option 2 first
+    expect(rows.nth(0).locator("input[name$='-ORDER']")).to_have_value("1")  # renumbered
+    expect(rows.nth(1).locator("input[name$='-ORDER']")).to_have_value("2")
+
+    page.get_by_role("button", name=re.compile("撤销")).click()
+    expect(page.locator(".studio-messages")).to_contain_text("已撤销上一次修改")
+    expect(page.locator(".outline-questions li").first).to_contain_text("Q1")

@@ -78,6 +78,7 @@ DOMAIN_CODES = (
     # The studio's refusals: its pages show them; an API built on its services would send them.
     "edit_refused",
     "invalid_schedule",
+    "nothing_to_undo",
     "team_change_refused",
 )
 # Domain refusals whose HTTP status is neither 400 nor 409.
