@@ -23,7 +23,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -319,45 +319,40 @@ def _save(
 @require_POST
 @login_guard
 def studio_question_save(request: HttpRequest, slug: str, code: str) -> HttpResponse:
+    """Save one question's edit into the draft. With ``X-Autosave: 1`` (the editor's script,
+    as the admin types) the answer is JSON: saved with the new etag, or why not."""
+    autosave = request.headers.get("X-Autosave") == "1"
     questionnaire = studio_questionnaire(request, slug, edit=True)
     state = definition_draft_get(questionnaire=questionnaire)
     try:
         _section, original = edits.question_find(state.document, code)
     except edits.EditRefused:
+        if autosave:
+            return _autosave_refused(conflict_message(), 409)
         messages.error(request, conflict_message())
         return HttpResponseRedirect(_builder_url(slug))
     editor = _editor(original, request.POST)
     form, choices, items = editor["form"], editor["choices"], editor["items"]
-    bound = [f for f in (form, choices, items) if f is not None]
-    if not all(f.is_valid() for f in bound):
+    if not all(f.is_valid() for f in (form, choices, items) if f is not None):
+        if autosave:
+            return _autosave_refused(_not_saved(), 400)
         return _builder(request, questionnaire, state=state, code=code, editor=editor, status=400)
-    language = _language()
-    entry = form.entry(original)
-    choice_forms = kept_in_order(choices) if choices is not None else []
-    item_forms = kept_in_order(items) if items is not None else []
-    if choices is not None:
-        listed = [f.entry() for f in choice_forms]
-        listed += edits.entries_from_lines(
-            request.POST.get("choices_paste", ""), existing=listed, language=language
-        )
-        entry[editor["choices_key"]] = listed
-    if items is not None:
-        listed = [f.entry() for f in item_forms]
-        listed += edits.entries_from_lines(
-            request.POST.get("items_paste", ""), existing=listed, language=language, letters=True
-        )
-        entry["items"] = listed
+    entry, choice_forms, item_forms = _question_entry(request, original, editor)
     document = edits.question_replace(state.document, code=code, question=entry)
     try:
-        definition_draft_save(
+        saved = definition_draft_save(
             questionnaire=questionnaire,
             document=document,
             if_match=request.POST.get("etag", ""),
             user=request.user,
         )
     except DraftChanged:
+        if autosave:
+            return _autosave_refused(conflict_message(), 409)
         return _builder(request, questionnaire, code=code, editor=editor, conflict=True, status=409)
     except DefinitionInvalid as error:
+        if autosave:
+            return _autosave_refused(_not_saved(), 400)
         placed = place_problems(
             error.problems,
             edits.question_path(document, entry["code"]),
@@ -380,8 +375,47 @@ def studio_question_save(request: HttpRequest, slug: str, code: str) -> HttpResp
             problems=placed.elsewhere,
             status=400,
         )
+    if autosave:
+        action = reverse("studio:question", kwargs={"slug": slug, "code": entry["code"]})
+        message = _("Saved in the draft automatically.")
+        return JsonResponse(
+            {"saved": True, "etag": saved.etag, "action": action, "message": message}
+        )
     messages.success(request, _("Saved in the draft: %(code)s.") % {"code": entry["code"]})
     return HttpResponseRedirect(_builder_url(slug, entry["code"]))
+
+
+def _question_entry(
+    request: HttpRequest, original: dict[str, Any], editor: dict[str, Any]
+) -> tuple[dict[str, Any], list, list]:
+    """The question as the valid editor forms hold it, pasted lines added; and the kept option
+    and item forms in order (the rulebook's problems are placed on them)."""
+    form, choices, items = editor["form"], editor["choices"], editor["items"]
+    language = _language()
+    entry = form.entry(original)
+    choice_forms = kept_in_order(choices) if choices is not None else []
+    item_forms = kept_in_order(items) if items is not None else []
+    if choices is not None:
+        listed = [f.entry() for f in choice_forms]
+        listed += edits.entries_from_lines(
+            request.POST.get("choices_paste", ""), existing=listed, language=language
+        )
+        entry[editor["choices_key"]] = listed
+    if items is not None:
+        listed = [f.entry() for f in item_forms]
+        listed += edits.entries_from_lines(
+            request.POST.get("items_paste", ""), existing=listed, language=language, letters=True
+        )
+        entry["items"] = listed
+    return entry, choice_forms, item_forms
+
+
+def _not_saved() -> str:
+    return _("Not saved yet: something needs attention. Press “Save in the draft” to see what.")
+
+
+def _autosave_refused(message: str, status: int) -> JsonResponse:
+    return JsonResponse({"saved": False, "message": message}, status=status)
 
 
 @require_POST

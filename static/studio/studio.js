@@ -64,6 +64,47 @@
       });
     });
   }
+  /* Autosave: the question's editor is saved into the draft a moment after the admin stops
+     typing (pasted lines wait for the Save button, so that they are added once). */
+  var editorForm = document.querySelector("form[data-autosave]");
+  var savedLine = document.querySelector("[data-autosave-status]");
+  if (editorForm && savedLine && window.fetch && window.FormData) {
+    var pending = null;
+    var stopped = false;
+    var autosave = function () {
+      var body = new FormData(editorForm);
+      body.set("choices_paste", "");
+      body.set("items_paste", "");
+      fetch(editorForm.action, {
+        method: "POST",
+        body: body,
+        credentials: "same-origin",
+        headers: { "X-Autosave": "1", Accept: "application/json" }
+      }).then(function (response) {
+        return response.json().then(function (answer) { return [response.status, answer]; });
+      }).then(function (result) {
+        var answer = result[1];
+        savedLine.textContent = answer.message;
+        savedLine.className = "autosave " + (answer.saved ? "live-ok" : "live-problem");
+        if (answer.saved) {
+          document.querySelectorAll("input[name=etag]").forEach(function (box) { box.value = answer.etag; });
+          editorForm.action = answer.action;
+          var preview = document.querySelector("iframe[data-preview]");
+          if (preview && preview.contentWindow) { preview.contentWindow.location.reload(); }
+        } else if (result[0] === 409) {
+          stopped = true;  // someone else saved: never overwrite, the admin reloads
+        }
+      }).catch(function () { savedLine.textContent = ""; });
+    };
+    var schedule = function (event) {
+      if (stopped || (event.target && /_paste$/.test(event.target.name || ""))) { return; }
+      window.clearTimeout(pending);
+      pending = window.setTimeout(autosave, 1200);
+    };
+    editorForm.addEventListener("input", schedule);
+    editorForm.addEventListener("change", schedule);
+    editorForm.addEventListener("submit", function () { window.clearTimeout(pending); stopped = true; });
+  }
   var data = document.getElementById("logic-questions");
   var words = document.getElementById("logic-words");
   if (!data || !words) { return; }

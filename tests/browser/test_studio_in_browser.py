@@ -170,6 +170,40 @@ def test_drag_and_drop_moves_questions_and_options_and_undo_puts_them_back(serve
     expect(rows.nth(0).locator("input[name$='-ORDER']")).to_have_value("1")  # renumbered
     expect(rows.nth(1).locator("input[name$='-ORDER']")).to_have_value("2")
 
+    # autosave: typing is saved a moment later, without pressing Save
+    page.locator("textarea[name='q-label_zh-hans']").fill("自动保存的标题")
+    expect(page.locator("[data-autosave-status]")).to_have_text("已自动保存到草稿。")
+    page.reload()
+    expect(page.locator("#outline-Q1")).to_contain_text("自动保存的标题")
+
+    page.get_by_role("button", name=re.compile("撤销")).click()
+    expect(page.locator(".studio-messages")).to_contain_text("已撤销上一次修改")
+    expect(page.locator("#outline-Q1")).not_to_contain_text("自动保存的标题")
     page.get_by_role("button", name=re.compile("撤销")).click()
     expect(page.locator(".studio-messages")).to_contain_text("已撤销上一次修改")
     expect(page.locator(".outline-questions li").first).to_contain_text("Q1")
+
+
+def test_two_admins_editing_at_once_get_a_conflict_never_an_overwrite(server, new_context):
+    cookie = admin_cookie(server)
+    first, second = (new_context(locale="zh-CN", viewport=DESKTOP) for _ in range(2))
+    for context in (first, second):
+        context.add_cookies([cookie])
+    mine, theirs = first.new_page(), second.new_page()
+    mine.goto(server("/studio/"))
+    mine.get_by_label("空白问卷").check()
+    mine.get_by_label("标题").fill("两人同时")
+    mine.get_by_label("网址标识（slug）").fill("both")
+    mine.get_by_role("button", name="创建").click()
+    theirs.goto(server("/studio/both/?q=Q1"))
+
+    mine.locator("textarea[name='q-label_zh-hans']").fill("我的标题")
+    save(mine)
+    expect(mine.locator(".studio-messages")).to_contain_text("已保存到草稿：Q1")
+
+    theirs.locator("textarea[name='q-label_zh-hans']").fill("他们的标题")
+    expect(theirs.locator("[data-autosave-status]")).to_contain_text("其他人修改了这份问卷")
+    save(theirs)
+    expect(theirs.locator("[data-conflict]")).to_be_visible()
+    mine.reload()
+    expect(mine.locator("#outline-Q1")).to_contain_text("我的标题")

@@ -259,3 +259,18 @@ def test_publishing_applies_the_draft_and_opens_the_form(admin, blank):
     assert Client().get("/s/built/").status_code == 200
     admin.post("/studio/built/close/")
     assert Questionnaire.objects.get(slug=blank).status == Questionnaire.Status.CLOSED
+
+
+def test_autosave_answers_json_with_the_new_etag_or_why_not(admin, blank):
+    data = editor_data(admin.get("/studio/built/?q=Q1"))
+    data["q-label_zh-hans"] = "自动保存的题目"
+    saved = admin.post("/studio/built/questions/Q1/", data, HTTP_X_AUTOSAVE="1")
+    assert saved.status_code == 200 and saved.json()["saved"] is True
+    assert saved.json()["etag"] == etag(admin, blank) != data["etag"]
+    assert question(draft(blank), "Q1")["label"]["zh-hans"] == "自动保存的题目"
+    stale = admin.post("/studio/built/questions/Q1/", data, HTTP_X_AUTOSAVE="1")
+    assert stale.status_code == 409 and stale.json()["saved"] is False
+    data["etag"] = saved.json()["etag"]
+    data["options-1-code"] = "1"
+    refused = admin.post("/studio/built/questions/Q1/", data, HTTP_X_AUTOSAVE="1")
+    assert refused.status_code == 400 and "保存到草稿" in refused.json()["message"]
