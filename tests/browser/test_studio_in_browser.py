@@ -58,6 +58,12 @@ def test_an_admin_builds_publishes_and_gets_a_response_by_clicks_alone(
     save(page)
     expect(page.locator(".studio-messages")).to_contain_text("已保存到草稿：Q1")
     assert editor.locator("input[name^='options-'][name$='-code']").count() == 4
+    editor.locator("textarea[name='choices_paste']").fill("其他")
+    save(page)
+    editor.locator("input[name='options-4-is_other']").check()  # "other, please specify"
+    save(page)
+    expect(page.locator(".studio-messages")).to_contain_text("已保存到草稿：Q1")
+    expect(editor.locator("input[name='options-4-is_other']")).to_be_checked()
 
     # Q2: a matrix from the palette, asked only of those who take part (a skip rule)
     page.get_by_role("button", name="矩阵量表题").click()
@@ -79,6 +85,7 @@ def test_an_admin_builds_publishes_and_gets_a_response_by_clicks_alone(
     designer.get_by_role("button", name="添加此条件").click()
     expect(show_if).to_have_value("Q1 in [1, 2]")
     expect(editor.locator(".live-check")).to_have_text("规则检查通过：可以使用这个表达式。")
+    designer.screenshot(path=str(artifacts / "studio-logic.png"))
     save(page)
     expect(page.locator(".studio-messages")).to_contain_text("已保存到草稿：Q2")
     # the live preview is the draft, by the form's renderer, with the skip rule working
