@@ -189,7 +189,10 @@ class Questionnaire(models.Model):
 
 class Section(models.Model):
     questionnaire = models.ForeignKey(
-        Questionnaire, on_delete=models.CASCADE, related_name="sections"
+        Questionnaire,
+        on_delete=models.CASCADE,
+        related_name="sections",
+        verbose_name=_("questionnaire"),
     )
     code = models.CharField(_("code"), max_length=40, validators=[code_validator])
     title = models.JSONField(_("title"), default=str, blank=True)
@@ -226,9 +229,14 @@ class Question(models.Model):
     # The questionnaire is stored beside the section so that codes can be unique per
     # questionnaire in the database, not only per section.
     questionnaire = models.ForeignKey(
-        Questionnaire, on_delete=models.CASCADE, related_name="questions"
+        Questionnaire,
+        on_delete=models.CASCADE,
+        related_name="questions",
+        verbose_name=_("questionnaire"),
     )
-    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="questions")
+    section = models.ForeignKey(
+        Section, on_delete=models.CASCADE, related_name="questions", verbose_name=_("section")
+    )
     code = models.CharField(_("code"), max_length=40, validators=[code_validator])
     type = models.CharField(_("type"), max_length=12, choices=Type.choices)
     label = models.JSONField(_("label"), default=str)
@@ -295,7 +303,9 @@ class Question(models.Model):
 class Option(models.Model):
     """An option of a single/multiple question, or a scale point of a matrix question."""
 
-    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="options")
+    question = models.ForeignKey(
+        Question, on_delete=models.CASCADE, related_name="options", verbose_name=_("question")
+    )
     # Canonical code: integers are stored as their decimal text ("1"), strings as they are.
     code = models.CharField(_("code"), max_length=40)
     label = models.JSONField(_("label"), default=str)
@@ -326,7 +336,9 @@ class Option(models.Model):
 class Item(models.Model):
     """A row of a matrix or number-grid question."""
 
-    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="items")
+    question = models.ForeignKey(
+        Question, on_delete=models.CASCADE, related_name="items", verbose_name=_("question")
+    )
     code = models.CharField(_("code"), max_length=40)
     label = models.JSONField(_("label"), default=str)
     position = models.PositiveIntegerField(_("position"), default=0)
@@ -349,10 +361,18 @@ class DerivedScore(models.Model):
     """A score of a single question (the option's score) or a matrix (mean of item scores)."""
 
     questionnaire = models.ForeignKey(
-        Questionnaire, on_delete=models.CASCADE, related_name="scores"
+        Questionnaire,
+        on_delete=models.CASCADE,
+        related_name="scores",
+        verbose_name=_("questionnaire"),
     )
     code = models.CharField(_("code"), max_length=40, validators=[code_validator])
-    question = models.ForeignKey(Question, on_delete=models.RESTRICT, related_name="derived_scores")
+    question = models.ForeignKey(
+        Question,
+        on_delete=models.RESTRICT,
+        related_name="derived_scores",
+        verbose_name=_("question"),
+    )
     label = models.JSONField(_("label"), default=str)
     position = models.PositiveIntegerField(_("position"), default=0)
 
@@ -372,7 +392,10 @@ class DerivedScore(models.Model):
 
 class Segment(models.Model):
     questionnaire = models.ForeignKey(
-        Questionnaire, on_delete=models.CASCADE, related_name="segments"
+        Questionnaire,
+        on_delete=models.CASCADE,
+        related_name="segments",
+        verbose_name=_("questionnaire"),
     )
     code = models.CharField(_("code"), max_length=40, validators=[code_validator])
     label = models.JSONField(_("label"), default=str)
@@ -405,7 +428,10 @@ class ValidityRule(models.Model):
         FLAG = "flag", _("Flag for review")
 
     questionnaire = models.ForeignKey(
-        Questionnaire, on_delete=models.CASCADE, related_name="validity_rules"
+        Questionnaire,
+        on_delete=models.CASCADE,
+        related_name="validity_rules",
+        verbose_name=_("questionnaire"),
     )
     kind = models.CharField(_("rule"), max_length=20, choices=Kind.choices)
     action = models.CharField(_("action"), max_length=12, choices=Action.choices)
@@ -471,10 +497,18 @@ class Response(models.Model):
         IMPORT = "import", _("Import")
 
     questionnaire = models.ForeignKey(
-        Questionnaire, on_delete=models.PROTECT, related_name="responses"
+        Questionnaire,
+        on_delete=models.PROTECT,
+        related_name="responses",
+        verbose_name=_("questionnaire"),
     )
     respondent = models.ForeignKey(
-        Respondent, on_delete=models.PROTECT, null=True, blank=True, related_name="responses"
+        Respondent,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="responses",
+        verbose_name=_("respondent"),
     )
     submission_id = models.UUIDField(_("submission id"), unique=True)
     # sha256 of the canonical answers JSON: a retry with the same id must carry the same answers.
@@ -556,14 +590,30 @@ class Answer(models.Model):
     """
 
     response = models.ForeignKey(
-        Response, on_delete=models.CASCADE, related_name="answer_rows", db_index=False
+        Response,
+        on_delete=models.CASCADE,
+        related_name="answer_rows",
+        db_index=False,
+        verbose_name=_("response"),
     )
-    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
+    question = models.ForeignKey(
+        Question, on_delete=models.PROTECT, related_name="answers", verbose_name=_("question")
+    )
     item = models.ForeignKey(
-        Item, on_delete=models.PROTECT, null=True, blank=True, related_name="answers"
+        Item,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="answers",
+        verbose_name=_("item"),
     )
     option = models.ForeignKey(
-        Option, on_delete=models.PROTECT, null=True, blank=True, related_name="answers"
+        Option,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="answers",
+        verbose_name=_("option"),
     )
     number = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
     text = models.TextField(blank=True, default="")
@@ -598,7 +648,10 @@ class DefinitionDraft(models.Model):
     it (``survey.services.drafts``)."""
 
     questionnaire = models.OneToOneField(
-        Questionnaire, on_delete=models.CASCADE, related_name="draft"
+        Questionnaire,
+        on_delete=models.CASCADE,
+        related_name="draft",
+        verbose_name=_("questionnaire"),
     )
     document = models.JSONField(_("definition"))
     revision = models.PositiveIntegerField(_("revision"), default=1)
@@ -607,7 +660,12 @@ class DefinitionDraft(models.Model):
     # whose base has changed since (an edit in the admin would otherwise be overwritten).
     based_on = models.CharField(_("based on"), max_length=40, default="", blank=True)
     updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("updated by"),
     )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -624,7 +682,10 @@ class DefinitionUndo(models.Model):
     is undone first; ``survey.services.drafts`` keeps the newest ``UNDO_DEPTH``)."""
 
     questionnaire = models.ForeignKey(
-        Questionnaire, on_delete=models.CASCADE, related_name="draft_undo"
+        Questionnaire,
+        on_delete=models.CASCADE,
+        related_name="draft_undo",
+        verbose_name=_("questionnaire"),
     )
     document = models.JSONField(_("definition"))
     pushed_at = models.DateTimeField(default=timezone.now)
@@ -642,10 +703,16 @@ class QuestionnaireAccess(models.Model):
     """Grants an analyst (or collector) access to one questionnaire. Admins see everything."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="questionnaire_access"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="questionnaire_access",
+        verbose_name=_("user"),
     )
     questionnaire = models.ForeignKey(
-        Questionnaire, on_delete=models.CASCADE, related_name="access_grants"
+        Questionnaire,
+        on_delete=models.CASCADE,
+        related_name="access_grants",
+        verbose_name=_("questionnaire"),
     )
     granted_at = models.DateTimeField(default=timezone.now)
 
@@ -665,12 +732,20 @@ class QuestionnaireAccess(models.Model):
 class StatusChange(models.Model):
     """A person's decision on a response's status: who, when, from what, to what, and why."""
 
-    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="status_changes")
+    response = models.ForeignKey(
+        Response,
+        on_delete=models.CASCADE,
+        related_name="status_changes",
+        verbose_name=_("response"),
+    )
     from_status = models.CharField(max_length=10, choices=Response.Status.choices)
     to_status = models.CharField(max_length=10, choices=Response.Status.choices)
     reason = models.TextField(_("reason"))
     changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="status_changes"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="status_changes",
+        verbose_name=_("changed by"),
     )
     changed_at = models.DateTimeField(default=timezone.now)
 
