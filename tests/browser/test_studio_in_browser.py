@@ -99,9 +99,31 @@ def test_an_admin_builds_publishes_and_gets_a_response_by_clicks_alone(
     expect(page.locator("#outline-Q1")).to_contain_text("Q2")  # what depends on Q1
     page.screenshot(path=str(artifacts / "studio-builder.png"), full_page=True)
 
+    # a score and a segment, on the analysis settings, the segment's rule by the designer
+    page.get_by_role("link", name="分析设置").click()
+    page.locator("input[name='scores-0-code']").fill("rating")
+    page.locator("select[name='scores-0-of']").select_option("Q2")
+    page.locator("input[name='scores-0-label_zh-hans']").fill("活动评价")
+    page.locator("input[name='segments-0-code']").fill("weekly")
+    page.locator("input[name='segments-0-label_zh-hans']").fill("每周参加者")
+    designer = page.locator("details.designer").first
+    designer.locator("summary").click()
+    designer.get_by_label("题目").select_option("Q1")
+    designer.get_by_label("每周").check()
+    designer.get_by_role("button", name="添加此条件").click()
+    expect(page.locator("input[name='segments-0-rule']")).to_have_value("Q1 in [1]")
+    page.locator("select[name='rules-speeder_action']").select_option("flag")
+    page.locator("input[name='rules-speeder_below_fraction_of_median']").fill("0.3")
+    page.get_by_role("button", name="保存到草稿").click()
+    expect(page.locator(".studio-messages")).to_contain_text("分析设置已保存到草稿")
+    page.get_by_role("link", name="返回问卷设计器").click()
+
     page.get_by_role("button", name="发布修改").click()
     expect(page.locator(".studio-messages")).to_contain_text("已发布")
-    assert Questionnaire.objects.get(slug="community").status == Questionnaire.Status.OPEN
+    published = Questionnaire.objects.get(slug="community")
+    assert published.status == Questionnaire.Status.OPEN
+    assert [(s.code, s.question.code) for s in published.scores.all()] == [("rating", "Q2")]
+    assert [(s.code, s.rule) for s in published.segments.all()] == [("weekly", "Q1 in [1]")]
 
     form = phone.new_page()
     form.goto(server("/s/community/"))
