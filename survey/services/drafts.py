@@ -132,12 +132,7 @@ def definition_draft_save(
     """Store ``document`` as the next revision of the draft; see the module's promises."""
     _check_document(questionnaire, document)
     with transaction.atomic():
-        locked = Questionnaire.objects.select_for_update().get(pk=questionnaire.pk)
-        current = definition_draft_get(questionnaire=locked)
-        if if_match != current.etag:
-            raise DraftChanged(
-                _("The definition was changed since you opened it; reload it and edit again.")
-            )
+        locked, current = _locked_if_match(questionnaire, if_match)
         _undo_push(locked, current.document)
         draft, created = DefinitionDraft.objects.get_or_create(
             questionnaire=locked,
@@ -161,12 +156,7 @@ def definition_draft_undo(
 ) -> DraftState:
     """Put back the document the newest save replaced; see the module's promises."""
     with transaction.atomic():
-        locked = Questionnaire.objects.select_for_update().get(pk=questionnaire.pk)
-        current = definition_draft_get(questionnaire=locked)
-        if if_match != current.etag:
-            raise DraftChanged(
-                _("The definition was changed since you opened it; reload it and edit again.")
-            )
+        locked, _current = _locked_if_match(questionnaire, if_match)
         step = DefinitionUndo.objects.filter(questionnaire=locked).order_by("-id").first()
         draft = DefinitionDraft.objects.filter(questionnaire=locked).first()
         if step is None or draft is None:
@@ -182,6 +172,20 @@ def definition_draft_undo(
         draft.updated_by = user
         draft.save(update_fields=["document", "revision", "updated_by", "updated_at"])
     return _draft_state(draft)
+
+
+def _locked_if_match(
+    questionnaire: Questionnaire, if_match: str
+) -> tuple[Questionnaire, DraftState]:
+    """The questionnaire's row, locked until the transaction ends, and its draft (or the
+    definition in force); ``DraftChanged`` unless ``if_match`` is that state's etag."""
+    locked = Questionnaire.objects.select_for_update().get(pk=questionnaire.pk)
+    current = definition_draft_get(questionnaire=locked)
+    if if_match != current.etag:
+        raise DraftChanged(
+            _("The definition was changed since you opened it; reload it and edit again.")
+        )
+    return locked, current
 
 
 def definition_undo_depth(*, questionnaire: Questionnaire) -> int:
