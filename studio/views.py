@@ -22,6 +22,7 @@ import json
 from typing import Any
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
@@ -52,6 +53,7 @@ from survey.forms.rulebook import place_problems
 from survey.interchange import DefinitionError
 from survey.labels import label_text
 from survey.models import Questionnaire
+from survey.services.definitions import document_hash
 from survey.services.drafts import (
     DefinitionInvalid,
     DraftChanged,
@@ -74,6 +76,7 @@ from wenji.access import is_admin
 from wenji.errors import DomainError
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+DIFF_CACHE_SECONDS = 60
 
 
 def _language() -> str:
@@ -280,12 +283,24 @@ def _builder(
         "window": questionnaire.window_at(timezone.now()),
         "check_url": reverse("studio:logic-check", kwargs={"slug": questionnaire.slug})
         + (f"?question={code}" if question is not None else ""),
-        "changes": definition_draft_diff(questionnaire=questionnaire) if state.drafted else [],
+        "changes": _changes(questionnaire, state),
         "form_url": reverse("survey:form", kwargs={"slug": questionnaire.slug}),
         "results_url": reverse("analysis-pages:results", kwargs={"slug": questionnaire.slug}),
         "list_url": reverse("studio:list"),
     }
     return render(request, "studio/builder.html", context, status=status)
+
+
+def _changes(questionnaire: Questionnaire, state: DraftState) -> list[dict[str, Any]]:
+    """What publishing the draft would change, computed once per draft revision and minute:
+    counting the answers a change touches reads the answers table, which may be large."""
+    if not state.drafted:
+        return []
+    drafted = document_hash(state.document)[:24]
+    key = f"wenji:studio:diff:{questionnaire.pk}:{questionnaire.definition_version}:{drafted}"
+    return cache.get_or_set(
+        key, lambda: definition_draft_diff(questionnaire=questionnaire), DIFF_CACHE_SECONDS
+    )
 
 
 @require_GET
