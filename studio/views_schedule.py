@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from studio.pages import login_guard, studio_questionnaire
-from survey.services.questionnaires import ScheduleInvalid, questionnaire_schedule_set
+from survey.services.collection import ScheduleInvalid, questionnaire_schedule_set
 
 LOCAL = "%Y-%m-%dT%H:%M"
 

@@ -17,7 +17,6 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.html import escape
 from django.utils.translation import gettext as _
@@ -27,8 +26,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 from studio.pages import login_guard, studio_questionnaire
 from survey.labels import label_text
 from survey.models import Questionnaire
-from survey.services.questionnaires import questionnaire_share_card_set
-from survey.views import share_description, share_title
+from survey.services.collection import (
+    SHARE_IMAGE_MAX_BYTES,
+    ShareCardInvalid,
+    questionnaire_share_card_set,
+)
+from survey.views import share_description, share_image_url, share_title
 from wenji.access import is_admin
 
 POSTER_WIDTH, POSTER_HEIGHT = 750, 1100
@@ -47,6 +50,16 @@ class ShareCardForm(forms.Form):
             "Empty: the questionnaire's title and the start of its introduction."
         ),
     )
+    share_image = forms.FileField(
+        label=gettext_lazy("Share card picture"),
+        required=False,
+        help_text=gettext_lazy(
+            "A square PNG or JPEG of at most 256 KB; empty keeps the one there is."
+        ),
+    )
+    remove_image = forms.BooleanField(
+        label=gettext_lazy("Use the default picture again"), required=False
+    )
 
 
 def _link(request: HttpRequest, questionnaire: Questionnaire) -> str:
@@ -62,15 +75,24 @@ def _qr(request: HttpRequest, questionnaire: Questionnaire) -> segno.QRCode:
 def studio_share(request: HttpRequest, slug: str) -> HttpResponse:
     questionnaire = studio_questionnaire(request, slug, edit=request.method == "POST")
     if request.method == "POST":
-        form = ShareCardForm(request.POST)
+        form = ShareCardForm(request.POST, request.FILES)
         if form.is_valid():
-            questionnaire_share_card_set(
-                questionnaire=questionnaire,
-                title=form.cleaned_data["share_title"],
-                description=form.cleaned_data["share_description"],
-            )
-            messages.success(request, _("The share card was saved."))
-            return HttpResponseRedirect(reverse("studio:share", kwargs={"slug": slug}))
+            upload = form.cleaned_data["share_image"]
+            try:
+                questionnaire_share_card_set(
+                    questionnaire=questionnaire,
+                    title=form.cleaned_data["share_title"],
+                    description=form.cleaned_data["share_description"],
+                    image=upload.read(SHARE_IMAGE_MAX_BYTES + 1) if upload else None,
+                    remove_image=form.cleaned_data["remove_image"],
+                )
+            except ShareCardInvalid as error:
+                for field, problems in error.fields.items():
+                    for problem in problems:
+                        form.add_error(field, problem)
+            else:
+                messages.success(request, _("The share card was saved."))
+                return HttpResponseRedirect(reverse("studio:share", kwargs={"slug": slug}))
     else:
         form = ShareCardForm(
             initial={
@@ -88,7 +110,7 @@ def studio_share(request: HttpRequest, slug: str) -> HttpResponse:
         f"{escape(share_title(questionnaire))}</a>",
         "card_title": share_title(questionnaire),
         "card_description": share_description(questionnaire),
-        "cover_url": static("survey/share-cover.png"),
+        "cover_url": share_image_url(request, questionnaire),
         "form": form,
         "builder_url": reverse("studio:builder", kwargs={"slug": slug}),
         "open": questionnaire.status == Questionnaire.Status.OPEN,

@@ -677,6 +677,28 @@ class DefinitionDraft(models.Model):
         return f"{self.questionnaire_id} draft r{self.revision}"
 
 
+class ShareImage(models.Model):
+    """The picture of a questionnaire's WeChat share card (a small PNG or JPEG), kept apart so
+    that reading a questionnaire never reads it; served at ``/s/<slug>/share-image``."""
+
+    questionnaire = models.OneToOneField(
+        Questionnaire,
+        on_delete=models.CASCADE,
+        related_name="share_image",
+        verbose_name=_("questionnaire"),
+    )
+    data = models.BinaryField(_("picture"))
+    content_type = models.CharField(max_length=20)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("share card picture")
+        verbose_name_plural = _("share card pictures")
+
+    def __str__(self) -> str:
+        return f"{self.questionnaire_id} share picture"
+
+
 class DefinitionUndo(models.Model):
     """One step of a draft's undo stack: the document as it was before a save (the newest row
     is undone first; ``survey.services.drafts`` keeps the newest ``UNDO_DEPTH``)."""

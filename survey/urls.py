@@ -9,4 +9,5 @@ urlpatterns = [
     path("<slug:slug>/", views.questionnaire_form, name="form"),
     path("<slug:slug>/thanks/", views.questionnaire_thanks, name="thanks"),
     path("<slug:slug>/qr.svg", views.questionnaire_qr, name="qr"),
+    path("<slug:slug>/share-image", views.questionnaire_share_image, name="share-image"),
 ]

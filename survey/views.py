@@ -45,7 +45,7 @@ from survey.form_logic import (
 )
 from survey.form_page import form_page_build
 from survey.labels import label_text
-from survey.models import Questionnaire, Response
+from survey.models import Questionnaire, Response, ShareImage
 from survey.services.answers import answers_check
 from survey.services.identity import (
     DEVICE_COOKIE_MAX_AGE,
@@ -439,9 +439,29 @@ class _Form:
                 "title": share_title(self.questionnaire),
                 "desc": share_description(self.questionnaire),
                 "link": link,
-                "imgUrl": self.request.build_absolute_uri(static("survey/share-cover.png")),
+                "imgUrl": share_image_url(self.request, self.questionnaire),
             },
         }
+
+
+def share_image_url(request: HttpRequest, questionnaire: Questionnaire) -> str:
+    """The share card's picture: the one set in the studio, else the platform's cover."""
+    if ShareImage.objects.filter(questionnaire=questionnaire).exists():
+        path = reverse("survey:share-image", args=[questionnaire.slug])
+        return request.build_absolute_uri(path)
+    return request.build_absolute_uri(static("survey/share-cover.png"))
+
+
+@require_GET
+def questionnaire_share_image(request: HttpRequest, slug: str) -> HttpResponse:
+    """The share card's picture (WeChat fetches it to draw the card)."""
+    questionnaire = _visible_questionnaire(request, slug)
+    image = ShareImage.objects.filter(questionnaire=questionnaire).first()
+    if image is None:
+        raise Http404("no share picture")
+    response = HttpResponse(bytes(image.data), content_type=image.content_type)
+    patch_cache_control(response, public=True, max_age=300)
+    return response
 
 
 def share_title(questionnaire: Questionnaire) -> str:

@@ -10,9 +10,9 @@ reference questionnaire, logs an admin in, and then:
 - **page weight**: the builder's HTML for one question (``/studio/ipb-survey/?q=Q5``, the
   largest editor: a matrix) and every stylesheet, script and image it asks for, each
   gzip-compressed as WhiteNoise serves them; the number of requests;
-- **edit round trip**: ``--edits`` times, the POST that saves that question (a label that
-  changes each time) into the draft, then the GET of the builder the browser follows it to;
-  p50, p95 and max in milliseconds.
+- **edit round trip**: ``--edits`` times, the autosave POST that saves that question (a label
+  that changes each time) into the draft as the admin types, answered in JSON; and the Save
+  button's POST with the GET of the builder it redirects to; p50, p95 and max in ms.
 
 Goals (the Studio issue): at most 150 KB compressed and 10 requests; p95 of an edit at most
 100 ms. Not a test: it prints its figures and ends with one JSON line.
@@ -117,10 +117,18 @@ def page_weight(client) -> dict:
     from django.contrib.staticfiles import finders  # the files as they are in static/
 
     html = client.get(PAGE).content
-    assets = re.findall(rb'(?:href|src)="(/static/[^"]+)"', html)
     sizes = {"page": (len(html), len(gzip.compress(html, 9)))}
+    frames = re.findall(rb'<iframe src="([^"#]+)', html)  # the live preview, framed
+    pages = [html]
+    for frame in frames:
+        body = client.get(frame.decode()).content
+        sizes[frame.decode()] = (len(body), len(gzip.compress(body, 9)))
+        pages.append(body)
+    assets = dict.fromkeys(
+        a for page in pages for a in re.findall(rb'(?:href|src)="(/static/[^"]+)"', page)
+    )
     for asset in assets:
-        path = finders.find(asset.decode().removeprefix("/static/"))
+        path = finders.find(asset.decode().removeprefix("/static/").split("?")[0])
         body = Path(path).read_bytes()
         sizes[asset.decode()] = (len(body), len(gzip.compress(body, 9)))
     for name, (raw, packed) in sizes.items():
@@ -129,23 +137,36 @@ def page_weight(client) -> dict:
     return {"requests": len(sizes), "kb_gzip": round(total / 1024, 1)}
 
 
+def _percentiles(timings: list[float], prefix: str) -> dict:
+    timings = sorted(timings)
+    return {
+        f"{prefix}p50_ms": round(statistics.median(timings), 1),
+        f"{prefix}p95_ms": round(timings[int(len(timings) * 0.95) - 1], 1),
+        f"{prefix}max_ms": round(timings[-1], 1),
+    }
+
+
 def edits(client, count: int) -> dict:
-    timings = []
+    """Each edit twice: as the builder makes it while the admin types (the autosave POST,
+    answered in JSON), and as the Save button does (POST, then the page it redirects to)."""
+    autosave, reload = [], []
     for n in range(count):
         data = editor_data(client.get(PAGE).content)
         data["q-label_zh-hans"] = f"您对使用过的党建学习类APP以下方面的评价是？（{n}）"
         start = time.perf_counter()
+        answered = client.post(SAVE, data, HTTP_X_AUTOSAVE="1")
+        autosave.append((time.perf_counter() - start) * 1000)
+        if answered.status_code != 200:
+            raise SystemExit(f"autosave {n} was refused: {answered.status_code}")
+        data["etag"] = answered.json()["etag"]
+        data["q-label_zh-hans"] += "。"
+        start = time.perf_counter()
         saved = client.post(SAVE, data)
         client.get(saved["Location"])
-        timings.append((time.perf_counter() - start) * 1000)
+        reload.append((time.perf_counter() - start) * 1000)
         if saved.status_code != 302:
             raise SystemExit(f"edit {n} was refused: {saved.status_code}")
-    timings.sort()
-    return {
-        "p50_ms": round(statistics.median(timings), 1),
-        "p95_ms": round(timings[int(len(timings) * 0.95) - 1], 1),
-        "max_ms": round(timings[-1], 1),
-    }
+    return {**_percentiles(autosave, ""), **_percentiles(reload, "save_reload_")}
 
 
 def main() -> None:
@@ -167,11 +188,15 @@ def main() -> None:
     print(f"builder page {PAGE}:")
     weight = page_weight(client)
     print(f"  {weight['requests']} requests, {weight['kb_gzip']} KB gzip (goal ≤ 10, ≤ 150 KB)")
-    print(f"\n{args.edits} edits of Q5 saved into the draft (POST + the GET it redirects to):")
+    print(f"\n{args.edits} edits of Q5 saved into the draft:")
     timing = edits(client, args.edits)
     print(
-        f"  p50 {timing['p50_ms']} ms, p95 {timing['p95_ms']} ms (goal ≤ 100), "
-        f"max {timing['max_ms']} ms"
+        f"  autosave (one edit's round trip): p50 {timing['p50_ms']} ms, "
+        f"p95 {timing['p95_ms']} ms (goal ≤ 100), max {timing['max_ms']} ms"
+    )
+    print(
+        f"  Save button (POST + the page it redirects to): p50 {timing['save_reload_p50_ms']} "
+        f"ms, p95 {timing['save_reload_p95_ms']} ms, max {timing['save_reload_max_ms']} ms"
     )
     result = {
         "bench": "studio",

@@ -24,7 +24,6 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -56,7 +55,6 @@ from survey.models import (
 )
 from survey.services.definitions import Change, definition_change, definition_diff
 from survey.services.notify import definition_changed_signal
-from wenji.errors import DomainError
 
 _INT_CODE = re.compile(r"0|-?[1-9][0-9]*")
 # Export keys after code/type/label/required/show_if, in the order of the format page.
@@ -559,40 +557,3 @@ def plain_number(value: Decimal | None) -> int | float | None:
     if value is None:
         return None
     return int(value) if value == value.to_integral_value() else float(value)
-
-
-def questionnaire_share_card_set(
-    *, questionnaire: Questionnaire, title: str, description: str
-) -> Questionnaire:
-    """Set the WeChat share card's title and text (empty: the defaults, see survey.views)."""
-    questionnaire.share_title = title.strip()[:64]
-    questionnaire.share_description = description.strip()[:120]
-    questionnaire.save(update_fields=["share_title", "share_description", "updated_at"])
-    return questionnaire
-
-
-class ScheduleInvalid(DomainError):
-    code = "invalid_schedule"
-
-
-def questionnaire_schedule_set(
-    *,
-    questionnaire: Questionnaire,
-    opens_at: datetime | None,
-    closes_at: datetime | None,
-    response_limit: int | None,
-) -> Questionnaire:
-    """When an open questionnaire takes responses, and how many at most (None: no bound).
-    ``ScheduleInvalid`` names the field when the end is not after the start or the limit is
-    not a positive number; nothing changes then."""
-    if opens_at is not None and closes_at is not None and closes_at <= opens_at:
-        message = _("The end must be after the start.")
-        raise ScheduleInvalid(message, {"closes_at": [message]})
-    if response_limit is not None and response_limit < 1:
-        message = _("Give a number of at least 1, or leave it empty.")
-        raise ScheduleInvalid(message, {"response_limit": [message]})
-    questionnaire.opens_at = opens_at
-    questionnaire.closes_at = closes_at
-    questionnaire.response_limit = response_limit
-    questionnaire.save(update_fields=["opens_at", "closes_at", "response_limit", "updated_at"])
-    return questionnaire

@@ -60,3 +60,37 @@ def test_analysts_see_the_share_page_but_cannot_change_the_card(ipb, make_user):
     assert analyst.post(BASE, {"share_title": "x"}).status_code == 403
     outsider = client_as(make_user, "o", "analyst")
     assert outsider.get(BASE + "poster.svg").status_code == 404
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_the_share_card_picture_is_uploaded_served_and_removed(ipb, admin, client):  # noqa: F811
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from survey.views import share_image_url
+
+    answer = admin.post(
+        BASE,
+        {
+            "share_title": "",
+            "share_description": "",
+            "share_image": SimpleUploadedFile("c.png", PNG),
+        },
+    )
+    assert answer.status_code == 302
+    served = client.get("/s/ipb-survey/share-image")
+    assert served["Content-Type"] == "image/png" and served.content == PNG
+    assert "/s/ipb-survey/share-image" in admin.get(BASE).content.decode()  # the card shows it
+    ipb.refresh_from_db()
+    assert ipb.share_image.data  # kept in its own row
+    refused = admin.post(
+        BASE, {"share_image": SimpleUploadedFile("c.gif", b"GIF89a" + b"\x00" * 10)}
+    )
+    assert refused.status_code == 400 and refused.context["form"].errors["share_image"]
+    assert client.get("/s/ipb-survey/share-image").content == PNG  # unchanged
+    admin.post(BASE, {"remove_image": "on"})
+    assert client.get("/s/ipb-survey/share-image").status_code == 404
+    from django.test import RequestFactory
+
+    assert share_image_url(RequestFactory().get("/"), ipb).endswith("share-cover.png")

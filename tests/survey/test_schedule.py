@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from survey.models import Questionnaire, Response
-from survey.services.questionnaires import ScheduleInvalid, questionnaire_schedule_set
+from survey.services.collection import ScheduleInvalid, questionnaire_schedule_set
 from survey.services.responses import QuestionnaireNotOpen, response_submit
 from tests.survey.answers import complete_answers
 

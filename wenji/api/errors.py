@@ -79,6 +79,7 @@ DOMAIN_CODES = (
     "edit_refused",
     "invalid_schedule",
     "nothing_to_undo",
+    "invalid_share_card",
     "team_change_refused",
 )
 # Domain refusals whose HTTP status is neither 400 nor 409.
