@@ -71,11 +71,20 @@ class QuestionForm(forms.Form):
         label=_("Flag answers with one scale point on every item"), required=False
     )
 
-    def __init__(self, *args: Any, type_: str, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, type_: str, options: list[tuple[str, str]] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.type = type_
         for name in ALL_TYPE_FIELDS - set(TYPE_FIELDS.get(type_, ())):
             del self.fields[name]
+        if "attention_expect" in self.fields and options is not None:
+            # A picker of the question's options (as saved: a new option is picked once saved).
+            self.fields["attention_expect"] = forms.ChoiceField(
+                label=_("Attention check: the option an attentive respondent chooses"),
+                choices=[("", _("— not an attention check —")), *options],
+                required=False,
+            )
 
     @staticmethod
     def initial_from(question: dict[str, Any]) -> dict[str, Any]:

@@ -217,8 +217,18 @@ def _editor(question: dict[str, Any], data: Any = None) -> dict[str, Any]:
     """The bound (``data``) or initial forms editing ``question``."""
     type_ = question.get("type", "")
     choices_key = "scale" if type_ == "matrix" else "options"
+    options = None
+    if type_ == "single":
+        options = [
+            (str(o.get("code")), f"{o.get('code')} {label_text(o.get('label'))}")
+            for o in question.get("options") or []
+        ]
     form = QuestionForm(
-        data, type_=type_, prefix="q", initial=None if data else QuestionForm.initial_from(question)
+        data,
+        type_=type_,
+        options=options,
+        prefix="q",
+        initial=None if data else QuestionForm.initial_from(question),
     )
     choices = items = None
     if type_ in ("single", "multiple", "matrix"):

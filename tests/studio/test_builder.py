@@ -274,3 +274,23 @@ def test_autosave_answers_json_with_the_new_etag_or_why_not(admin, blank):
     data["options-1-code"] = "1"
     refused = admin.post("/studio/built/questions/Q1/", data, HTTP_X_AUTOSAVE="1")
     assert refused.status_code == 400 and "保存到草稿" in refused.json()["message"]
+
+
+def test_the_attention_check_is_picked_among_the_questions_options(admin):
+    admin.post(
+        "/studio/new/", {"source": "template", "template": "employee-engagement", "slug": "staff"}
+    )
+    page = admin.get("/studio/staff/?q=W2")
+    field = page.context["editor"]["form"].fields["attention_expect"]
+    assert [value for value, _label in field.choices] == ["", "1", "2", "3"]
+    assert '<option value="2" selected>' in page.content.decode()
+    data = editor_data(page)
+    data["q-attention_expect"] = "3"
+    assert admin.post("/studio/staff/questions/W2/", data).status_code == 302
+    assert question(draft("staff"), "W2")["attention_check"] == {"expect": 3}
+    data = editor_data(admin.get("/studio/staff/?q=W2"))
+    data["q-attention_expect"] = "9"  # not an option: refused by the form, beside the field
+    refused = admin.post("/studio/staff/questions/W2/", data)
+    assert (
+        refused.status_code == 400 and refused.context["editor"]["form"].errors["attention_expect"]
+    )
