@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from import_export import fields, resources
 from import_export.admin import ExportMixin
 
+from survey.labels import reason_labels
 from survey.models import Answer, Response, StatusChange
 from survey.resources import FormulaEscapingMixin
 
@@ -93,7 +94,8 @@ class ResponseAdmin(ExportMixin, ReadOnlyAdmin):
 
     @admin.display(description=_("reasons"))
     def reason_list(self, response: Response) -> str:
-        return ", ".join(response.reasons) or "—"
+        names = reason_labels()
+        return "、".join(names.get(kind, kind) for kind in response.reasons) or "—"
 
 
 @admin.register(Answer)

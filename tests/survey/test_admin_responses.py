@@ -44,3 +44,16 @@ def test_a_status_override_is_in_the_audit_trail(stored, admin_user):
     assert event.actor == admin_user
     assert event.details["response"] == stored.pk
     assert (event.details["from"], event.details["to"]) == ("valid", "invalid")
+
+
+def test_the_response_list_names_broken_rules_in_the_admins_language(ipb, admin_client):
+    response_submit(
+        questionnaire=ipb,
+        answers=complete_answers(Q17=1),  # fails the attention check
+        submission_id=uuid.uuid4(),
+        channel="api",
+    )
+    page = admin_client.get("/admin/survey/response/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    html = page.content.decode()
+    assert "未通过注意力检测" in html
+    assert ">attention<" not in html
