@@ -125,7 +125,7 @@ class QuestionForm(forms.Form):
             value = data.get(name)
             if value is not None:
                 entry[key] = plain_number(value) if isinstance(value, Decimal) else value
-        if name_in(self, "integer") and not data["integer"]:
+        if "integer" in self.fields and not data["integer"]:
             entry["integer"] = False
         if data.get("straightlining_check"):
             entry["straightlining_check"] = True
@@ -133,10 +133,6 @@ class QuestionForm(forms.Form):
             if key not in EDITED_KEYS:
                 entry[key] = value
         return entry
-
-
-def name_in(form: forms.Form, name: str) -> bool:
-    return name in form.fields
 
 
 class ChoiceForm(forms.Form):

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from survey.forms.labels import LabelField
 from survey.interchange_problems import Problem
+from survey.services.questionnaires import plain_number
 
 ACTIONS = (("", _("off")), ("invalidate", _("invalid")), ("flag", _("flag for review")))
 CORRECTIONS = (
@@ -105,12 +106,6 @@ def rules_initial(document: dict[str, Any]) -> dict[str, Any]:
     return initial
 
 
-def _number(value: Any) -> int | float | None:
-    if value is None:
-        return None
-    return int(value) if value == int(value) else float(value)
-
-
 def settings_apply(
     document: dict[str, Any],
     *,
@@ -145,7 +140,7 @@ def settings_apply(
         entry: dict[str, Any] = {"action": action}
         if rule == "speeder":
             fraction = data.get("speeder_below_fraction_of_median")
-            entry["below_fraction_of_median"] = _number(fraction)
+            entry["below_fraction_of_median"] = plain_number(fraction)
         if rule == "straightlining":
             entry["min_items"] = data.get("straightlining_min_items")
         validity[rule] = entry
@@ -153,7 +148,7 @@ def settings_apply(
     analysis = dict(changed.get("analysis") or {})
     analysis["banner"] = list(data.get("banner") or [])
     if data.get("significance") is not None:
-        analysis["significance"] = _number(data["significance"])
+        analysis["significance"] = plain_number(data["significance"])
     else:
         analysis.pop("significance", None)
     if data.get("correction") and data["correction"] != "holm":

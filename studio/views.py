@@ -104,21 +104,27 @@ def _builder_url(slug: str, code: str = "") -> str:
 @login_guard
 def studio_list(request: HttpRequest) -> HttpResponse:
     admin = studio_reader(request)
-    return _render_list(request, admin, NewQuestionnaireForm(**_new_choices(request, admin)))
+    rows = list(studio_questionnaires(user=request.user, admin=admin))
+    return _render_list(request, admin, rows, NewQuestionnaireForm(**_new_choices(rows, admin)))
 
 
-def _new_choices(request: HttpRequest, admin: bool) -> dict[str, list]:
-    rows = studio_questionnaires(user=request.user, admin=admin) if admin else []
+def _new_choices(rows: list[Questionnaire], admin: bool) -> dict[str, list]:
+    """The new-questionnaire form's choices: the templates, and (for admins) what to copy."""
     return {
         "templates": template_choices(),
-        "questionnaires": [(q.slug, f"{label_text(q.title)} ({q.slug})") for q in rows],
+        "questionnaires": [(q.slug, f"{label_text(q.title)} ({q.slug})") for q in rows]
+        if admin
+        else [],
     }
 
 
 def _render_list(
-    request: HttpRequest, admin: bool, form: NewQuestionnaireForm, status: int = 200
+    request: HttpRequest,
+    admin: bool,
+    rows: list[Questionnaire],
+    form: NewQuestionnaireForm,
+    status: int = 200,
 ) -> HttpResponse:
-    rows = studio_questionnaires(user=request.user, admin=admin)
     language = get_language()
     context = {
         "title": _("Studio"),
@@ -145,14 +151,15 @@ def studio_new(request: HttpRequest) -> HttpResponse:
     admin = studio_reader(request)
     if not admin:
         raise PermissionDenied(_("Only admins may create questionnaires."))
-    form = NewQuestionnaireForm(request.POST, request.FILES, **_new_choices(request, admin))
+    rows = list(studio_questionnaires(user=request.user, admin=admin))
+    form = NewQuestionnaireForm(request.POST, request.FILES, **_new_choices(rows, admin))
     if not form.is_valid():
-        return _render_list(request, admin, form, status=400)
+        return _render_list(request, admin, rows, form, status=400)
     data = form.cleaned_data
     upload = data.get("file") if data["source"] == "file" else None
     if upload is not None and upload.size > MAX_UPLOAD_BYTES:
         form.add_error("file", _("The file is larger than 5 MB."))
-        return _render_list(request, admin, form, status=400)
+        return _render_list(request, admin, rows, form, status=400)
     copied = None
     if data["source"] == "copy":
         copied = Questionnaire.objects.filter(slug=data["copy_of"]).first()
@@ -174,7 +181,7 @@ def studio_new(request: HttpRequest) -> HttpResponse:
                 form.add_error("slug", problem.message)
             else:
                 form.add_error(None, f"{problem.place}: {problem.message}")
-        return _render_list(request, admin, form, status=400)
+        return _render_list(request, admin, rows, form, status=400)
     messages.success(request, _("%(slug)s was created as a draft.") % {"slug": questionnaire.slug})
     return HttpResponseRedirect(_builder_url(questionnaire.slug))
 
@@ -186,7 +193,7 @@ def _outline(document: dict[str, Any], language: str) -> list[dict[str, Any]]:
     """Sections and their questions as the outline shows them, each question with the
     questions whose show_if reads it (what depends on it)."""
     readers: dict[str, list[str]] = {}
-    for _section, question in edits._questions(document):
+    for _section, question in edits.document_questions(document):
         for code in edits.expression_reads(question.get("show_if") or ""):
             readers.setdefault(code, []).append(str(question.get("code")))
     sections = []

@@ -17,7 +17,12 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
 from studio.pages import login_guard, studio_questionnaire
-from studio.services.edits import question_codes, question_find, question_path
+from studio.services.edits import (
+    document_questions,
+    question_codes,
+    question_find,
+    question_path,
+)
 from survey.interchange_checks import definition_problems
 from survey.labels import label_text
 from survey.services.drafts import definition_draft_get
@@ -31,10 +36,10 @@ def logic_questions(
     """The questions a designer may offer, each with its options (or scale) and items: all of
     them, or only those before question ``before`` (a show_if reads earlier questions)."""
     found = []
-    for code in question_codes(document):
+    for _section, question in document_questions(document):
+        code = str(question.get("code"))
         if code == before:
             break
-        question = question_find(document, code)[1]
         kind = question.get("type")
         if kind == "text":
             continue

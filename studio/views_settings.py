@@ -28,7 +28,7 @@ from studio.forms_settings import (
     settings_place,
 )
 from studio.pages import conflict_message, login_guard, studio_questionnaire
-from studio.services.edits import question_codes, question_find
+from studio.services.edits import document_questions
 from studio.views_logic import logic_questions
 from survey.labels import label_text
 from survey.models import Questionnaire
@@ -43,8 +43,8 @@ from wenji.access import is_admin
 
 def _choices(document: dict[str, Any], language: str) -> dict[str, list[tuple[str, str]]]:
     scorable, banner = [], []
-    for code in question_codes(document):
-        question = question_find(document, code)[1]
+    for _section, question in document_questions(document):
+        code = str(question.get("code"))
         name = f"{code} {label_text(question.get('label'), language)[:30]}"
         if question.get("type") in ("single", "matrix"):
             scorable.append((code, name))

@@ -32,19 +32,20 @@ class EditRefused(DomainError):
     code = "edit_refused"
 
 
-def _questions(document: Document) -> Iterator[tuple[dict, dict]]:
+def document_questions(document: Document) -> Iterator[tuple[dict, dict]]:
+    """Each (section, question) of the document, in the order respondents meet them."""
     for section in document.get("sections") or []:
         for question in section.get("questions") or []:
             yield section, question
 
 
 def question_codes(document: Document) -> list[str]:
-    return [str(question.get("code")) for _section, question in _questions(document)]
+    return [str(question.get("code")) for _section, question in document_questions(document)]
 
 
 def question_find(document: Document, code: str) -> tuple[dict, dict]:
     """The section and the question ``code`` of ``document``; ``EditRefused`` if none."""
-    for section, question in _questions(document):
+    for section, question in document_questions(document):
         if str(question.get("code")) == code:
             return section, question
     raise EditRefused(_("There is no question %(code)s.") % {"code": code})
@@ -199,7 +200,7 @@ def questions_arrange(document: Document, *, layout: dict[str, list[str]]) -> Do
     codes, in order), as a drag and drop leaves them. Every question must be placed once, in
     a section that exists; ``EditRefused`` otherwise (the page was outdated)."""
     changed = copy.deepcopy(document)
-    by_code = {str(q.get("code")): q for _s, q in _questions(changed)}
+    by_code = {str(q.get("code")): q for _s, q in document_questions(changed)}
     placed = [code for codes in layout.values() for code in codes]
     sections = {str(s.get("code")): s for s in changed.get("sections") or []}
     if sorted(placed) != sorted(by_code) or set(layout) - set(sections):
