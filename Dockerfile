@@ -9,6 +9,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# Cairo draws the report's charts into its Word file; the CJK fonts give them Chinese glyphs.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libcairo2 fonts-noto-cjk \
+    && rm -rf /var/lib/apt/lists/*
+
 # Dependencies before the code, so a code change reuses this layer.
 COPY requirements/base.txt requirements/base.txt
 RUN pip install --no-cache-dir -r requirements/base.txt

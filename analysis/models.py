@@ -130,3 +130,48 @@ class AnalysisPartial(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.run_id} attempt {self.attempt} partial {self.pk}"
+
+
+class ReportEdit(models.Model):
+    """An analyst's rewrite of one finding of the drafted report (``analysis.services.report``).
+
+    Keyed by what the finding is about (``key``), in one language and one filter scope, so it
+    survives every re-run in which that finding still exists. ``figures`` are the numbers the
+    draft stated when the analyst rewrote it: when a later run states others, the page flags
+    the rewrite for a second look instead of silently keeping stale numbers.
+    """
+
+    questionnaire = models.ForeignKey(
+        Questionnaire,
+        on_delete=models.CASCADE,
+        related_name="report_edits",
+        verbose_name=_("questionnaire"),
+    )
+    language = models.CharField(_("language"), max_length=16)
+    scope = models.CharField(
+        _("filters"), max_length=512, blank=True, help_text=_("Empty: all valid responses.")
+    )
+    key = models.CharField(_("finding"), max_length=200)
+    text = models.TextField(_("text"))
+    figures = models.CharField(_("figures when edited"), max_length=1000, blank=True)
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("edited by"),
+    )
+    edited_at = models.DateTimeField(_("edited at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("report edit")
+        verbose_name_plural = _("report edits")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["questionnaire", "language", "scope", "key"], name="report_edit_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.questionnaire_id} {self.language} {self.key}"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from analysis import views
+from analysis import views, views_report
 
 app_name = "analysis-pages"
 urlpatterns = [
@@ -10,5 +10,8 @@ urlpatterns = [
     path("<str:slug>/run/", views.results_rerun, name="rerun"),
     path("<str:slug>/texts/", views.results_texts, name="texts"),
     path("<str:slug>/table.xlsx", views.results_table_xlsx, name="table-xlsx"),
+    path("<str:slug>/report/", views_report.report_page, name="report"),
+    path("<str:slug>/report/edit/", views_report.report_edit, name="report-edit"),
+    path("<str:slug>/report.docx", views_report.report_docx_download, name="report-docx"),
     path("<str:slug>/responses/<str:response_id>/", views.results_response, name="response"),
 ]

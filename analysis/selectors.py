@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Max, Min, QuerySet
 from django.db.models.functions import TruncDate
 
 from analysis.models import AnalysisRun
@@ -96,6 +96,21 @@ def responses_per_channel(questionnaire: Questionnaire) -> list[dict[str, Any]]:
         .annotate(count=Count("id"))
         .order_by("-count")
     )
+
+
+def collection_facts(
+    questionnaire: Questionnaire, last_response_id: int | None
+) -> tuple[Any, Any, list[str]]:
+    """The first and last submission and the channels (busiest first) of the responses up to
+    ``last_response_id`` (a run's): two queries on indexed columns."""
+    rows = Response.objects.filter(questionnaire=questionnaire)
+    if last_response_id is not None:
+        rows = rows.filter(pk__lte=last_response_id)
+    span = rows.order_by().aggregate(first=Min("submitted_at"), last=Max("submitted_at"))
+    channels = (
+        rows.order_by().values("channel").annotate(count=Count("id")).order_by("-count", "channel")
+    )
+    return span["first"], span["last"], [row["channel"] for row in channels]
 
 
 def responses_collected(questionnaire: Questionnaire) -> int:

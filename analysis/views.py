@@ -99,6 +99,10 @@ def _page_url(
     return f"{url}?{urlencode(query)}" if query else url
 
 
+def _with_query(url: str, query: dict[str, str]) -> str:
+    return f"{url}?{urlencode(query)}" if query else url
+
+
 def _run_context(questionnaire: Questionnaire, run: AnalysisRun | None) -> dict[str, Any]:
     active = active_run(questionnaire)
     collected = responses_collected(questionnaire)
@@ -155,6 +159,10 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
         "asked": asked,
         "filter_query": urlencode(asked),
         "clear_url": _page_url(slug, banner, RANK_BEST if ranked else ""),
+        "report_url": _with_query(reverse("analysis-pages:report", kwargs={"slug": slug}), asked),
+        "report_docx_url": _with_query(
+            reverse("analysis-pages:report-docx", kwargs={"slug": slug}), asked
+        ),
         "channel_choices": Response.Channel.choices,
         "status_choices": STATUS_CHOICES[1:],
         # from the run's document: the page reads no more rows for them

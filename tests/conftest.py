@@ -1,7 +1,7 @@
 """Shared fixtures, and the rule for tests that need a real server or browser.
 
-A test marked ``postgres``, ``redis``, ``celery_worker`` or ``browser`` skips with a visible
-reason where that part is missing (a laptop), and fails instead of skipping when
+A test marked ``postgres``, ``redis``, ``celery_worker``, ``browser`` or ``cairo`` skips with a
+visible reason where that part is missing (a laptop), and fails instead of skipping when
 ``REQUIRE_SERVICES=1`` (CI), so a green CI run never hides a skipped integration test.
 """
 
@@ -51,11 +51,20 @@ def _browser_missing() -> str | None:
     return None
 
 
+def _cairo_missing() -> str | None:
+    try:
+        import cairosvg  # noqa: F401  (loads the Cairo C library)
+    except OSError as error:
+        return f"the Cairo library is not installed ({error})"
+    return None
+
+
 SERVICE_CHECKS = {
     "postgres": _postgres_missing,
     "redis": _redis_reachable,
     "celery_worker": _redis_reachable,
     "browser": _browser_missing,
+    "cairo": _cairo_missing,
 }
 
 

@@ -9,6 +9,8 @@ Promises:
 - The drawing scales with its container (a ``viewBox``, no fixed width), so a phone shows it.
 - Axis titles (``Axes``), when given, head the label column and the bars, so that a chart
   copied into a report still says what its bars and labels are.
+- ``chart_png`` draws the very same SVG as a PNG (the drafted report's Word file carries it),
+  with the page's colours written in and a font that has Chinese glyphs.
 """
 
 from __future__ import annotations
@@ -193,3 +195,36 @@ def stacked_bar_svg(
             f'dominant-baseline="middle">n={stack.n}</text></g>'
         )
     return _svg(title, top + ROW * len(stacks), "".join(parts))
+
+
+# The page's chart colours (static/analysis/results.css), written into a standalone drawing.
+# Fonts are named first that have Chinese glyphs: the renderer picks one font, no fallback.
+STANDALONE_STYLE = (
+    "text{font-family:'Noto Sans CJK SC','Source Han Sans SC','Microsoft YaHei',"
+    "'PingFang SC',sans-serif;font-size:13px;fill:#333}"
+    ".chart-track{fill:#f2f2f2}.chart-bar{fill:#c9302c}.chart-bar-marked{fill:#237804}"
+    ".chart-seg-0{fill:#1d6f42}.chart-seg-1{fill:#6aa84f}.chart-seg-2{fill:#bfbfbf}"
+    ".chart-seg-3{fill:#e69138}.chart-seg-4{fill:#c9302c}.chart-seg-5{fill:#674ea7}"
+    ".chart-seg-6{fill:#3d85c6}text.chart-seg-text{fill:#fff;font-size:11px}"
+    "text.chart-axis{fill:#666;font-size:12px;font-style:italic}"
+)
+
+
+class ChartsUnavailable(Exception):
+    """The machine lacks the Cairo library that draws PNGs (the SVGs need nothing)."""
+
+
+def chart_png(svg: str, *, scale: float = 2.0) -> bytes:
+    """One chart of this module as a PNG on white, ``scale`` times its drawn size.
+
+    Raises ``ChartsUnavailable`` where the Cairo library is not installed (cairosvg loads it
+    when imported, so it is imported here, not with the module)."""
+    try:
+        import cairosvg
+    except OSError as error:  # the Python package is installed, the C library is not
+        raise ChartsUnavailable(str(error)) from error
+    opening = svg.index(">") + 1
+    standalone = f"{svg[:opening]}<style>{STANDALONE_STYLE}</style>{svg[opening:]}"
+    return cairosvg.svg2png(
+        bytestring=standalone.encode("utf-8"), scale=scale, background_color="white"
+    )
