@@ -9,16 +9,15 @@ text is set in a font Word and WPS have for East Asian scripts.
 from __future__ import annotations
 
 import io
-from datetime import datetime
 from typing import Any
 
+from django.utils.translation import gettext as _
 from docx import Document
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
 from analysis.services.charts import ChartsUnavailable, chart_png
-from analysis.services.report import Draft
-from analysis.services.report_edits import Shown
+from analysis.services.report_build import BuiltReport
 
 EAST_ASIAN_FONT = "宋体"
 LATIN_FONT = "Calibri"
@@ -53,34 +52,29 @@ def _table(document: Any, table: dict[str, Any]) -> None:
             cell.text = str(text)
 
 
-def report_docx(
-    draft: Draft,
-    shown: dict[str, Shown],
-    *,
-    title: str,
-    subtitle: str,
-    created: datetime | None,
-    stale_note: str,
-    no_chart_note: str,
-) -> bytes:
-    """The Word file of ``draft`` with the analysts' rewrites (``shown``)."""
+def report_docx(report: BuiltReport) -> bytes:
+    """The Word file of a built report (its rewrites applied), in the active language."""
+    assert report.draft is not None
     document = Document()
     _fonts(document)
     properties = document.core_properties
-    properties.title = title
+    properties.title = report.title
     properties.author = "Wenji"
+    created = report.run.finished_at if report.run else None
     if created is not None:  # the run's time, so the same run gives the same file
         properties.created = created
         properties.modified = created
-    document.add_heading(title, level=0)
-    document.add_paragraph(subtitle)
-    for chapter in draft.chapters:
+    document.add_heading(report.title, level=0)
+    document.add_paragraph(report.subtitle)
+    stale_note = _("figures changed since this paragraph was rewritten")
+    no_chart_note = _("(The chart could not be drawn here: the server lacks Cairo.)")
+    for chapter in report.draft.chapters:
         document.add_heading(chapter.title, level=1)
         for part in chapter.parts:
             if len(chapter.parts) > 1 or part.title != chapter.title:
                 document.add_heading(part.title, level=2)
             for finding in part.findings:
-                entry = shown[finding.key]
+                entry = report.shown[finding.key]
                 paragraph = document.add_paragraph(entry.text)
                 if entry.stale:
                     note = paragraph.add_run(f" [{stale_note}]")

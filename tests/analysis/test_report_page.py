@@ -8,6 +8,7 @@ import io
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.management import CommandError, call_command
 from django.test import Client
 from docx import Document
 
@@ -205,3 +206,24 @@ def test_only_readers_of_the_questionnaire_may_rewrite(ipb, analysed):
     assert Client().post(EDIT, {"key": "question:Q1", "text": "x"}).status_code == 302
     assert ReportEdit.objects.count() == 0
     assert Group.objects.filter(name="analyst").exists()
+
+
+def test_report_export_writes_markdown_and_names_wrong_arguments(analyst, analysed, tmp_path):
+    edit(analyst, "question:Q1", "命令行也带上改写。")
+    out = io.StringIO()
+    target = tmp_path / "report.md"
+    call_command("report_export", "ipb-survey", "-o", str(target), stdout=out)
+    text = target.read_text(encoding="utf-8")
+    assert text.startswith("# ") and "## 调查方法" in text and "### Q1 " in text
+    assert "命令行也带上改写。" in text and "| 选项 | 小计 | 比例 |" in text
+    english = tmp_path / "report-en.md"
+    call_command("report_export", "ipb-survey", "--lang", "en", "-o", str(english), stdout=out)
+    assert "## Method" in english.read_text(encoding="utf-8")
+    with pytest.raises(CommandError, match="no questionnaire 'nope'"):
+        call_command("report_export", "nope")
+    with pytest.raises(CommandError, match="--filter 'bogus=1'"):
+        call_command("report_export", "ipb-survey", "--filter", "bogus=1")
+    with pytest.raises(CommandError, match="submitted_from"):
+        call_command("report_export", "ipb-survey", "--filter", "submitted_from=soon")
+    with pytest.raises(CommandError, match="needs -o"):
+        call_command("report_export", "ipb-survey", "--format", "docx")
