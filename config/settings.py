@@ -324,6 +324,8 @@ def _env_rate(name: str, default: str) -> str:
 # Submissions per collector account; definition reads per account, or per IP when anonymous.
 SUBMIT_RATE_LIMIT = _env_rate("SUBMIT_RATE_LIMIT", "30/minute")
 DEFINITION_RATE_LIMIT = _env_rate("DEFINITION_RATE_LIMIT", "120/minute")
+# Wrong API tokens per (hashed) client address; past it the address is refused (429).
+API_TOKEN_FAILURE_LIMIT = _env_rate("API_TOKEN_FAILURE_LIMIT", "20/hour")
 
 # --- Respondent form and WeChat ------------------------------------------------------------
 # WECHAT_APP_ID, WECHAT_APP_SECRET and WECHAT_API_BASE are above; with both of the first two

@@ -1,6 +1,10 @@
 """API authentication: DRF's token authentication, with the user's roles read in the same
 query as the token and its user (``wenji.access``), so an API call costs one query
-less. A token's user must be active, as in DRF."""
+less. A token's user must be active, as in DRF.
+
+Wrong tokens are counted per hashed address (``wenji.api.throttling.TokenFailures``): past
+``API_TOKEN_FAILURE_LIMIT`` the address gets 429 for any token, right or wrong, until the
+window ends, so tokens cannot be guessed by trying many."""
 
 from __future__ import annotations
 
@@ -8,12 +12,31 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef
-from rest_framework.authentication import TokenAuthentication
+from django.utils.translation import gettext as _
+from rest_framework import exceptions
+from rest_framework.authentication import TokenAuthentication, get_authorization_header
+from rest_framework.request import Request
 
 from wenji.access import ROLES, remember_roles
+from wenji.api.throttling import TokenFailures
 
 
 class TokenRolesAuthentication(TokenAuthentication):
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        if not get_authorization_header(request):
+            return None  # no token offered: nothing to count
+        failures = TokenFailures(request)
+        if failures.exceeded():
+            raise exceptions.Throttled(
+                wait=failures.window,
+                detail=_("Too many wrong API tokens from this address; try again later."),
+            )
+        try:
+            return super().authenticate(request)
+        except exceptions.AuthenticationFailed:
+            failures.record()
+            raise
+
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
         memberships = get_user_model().groups.through.objects.filter(user_id=OuterRef("user_id"))
         held = {f"holds_{role}": Exists(memberships.filter(group__name=role)) for role in ROLES}
