@@ -4,13 +4,44 @@
 import os
 from typing import Any
 
-from celery import Celery
+from celery import Celery, bootsteps
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("wenji")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+class WorkerAlive(bootsteps.StartStopStep):
+    """Marks this worker alive every WORKER_ALIVE_SECONDS (``wenji.workers``), from the
+    worker's own timer: independent of beat, of the queues and of Celery's event heartbeats."""
+
+    requires = {"celery.worker.components:Timer"}
+
+    def __init__(self, worker: Any, **kwargs: Any) -> None:
+        super().__init__(worker, **kwargs)
+        self.timer_ref: Any = None
+
+    def start(self, worker: Any) -> None:
+        from django.conf import settings
+
+        from wenji.workers import worker_alive_mark
+
+        worker_alive_mark(worker.hostname)
+        self.timer_ref = worker.timer.call_repeatedly(
+            float(settings.WORKER_ALIVE_SECONDS), worker_alive_mark, (worker.hostname,)
+        )
+
+    def stop(self, worker: Any) -> None:
+        from wenji.workers import worker_alive_clear
+
+        if self.timer_ref is not None:
+            self.timer_ref.cancel()
+        worker_alive_clear(worker.hostname)
+
+
+app.steps["worker"].add(WorkerAlive)
 
 
 @app.on_after_configure.connect

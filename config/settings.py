@@ -162,6 +162,9 @@ ANALYSIS_STALE_SECONDS = env_int("ANALYSIS_STALE_SECONDS", 45, minimum=2)
 # Celery beat looks for stale runs this often: a run whose worker died is taken up again
 # within ANALYSIS_STALE_SECONDS + ANALYSIS_REAP_SECONDS (60 s by default).
 ANALYSIS_REAP_SECONDS = env_int("ANALYSIS_REAP_SECONDS", 15, minimum=1)
+# Each Celery worker marks itself alive this often; /readyz counts the marks of the last
+# three periods (wenji/workers.py).
+WORKER_ALIVE_SECONDS = env_int("WORKER_ALIVE_SECONDS", 10, minimum=1)
 # Responses per aggregation chunk (one Celery task each), and at most this many chunks.
 ANALYSIS_CHUNK_SIZE = env_int("ANALYSIS_CHUNK_SIZE", 50000, minimum=1)
 ANALYSIS_MAX_CHUNKS = env_int("ANALYSIS_MAX_CHUNKS", 64, minimum=1)

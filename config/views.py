@@ -8,6 +8,8 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from redis.exceptions import RedisError
 
+from wenji.workers import workers_alive
+
 logger = logging.getLogger(__name__)
 
 
@@ -29,15 +31,26 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
     """200 when every service this instance needs answers, else 503, with each one's state:
-    ``{"status": "ok", "checks": {"database": "ok", "redis": "ok"}}`` (``redis`` is
-    ``not configured`` without ``REDIS_URL``). For load balancers that should stop routing
-    here; ``/healthz`` stays a liveness check (the process and its database)."""
-    checks = {"database": _database_state(), "redis": _redis_state()}
+    ``{"status": "ok", "checks": {"database": "ok", "redis": "ok", "worker": "ok"},
+    "workers": 2}``. Without ``REDIS_URL`` jobs run in the web process, so ``redis`` and
+    ``worker`` are ``not configured``; ``worker`` is ``unavailable`` when no Celery worker
+    marked itself alive lately (``wenji.workers``). For load balancers that should stop
+    routing here; ``/healthz`` stays a liveness check (the process and its database)."""
+    workers = workers_alive() if settings.REDIS_URL else None
+    checks = {
+        "database": _database_state(),
+        "redis": _redis_state(),
+        "worker": "not configured"
+        if not settings.REDIS_URL
+        else "ok"
+        if workers
+        else "unavailable",
+    }
     ready = all(state in ("ok", "not configured") for state in checks.values())
-    return JsonResponse(
-        {"status": "ok" if ready else "unavailable", "checks": checks},
-        status=200 if ready else 503,
-    )
+    body: dict = {"status": "ok" if ready else "unavailable", "checks": checks}
+    if workers is not None:
+        body["workers"] = workers
+    return JsonResponse(body, status=200 if ready else 503)
 
 
 def _database_state() -> str:

@@ -206,7 +206,9 @@ def start_worker(transactional_db, tmp_path) -> Iterator[Callable[..., Worker]]:
     """Start workers on a given Redis URL; every one is stopped when the test ends."""
     started: list[Worker] = []
 
-    def start(redis_url: str, **analysis_settings: int) -> Worker:
+    def start(
+        redis_url: str, env_extra: dict[str, str] | None = None, **analysis_settings: int
+    ) -> Worker:
         env = dict(os.environ)
         env.update(
             DATABASE_URL=_test_database_url(),
@@ -218,6 +220,7 @@ def start_worker(transactional_db, tmp_path) -> Iterator[Callable[..., Worker]]:
         env.update(
             {f"ANALYSIS_{key.upper()}": str(value) for key, value in analysis_settings.items()}
         )
+        env.update(env_extra or {})
         worker = Worker(env, tmp_path / f"worker-{len(started)}.log")
         started.append(worker)
         worker.start()
@@ -446,3 +449,24 @@ def test_the_command_waits_for_the_workers_and_prints_their_progress(
     assert lines[0].endswith(": queued")
     assert any(line.endswith("running") for line in lines[1:])
     assert lines[-1].startswith("done: 10 collected")
+
+
+def test_readyz_counts_live_workers_and_notices_a_stopped_or_killed_one(
+    redis_url, start_worker, client
+):
+    def ready() -> tuple[int, dict]:
+        answer = client.get("/readyz")
+        return answer.status_code, answer.json()
+
+    status, body = ready()
+    assert status == 503 and body["checks"]["worker"] == "unavailable" and body["workers"] == 0
+    worker = start_worker(redis_url, env_extra={"WORKER_ALIVE_SECONDS": "1"})
+    status, body = ready()
+    assert status == 200 and body["checks"] == {"database": "ok", "redis": "ok", "worker": "ok"}
+    assert body["workers"] == 1
+    worker.stop()  # a worker that stops says so
+    assert ready()[0] == 503
+    worker = start_worker(redis_url, env_extra={"WORKER_ALIVE_SECONDS": "1"})
+    assert ready()[0] == 200
+    worker.kill()  # a worker killed outright: its mark expires after three periods
+    _wait_for(lambda: ready()[0] == 503, 10, "readyz to notice the killed worker")
