@@ -40,6 +40,7 @@ from rest_framework.views import APIView
 from exports.exporters import EXPORTERS
 from exports.exporters.base import ExportError
 from exports.exporters.filters import FILTER_FIELDS, OPTION_FIELDS, STATUSES
+from exports.exporters.tables import NoResults
 from exports.models import Export
 from exports.services import (
     ExportForbidden,
@@ -230,6 +231,8 @@ def _refusal(error: ExportError, prefix: bool = False) -> ApiResponse:
         return ApiResponse(
             error_body("permission_denied", error.message, fields), status.HTTP_403_FORBIDDEN
         )
+    if isinstance(error, NoResults):  # the state of things, not the request: run an analysis
+        return ApiResponse(error_body(error.code, error.message, fields), status.HTTP_409_CONFLICT)
     return ApiResponse(error_body("invalid", error.message, fields), status.HTTP_400_BAD_REQUEST)
 
 
@@ -276,7 +279,7 @@ class ExportsView(APIView):
         "it; poll its `url` until `status` is done, then fetch `download_url`. Audited. The "
         "`identity` option needs the survey.view_respondent_identity permission.",
         request=ExportIn,
-        responses={202: ExportOut, **errors(400, 401, 403, 404, 413, 415)},
+        responses={202: ExportOut, **errors(400, 401, 403, 404, 409, 413, 415)},
         tags=["exports"],
     )
     def post(self, request: Request, slug: str) -> ApiResponse:
@@ -377,7 +380,7 @@ class ResponsesCsvView(_JsonErrors, APIView):
         "without filters). Audited.",
         responses={
             (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="The CSV."),
-            **errors(400, 401, 403, 404),
+            **errors(400, 401, 403, 404, 409),
         },
         tags=["exports"],
     )

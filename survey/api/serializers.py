@@ -9,18 +9,20 @@ import uuid
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+from django.core.validators import RegexValidator
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from survey.models import Questionnaire, Response, StatusChange
+from survey.services.review import REASON_MAX_LENGTH
 
 # Times before this are garbage from a broken clock (and far enough from year 1 that time zone
 # arithmetic cannot overflow).
 EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(9999, 1, 1, tzinfo=UTC)
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
@@ -53,12 +55,14 @@ class SaneDateTimeField(serializers.DateTimeField):
         return result
 
 
-@extend_schema_field(OpenApiTypes.STR)
+@extend_schema_field({"type": "string", "anyOf": [{"format": "date"}, {"format": "date-time"}]})
 class DateOrDateTimeField(serializers.Field):
     """A date (``2024-05-01``: the whole day counts, in the site's time zone) or a date-time.
 
     ``day_end`` chooses which end of a date is meant: its start (for "after", inclusive) or
     the start of the next day (for "before", exclusive), so both bounds include the day named.
+    A bound before 2000 or past 9998 selects what 2000-01-01 or 9999-01-01 would (nothing is
+    stored outside them): any date or date-time the schema allows is a filter.
     """
 
     default_error_messages = {
@@ -76,14 +80,11 @@ class DateOrDateTimeField(serializers.Field):
         except ValueError:
             self.fail("invalid")
         if day is not None:
-            try:
-                day += timedelta(days=1) if self.day_end else timedelta()
-            except OverflowError:
-                self.fail("invalid")
-            result = timezone.make_aware(datetime.combine(day, time.min))
-            _refuse_early(result)
-            return result
-        return SaneDateTimeField().run_validation(text)
+            day = min(max(day, EARLIEST_TIME.date()), LATEST_TIME.date())
+            day += timedelta(days=1) if self.day_end else timedelta()
+            return timezone.make_aware(datetime.combine(day, time.min))
+        moment = serializers.DateTimeField().run_validation(text)
+        return min(max(moment, EARLIEST_TIME), LATEST_TIME)
 
     def to_representation(self, value: datetime) -> str:
         return value.isoformat()
@@ -99,7 +100,11 @@ def _refuse_early(value: datetime) -> None:
         "type": "object",
         "additionalProperties": True,
         "description": "Answers keyed by question code, as in questionnaire/v1 "
-        '("Answers"): {"D1": 1, "Q5": {"a": 1, "b": 2}, "Q9": [1, 4], "D6.other": "..."}',
+        '("Answers"): {"D1": 1, "Q5": {"a": 1, "b": 2}, "Q9": [1, 4], "D6.other": "..."}. '
+        "An option code may be sent as written in the definition (1) or as its text "
+        '("1", as an HTML form sends it): both name the same option, and the answer is '
+        "stored as the definition writes it. Each answer is judged against the "
+        "questionnaire's definition (GET .../definition/); a refusal names each place.",
     }
 )
 class AnswersField(serializers.JSONField):
@@ -248,11 +253,20 @@ class ResponseFilterIn(serializers.Serializer):
     )
 
 
+_CONTROL = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f"
+REASON_PATTERN = f"^[^{_CONTROL}]*[^\\s{_CONTROL}][^{_CONTROL}]*$"
+
+
 @extend_schema_serializer(component_name="StatusDecision")
 class StatusChangeIn(serializers.Serializer):
     status = serializers.ChoiceField(choices=Response.Status.choices)
     reason = StrictCharField(
-        allow_blank=True, trim_whitespace=False, help_text=_("Why; required, not blank.")
+        trim_whitespace=False,
+        max_length=REASON_MAX_LENGTH,
+        # what the review service holds a reason to, said where the schema can say it: some
+        # text that is not only spaces, and no control character but line breaks and tabs
+        validators=[RegexValidator(REASON_PATTERN, message=_("Say why the status changes."))],
+        help_text=_("Why; required, not blank."),
     )
 
 

@@ -174,7 +174,8 @@ def test_tables_are_refused_until_an_analysis_run_is_done(ipb, analyst, client_f
         format="json",
         HTTP_ACCEPT_LANGUAGE="en",
     )
-    assert answer.status_code == 400 and "kind" in answer.json()["fields"]
+    assert answer.status_code == 409 and answer.json()["error"] == "no_results"
+    assert "kind" in answer.json()["fields"]
 
 
 def test_filters_do_not_apply_to_the_tables(ipb, analyst, analysed):

@@ -81,6 +81,10 @@ DOMAIN_CODES = (
     "nothing_to_undo",
     "invalid_share_card",
     "team_change_refused",
+    # The drafted report's rewrites (analysis.services.report_edits).
+    "invalid_report_edit",
+    # Exports of the analysis tables before any run has finished (exports.exporters.tables).
+    "no_results",
 )
 # Domain refusals whose HTTP status is neither 400 nor 409.
 DOMAIN_STATUS = {"edit_conflict": status.HTTP_412_PRECONDITION_FAILED}

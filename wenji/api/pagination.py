@@ -20,10 +20,12 @@ class StrictPageNumberPagination(PageNumberPagination):
     max_page_size = 500
     last_page_strings = ()
 
+    max_page = 999_999_999  # nine digits: more is no page of anything stored
+
     def paginate_queryset(
         self, queryset: QuerySet, request: Request, view: APIView | None = None
     ) -> list | None:
-        self._check_number(request, self.page_query_param, None)
+        self._check_number(request, self.page_query_param, self.max_page)
         self._check_number(request, self.page_size_query_param, self.max_page_size)
         return super().paginate_queryset(queryset, request, view)
 
@@ -41,8 +43,11 @@ class StrictPageNumberPagination(PageNumberPagination):
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
             parameter["schema"]["minimum"] = 1
-            if parameter["name"] == self.page_size_query_param:
-                parameter["schema"]["maximum"] = self.max_page_size
+            parameter["schema"]["maximum"] = (
+                self.max_page_size
+                if parameter["name"] == self.page_size_query_param
+                else self.max_page
+            )
         return parameters
 
 

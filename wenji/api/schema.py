@@ -14,7 +14,8 @@ _ERROR_DESCRIPTIONS = {
     403: "Your role does not allow this operation.",
     404: "No such questionnaire or response, or it is not granted to you.",
     409: "Refused by what is stored: the questionnaire is not open, the submission_id was used "
-    "for other answers, the slug is taken, or a change would orphan stored answers.",
+    "for other answers, the slug is taken, a change would orphan stored answers, or there are "
+    "no analysis results to export yet.",
     412: "If-Match is not the current ETag: someone saved since you read it.",
     428: "Send If-Match with the ETag of the version you edited.",
     413: "The body is larger than the server accepts.",

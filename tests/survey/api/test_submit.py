@@ -263,3 +263,32 @@ def test_a_superuser_counts_as_admin(client_for, make_user, ipb):
     root = make_user("root", superuser=True)
     response = client_for(root).post(submission_url(), submission_body(), format="json")
     assert response.status_code == 201
+
+
+def test_an_option_code_as_text_names_the_same_option_and_is_stored_as_declared(
+    collector_client, ipb
+):
+    """Decided and documented in the schema: "1" and 1 are the same option (an HTML form
+    sends text), and the answer keeps the definition's own type."""
+    answers = {**complete_answers(), "D1": "1", "Q9": ["1", 4]}
+    response = collector_client.post(
+        submission_url(), submission_body(answers=answers), format="json"
+    )
+    assert response.status_code == 201, response.json()
+    stored = Response.objects.get(pk=response.json()["id"]).answers
+    assert stored["D1"] == 1 and stored["Q9"] == [1, 4]
+    schema = collector_client.get("/api/v1/schema/?format=json").json()
+    answers_schema = schema["components"]["schemas"]["SubmissionRequest"]["properties"]["answers"]
+    assert '"1", as an HTML form sends it' in answers_schema["description"]
+
+
+@pytest.mark.parametrize("value", ["1.0", " 1", "01", True])
+def test_anything_else_is_not_an_option_and_is_refused_naming_the_question(
+    collector_client, ipb, value
+):
+    answers = {**complete_answers(), "D1": value}
+    response = collector_client.post(
+        submission_url(), submission_body(answers=answers), format="json"
+    )
+    body = assert_error(response, 400, "invalid_answers")
+    assert list(body["fields"]) == ["D1"]
