@@ -1,19 +1,24 @@
 """Backup and restore of PostgreSQL as docs/operations.md tells it: ``pg_dump -Fc``, then
-``createdb`` and ``pg_restore`` into a fresh database, gives back every row."""
+``createdb`` and ``pg_restore`` into a fresh database, gives back every row, and an analysis
+re-run on the restored database gives the very results the original had."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+import sys
 import uuid
+from urllib.parse import quote
 
 import psycopg
 import pytest
 from django.conf import settings
 
+from analysis.services.runs import analysis_run_execute, analysis_run_request
 from survey.services.identity import Identity
 from survey.services.responses import response_submit
+from tests.analysis.generate import generate_responses
 from tests.survey.answers import complete_answers
 
 pytestmark = [
@@ -89,5 +94,68 @@ def test_a_dump_restored_into_a_fresh_database_gives_back_every_row(ipb, tmp_pat
         before, after = _fingerprint(source), _fingerprint(restored)
         assert after == before
         assert before["survey_response"] == 5 and before["survey_answer"] > 5
+    finally:
+        _run("dropdb", "--if-exists", restored)
+
+
+def _database_url(dbname: str) -> str:
+    db = settings.DATABASES["default"]
+    credentials = quote(db["USER"] or "") + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
+    host = db.get("HOST") or "127.0.0.1"
+    return f"postgres://{credentials}@{host}:{db.get('PORT') or 5432}/{dbname}"
+
+
+def _latest_results(dbname: str) -> dict:
+    db = settings.DATABASES["default"]
+    with psycopg.connect(
+        host=db.get("HOST") or "127.0.0.1",
+        port=db.get("PORT") or 5432,
+        user=db.get("USER") or None,
+        password=db.get("PASSWORD") or None,
+        dbname=dbname,
+    ) as connection:
+        row = connection.execute(
+            "SELECT results FROM analysis_analysisrun WHERE status = 'done' "
+            "ORDER BY finished_at DESC, id DESC LIMIT 1"
+        ).fetchone()
+    assert row is not None, f"no finished run in {dbname}"
+    return row[0]
+
+
+@pytest.mark.skipif(shutil.which("pg_dump") is None, reason="needs PostgreSQL's client tools")
+def test_an_analysis_re_run_on_the_restored_database_gives_the_same_results(
+    ipb, tmp_path, settings
+):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    generate_responses(questionnaire=ipb, count=40, seed=9)
+    run = analysis_run_request(questionnaire_id=ipb.pk, trigger="manual", dispatch=False)
+    analysis_run_execute(run_id=run.pk)
+    source = settings.DATABASES["default"]["NAME"]
+    before = _latest_results(source)
+    dump = tmp_path / "wenji.dump"
+    restored = f"wenji_restore_{uuid.uuid4().hex[:8]}"
+    _run("pg_dump", "-Fc", "-f", str(dump), source)
+    _run("createdb", restored)
+    try:
+        _run("pg_restore", "--no-owner", "-d", restored, str(dump))
+        # as an operator would after restoring: re-run the analysis on the restored database
+        env = {
+            **os.environ,
+            "DATABASE_URL": _database_url(restored),
+            "REDIS_URL": "",
+            "CELERY_TASK_ALWAYS_EAGER": "true",
+            "DEBUG": "false",
+        }
+        subprocess.run(
+            [sys.executable, "manage.py", "analysis_run", ipb.slug, "--here"],
+            cwd=settings.BASE_DIR,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        after = _latest_results(restored)
+        assert after == before
+        assert after["validity"]["collected"] == 40
     finally:
         _run("dropdb", "--if-exists", restored)
