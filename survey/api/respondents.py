@@ -8,8 +8,6 @@ The identity is hashed as it was when they answered and never stored or logged; 
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -17,8 +15,7 @@ from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
 from survey.models import Respondent
-from survey.services.forget import respondent_forget
-from survey.services.identity import Identity
+from survey.services.forget import ForgetInvalid, forget_identity, respondent_forget
 from wenji.api.parsers import JSONBodyParser
 from wenji.api.permissions import IsAdmin, granted_questionnaire
 from wenji.api.schema import SLUG_PARAMETER, errors
@@ -32,22 +29,6 @@ class ForgetIn(serializers.Serializer):
     )
     value = serializers.CharField(max_length=256, trim_whitespace=False)
     collector = serializers.CharField(max_length=150, required=False)
-
-    def validate(self, data: dict) -> dict:
-        if data["kind"] != Respondent.Kind.COLLECTOR:
-            return data
-        name = data.get("collector")
-        if not name:
-            raise serializers.ValidationError(
-                {"collector": [_("Name the collector whose respondent key this is.")]}
-            )
-        user = get_user_model().objects.filter(username=name).first()
-        if user is None:
-            raise serializers.ValidationError(
-                {"collector": [_("There is no user %(name)s.") % {"name": name}]}
-            )
-        data["collector_user"] = user
-        return data
 
 
 class ForgetOut(serializers.Serializer):
@@ -74,10 +55,15 @@ class ForgetView(APIView):
         questionnaire = granted_questionnaire(request, slug)
         data = ForgetIn(data=request.data)
         data.is_valid(raise_exception=True)
-        kind, value = data.validated_data["kind"], data.validated_data["value"]
-        if kind == Respondent.Kind.COLLECTOR:  # as survey.api.views hashes a collector's key
-            value = f"{data.validated_data['collector_user'].pk}:{value}"
+        try:
+            identity = forget_identity(
+                kind=data.validated_data["kind"],
+                value=data.validated_data["value"],
+                collector=data.validated_data.get("collector", ""),
+            )
+        except ForgetInvalid as error:
+            raise serializers.ValidationError(error.fields) from error
         deleted = respondent_forget(
-            questionnaire=questionnaire, identity=Identity(kind, value), user=request.user
+            questionnaire=questionnaire, identity=identity, user=request.user
         )
         return ApiResponse(ForgetOut({"deleted_responses": deleted}).data)

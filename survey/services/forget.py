@@ -23,14 +23,43 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from survey.models import AuditEvent, Questionnaire, Respondent, Response
 from survey.services.audit import audit_event_record
 from survey.services.identity import Identity, identity_hash
 from survey.services.notify import new_data_signal
+from wenji.errors import DomainError
+
+
+class ForgetInvalid(DomainError):
+    code = "invalid"
+
+
+def forget_identity(*, kind: str, value: str, collector: str = "") -> Identity:
+    """The identity a respondent gave, as it was hashed when they answered: a WeChat openid,
+    the form's device id, or a collector's respondent key (``collector``: that collector's
+    username). Raises ``ForgetInvalid`` naming the field."""
+    if kind not in Respondent.Kind.values:
+        message = _("Choose one of: %s.") % ", ".join(Respondent.Kind.values)
+        raise ForgetInvalid(message, {"kind": [message]})
+    if not value:
+        message = _("Give the identity the respondent gave.")
+        raise ForgetInvalid(message, {"value": [message]})
+    if kind != Respondent.Kind.COLLECTOR:
+        return Identity(kind, value)
+    if not collector:
+        message = _("Name the collector whose respondent key this is.")
+        raise ForgetInvalid(message, {"collector": [message]})
+    user = get_user_model().objects.filter(username=collector).first()
+    if user is None:
+        message = _("There is no user %(name)s.") % {"name": collector}
+        raise ForgetInvalid(message, {"collector": [message]})
+    return Identity(kind, f"{user.pk}:{value}")  # as survey.api.views hashes a collector's key
 
 
 def respondent_forget(
