@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.validators import RegexValidator
 from django.utils import timezone
-from django.utils.dateparse import parse_date
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
@@ -83,8 +83,17 @@ class DateOrDateTimeField(serializers.Field):
             day = min(max(day, EARLIEST_TIME.date()), LATEST_TIME.date())
             day += timedelta(days=1) if self.day_end else timedelta()
             return timezone.make_aware(datetime.combine(day, time.min))
-        moment = serializers.DateTimeField().run_validation(text)
-        return min(max(moment, EARLIEST_TIME), LATEST_TIME)
+        try:
+            parsed = parse_datetime(text)
+        except ValueError:
+            parsed = None
+        if parsed is not None:  # clamped before any time zone arithmetic can overflow
+            naive = parsed.replace(tzinfo=None)
+            if naive < EARLIEST_TIME.replace(tzinfo=None) + timedelta(days=1):
+                return EARLIEST_TIME
+            if naive > LATEST_TIME.replace(tzinfo=None) - timedelta(days=1):
+                return LATEST_TIME
+        return serializers.DateTimeField().run_validation(text)
 
     def to_representation(self, value: datetime) -> str:
         return value.isoformat()

@@ -52,14 +52,16 @@ def test_bad_bodies_are_400_naming_the_field(analyst_client, stored_response, bo
 
 
 @pytest.mark.parametrize("reason", ["", "   ", "x" * 2001, "bell\x07"])
-def test_reasons_the_service_refuses_are_400_invalid_status_change(
+def test_reasons_the_schema_forbids_are_400_naming_the_reason(
     analyst_client, stored_response, reason
 ):
+    """The schema says what a reason must be (a pattern and a length); the serializer holds
+    the request to it before the review service sees it."""
     response = stored_response()
     reply = analyst_client.post(
         status_url(response.pk), {"status": "invalid", "reason": reason}, format="json"
     )
-    error = assert_error(reply, 400, "invalid_status_change")
+    error = assert_error(reply, 400, "invalid")
     assert "reason" in error["fields"]
     assert Response.objects.get().manual_status == ""
 
