@@ -63,7 +63,7 @@ from survey.services.answers import OTHER_SUFFIX
 from survey.structure import QuestionDef
 
 SKIP_OPTIONAL = 0.04  # share of respondents skipping an optional (non-text) question
-OTHER_TEXT = 0.6  # share of "other" choices that come with a typed answer
+OTHER_TEXT = 0.6  # share of "other" texts drawn at random (the rest: the first phrases, in turn)
 # A matrix item's ranking: the trait, the respondent's own style in this matrix, and noise.
 # Items correlate about ITEM_TRAIT² + ITEM_SHARED². Kept low: with items as lopsided as the
 # report's (80-88% in the top two points) about one respondent in ten already answers every
@@ -616,8 +616,14 @@ def _other_texts(model: Model, question: QuestionDef, members: Sequence[Member])
     for member in members:
         value = member.answers.get(question.code)
         picked = value if isinstance(value, list) else [value]
-        if others & set(picked) and model.rng.random() < OTHER_TEXT:
-            text = model.rng.choice(OTHER_PHRASES[model.language])
+        if others & set(picked):
+            # The form requires the text of a chosen "other". The draw is kept as it always
+            # was, so a seed still gives the same demo; a text not drawn takes a phrase in turn.
+            phrases = OTHER_PHRASES[model.language]
+            if model.rng.random() < OTHER_TEXT:
+                text = model.rng.choice(phrases)
+            else:
+                text = phrases[len(member.answers) % len(phrases)]
             member.answers[f"{question.code}{OTHER_SUFFIX}"] = text
 
 

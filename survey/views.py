@@ -46,7 +46,7 @@ from survey.form_logic import (
 from survey.form_page import form_page_build
 from survey.labels import label_text
 from survey.models import Questionnaire, Response, ShareImage
-from survey.services.answers import answers_check
+from survey.services.answers import answers_check, item_missing, other_missing
 from survey.services.identity import (
     DEVICE_COOKIE_MAX_AGE,
     DEVICE_COOKIE_NAME,
@@ -489,7 +489,9 @@ def _script_messages() -> dict[str, str]:
     """The script's words, in the page's language ({n} and {max} are filled in by it)."""
     return {
         "required": _("This question is required."),
-        "itemRequired": _("Every item needs an answer."),
+        # {n} is the item's place, {max} its words; {n} of otherRequired the option's words
+        "itemRequired": item_missing("{n}", "{max}"),
+        "otherRequired": other_missing("{n}"),
         "number": _("Enter a number, such as 12."),
         "whole": _("Enter a whole number."),
         "atLeast": _("Enter a number of at least %s.") % "{n}",

@@ -439,15 +439,17 @@
     var label = fill(messages.question, q.number);
     function add(href, text) { lines.push({ href: href, text: fill(messages.line, label, text) }); }
     if (q.type === "matrix" || q.type === "number_grid") {
-      all(q.el, "[data-item]").forEach(function (item) {
+      all(q.el, "[data-item]").forEach(function (item, index) {
         var problems = [];
+        var name = item.querySelector(q.type === "matrix" ? "legend" : "label");
+        var missing = fill(messages.itemRequired, index + 1, name ? name.textContent.trim() : "");
         if (q.type === "matrix") {
-          if (q.required && !checkedIn(item).length) problems.push(messages.itemRequired);
+          if (q.required && !checkedIn(item).length) problems.push(missing);
         } else {
           var raw = item.querySelector("input").value;
           var problem = numberProblem(q, raw);
           if (problem) problems.push(problem);
-          else if (q.required && raw.trim() === "") problems.push(messages.itemRequired);
+          else if (q.required && raw.trim() === "") problems.push(missing);
         }
         var node = item.querySelector(".err");
         showErrors(node, problems);
@@ -469,6 +471,18 @@
     } else if (q.required && !checkedIn(q.el).length) {
       own.push(messages.required);
     }
+    // a chosen "other" needs its text, said beside its box (the server says the same)
+    all(q.el, "input[data-other]").forEach(function (option) {
+      var box = document.getElementById(option.getAttribute("data-other"));
+      if (!box) return;
+      var words = option.parentNode.querySelector("span");
+      var problems = option.checked && cleanText(box.value) === ""
+        ? [fill(messages.otherRequired, words ? words.textContent.trim() : "", "")] : [];
+      var holder = box.parentNode;
+      showErrors(holder.querySelector(".err"), problems);
+      holder.classList.toggle("has-error", problems.length > 0);
+      problems.forEach(function (text) { add("#" + box.id, text); });
+    });
     var node = q.el.querySelector(".err");
     showErrors(node, own);
     own.forEach(function (text) { add("#" + q.el.id, text); });

@@ -17,6 +17,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from survey.expressions import evaluate
+from survey.labels import label_text
 from survey.structure import OptionDef, QuestionDef, Structure
 from wenji.text import SURROGATE, unstorable
 
@@ -82,11 +83,24 @@ def answers_check(*, structure: Structure, answers: Any, drop_hidden: bool = Fal
             continue
         check.answers[question.code] = value
         other_key = f"{question.code}{OTHER_SUFFIX}"
-        if other_key in answers:
-            other = _other_text(question, value, answers[other_key], check)
+        if question.offers_other:
+            other = _other_text(question, value, answers.get(other_key), check)
             if other:
                 check.answers[other_key] = other
     return check
+
+
+def item_missing(number: int | str, label: Any) -> str:
+    """A required matrix or grid item left unanswered, named by its place and its words."""
+    return _("Item %(number)s “%(item)s” is not answered yet.") % {
+        "number": number,
+        "item": label_text(label),
+    }
+
+
+def other_missing(label: Any) -> str:
+    """The "other" option chosen without saying what it is."""
+    return _("Please say what “%(option)s” is.") % {"option": label_text(label)}
 
 
 def _check_keys(structure: Structure, answers: Mapping, check: AnswersCheck) -> None:
@@ -191,9 +205,9 @@ def _per_item(
     if failed:
         return None
     if question.required:
-        for item_code in question.items:
+        for number, (item_code, item) in enumerate(question.items.items(), start=1):
             if item_code not in result:
-                check.add(f"{question.code}.{item_code}", _("Every item needs an answer."))
+                check.add(f"{question.code}.{item_code}", item_missing(number, item.label))
                 failed = True
     if failed or not result:
         return None
@@ -274,15 +288,23 @@ def _clean_text(value: Any, key: str, max_length: int, check: AnswersCheck) -> s
 
 
 def _other_text(question: QuestionDef, value: Any, raw: Any, check: AnswersCheck) -> str | None:
+    """The text of an "other" option: required when it is chosen, refused when it is not."""
     key = f"{question.code}{OTHER_SUFFIX}"
     chosen = value if isinstance(value, list) else [value]
+    other = next(option for option in question.options.values() if option.is_other)
     if not any(question.options[str(code)].is_other for code in chosen):
         if raw not in (None, ""):
-            check.add(key, _("Fill this in only when you choose the 'other' option."))
+            check.add(
+                key,
+                _("Fill this in only when you choose “%(option)s”.")
+                % {"option": label_text(other.label)},
+            )
         return None
-    if raw is None:
-        return None
-    return _clean_text(raw, key, OTHER_TEXT_MAX_LENGTH, check)
+    errors_before = len(check.errors)
+    text = None if raw is None else _clean_text(raw, key, OTHER_TEXT_MAX_LENGTH, check)
+    if not text and len(check.errors) == errors_before:
+        check.add(key, other_missing(other.label))
+    return text or None
 
 
 def _describe(value: Any) -> str:
