@@ -18,6 +18,11 @@ from survey.structure import QuestionDef, Structure
 Values = Mapping[str, list[str]]  # field name → the values sent (a QueryDict's lists)
 
 
+COMPACT_MAX_POINTS = 7
+BESIDE_MAX_POINTS = 5  # 5 radios of 44 px leave a phone's label column about 100 px
+SHORT_OPTION = 12  # characters: two such options fit side by side (in two lines at most)
+
+
 @dataclass
 class OptionView:
     code: str
@@ -78,6 +83,33 @@ class QuestionView:
     integer: bool = True
     hint: str = ""
     note: str = ""  # the author's hint under the label (XLSForm's hint column)
+    scale: list[OptionView] = field(default_factory=list)  # a matrix's points, for its header
+
+    @property
+    def compact(self) -> bool:
+        """A matrix shown one row per item, the scale across (a phone fits up to 7 points)."""
+        return self.type == "matrix" and 0 < len(self.scale) <= COMPACT_MAX_POINTS
+
+    @property
+    def columns(self) -> bool:
+        """Options short enough to sit two to a row (an "other" box opens across both)."""
+        return (
+            self.type in ("single", "multiple")
+            and len(self.options) > 1
+            and all(len(option.label) <= SHORT_OPTION for option in self.options)
+        )
+
+    @property
+    def columns_grid(self) -> bool:
+        """A number grid whose item labels are short: two inputs to a row."""
+        return self.type == "number_grid" and all(
+            len(item.label) <= SHORT_OPTION for item in self.items
+        )
+
+    @property
+    def beside(self) -> bool:
+        """A compact matrix with few points: each item's label beside its row of radios."""
+        return self.compact and len(self.scale) <= BESIDE_MAX_POINTS
 
     @property
     def error_id(self) -> str:
@@ -174,6 +206,8 @@ def _question_view(
         view.options = _options(question, f"f-{code}", set(sent))
     elif question.type in ("matrix", "number_grid"):
         view.items = _items(question, values, errors)
+        if question.type == "matrix":
+            view.scale = _options(question, f"s-{code}", set())
     else:
         view.value = sent[0] if sent else ""
     if question.offers_other:
@@ -264,7 +298,7 @@ def _summary(
             if question is None:
                 lines.append((0, SummaryLine(href="", text=message)))
                 continue
-            href, where = _place(question, rest)
+            href, where = _place(question, rest, message)
             text = _("Question %(number)d%(where)s: %(message)s") % {
                 "number": question.number,
                 "where": where,
@@ -274,12 +308,13 @@ def _summary(
     return [line for _number, line in sorted(lines, key=lambda pair: pair[0])]
 
 
-def _place(question: QuestionView, rest: str) -> tuple[str, str]:
+def _place(question: QuestionView, rest: str, message: str) -> tuple[str, str]:
+    """Where a message belongs, and the place's words unless the message says them."""
     if rest == "other" and question.other is not None:
         return f"#{question.other.id}", _place_note(_("other"))
     for item in question.items:
         if item.code == rest:
-            return f"#{item.id}", _place_note(str(item.label))
+            return f"#{item.id}", "" if item.label in message else _place_note(str(item.label))
     return f"#{question.id}", ""
 
 

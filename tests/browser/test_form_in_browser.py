@@ -275,11 +275,18 @@ def test_every_input_is_at_least_16px_and_every_option_row_at_least_44px(ipb, se
         "() => [...document.querySelectorAll('.opt')].map(e => e.getBoundingClientRect().height)"
     )
     assert len(rows) > 150 and min(rows) >= 44
-    fixed = page.evaluate(
+    pinned = page.evaluate(
         """() => [...document.querySelectorAll('body *')]
-             .filter(e => ['fixed', 'sticky'].includes(getComputedStyle(e).position)).length"""
+             .filter(e => ['fixed', 'sticky'].includes(getComputedStyle(e).position))
+             .map(e => e.className)"""
     )
-    assert fixed == 0
+    # nothing covers the page, but a matrix's scale header stays in view over its own rows
+    assert pinned == ["scale-head"] * 3
+    cells = page.evaluate(
+        """() => [...document.querySelectorAll('.matrix.compact .card .opt')]
+             .map(e => [e.getBoundingClientRect().width, e.getBoundingClientRect().height])"""
+    )
+    assert len(cells) == 4 * (5 + 6 + 7) and min(min(cell) for cell in cells) >= 44
 
 
 def test_the_language_switch_shows_the_form_in_english(ipb, server, phone):
@@ -347,3 +354,50 @@ def test_text_meets_aa_contrast_including_errors_and_disabled_options(ipb, serve
                    document.querySelector('main').appendChild(p); }"""
     )
     assert scripted.evaluate(CONTRAST) == [["P", "pale", "2.32"]]
+
+
+def test_the_reference_form_without_script_is_at_most_twelve_phone_screens(
+    ipb, server, new_context, artifacts
+):
+    context = new_context(
+        viewport=PHONE, user_agent=WECHAT_UA, java_script_enabled=False, locale="zh-CN"
+    )
+    page = context.new_page()
+    page.goto(server(FORM))
+    screens = page.evaluate("document.documentElement.scrollHeight") / PHONE["height"]
+    assert screens <= 12, screens  # 21.6 with one card per matrix item and one option a row
+    row = page.locator("#i-Q5-a").bounding_box()  # the item's label beside its four radios
+    radio = page.locator("#i-Q5-a input").first.bounding_box()
+    assert row["height"] < 70 and radio["y"] < row["y"] + row["height"] / 2 + 12
+    page.locator("#q-Q5").screenshot(path=str(artifacts / "form-matrix-rows.png"))
+
+
+def test_below_340px_a_matrix_is_one_card_per_item_again(ipb, server, new_context):
+    context = new_context(
+        viewport={"width": 320, "height": 640}, user_agent=WECHAT_UA, java_script_enabled=False
+    )
+    page = context.new_page()
+    page.goto(server(FORM))
+    assert not page.locator("#q-Q5 .scale-head").is_visible()
+    assert page.locator("#i-Q5-a .opt span").first.is_visible()  # each point named beside it
+
+
+def test_with_the_script_errors_name_the_item_and_a_chosen_other_needs_its_text(ipb, server, phone):
+    page = phone.new_page()
+    page.goto(server(FORM))
+    answers = {**complete_answers(), "D6": 8}
+    answers.pop("D6.other", None)
+    answer_section(page, "A", answers)
+    next_section(page)
+    summary = page.locator("#error-summary")
+    assert summary.is_visible()
+    assert "请注明“其他”的具体内容。" in summary.inner_text()
+    assert page.locator("#o-D6-err").inner_text() == "请注明“其他”的具体内容。"
+    answer(page, "D6.other", "协会")
+    next_section(page)
+    answer_section(page, "B", complete_answers())
+    next_section(page)
+    answer_section(page, "C", {**complete_answers(), "Q5": {"a": 1, "c": 2, "d": 1, "e": 1}})
+    next_section(page)
+    assert "第 2 项“学习便捷度”尚未作答。" in summary.inner_text()
+    assert page.locator("#i-Q5-b .err").inner_text() == "第 2 项“学习便捷度”尚未作答。"
