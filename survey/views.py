@@ -505,8 +505,10 @@ def _script_messages() -> dict[str, str]:
         "question": _("Question %s") % "{n}",
         # A summary line: {n} is "Question 3", {max} the problem.
         "line": _("%(question)s: %(problem)s") % {"question": "{n}", "problem": "{max}"},
-        "restored": _("Your earlier answers on this phone were restored."),
-        "startOver": _("Clear my answers"),
+        "restored": _("Your unfinished answers from last time were restored."),
+        "startOver": _("Start over"),
+        "confirmStartOver": _("Start over? The answers on this phone will be cleared."),
         "sending": _("Sending…"),
-        "progress": _("Part %(n)s of %(max)s") % {"n": "{n}", "max": "{max}"},
+        # answered questions of those asked (skip logic counted), as "12 / 40"
+        "progress": _("%(n)s / %(max)s answered") % {"n": "{n}", "max": "{max}"},
     }

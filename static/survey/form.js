@@ -350,17 +350,25 @@
     if (input.disabled !== disabled) input.disabled = disabled;
   }
 
+  var answeredCount = 0, visibleCount = 0;
+
   function refresh() {
     var seen = {};
+    answeredCount = 0;
+    visibleCount = 0;
     questions.forEach(function (q) {
       var rule = config.showIf[q.code];
       q.visible = !rule || evaluate(rule, seen);
       q.el.hidden = !q.visible;
       all(q.el, "input, textarea").forEach(function (input) { setDisabled(input, !q.visible); });
       if (!q.visible) return;
+      visibleCount += 1; // progress counts the questions asked: skipped ones are not
       if (q.type === "multiple" && q.max) applyLimit(q);
       var answer = readAnswer(q);
-      if (answer !== null) seen[q.code] = answer;
+      if (answer !== null) {
+        seen[q.code] = answer;
+        answeredCount += 1;
+      }
     });
     all(form, "input[data-other]").forEach(function (option) {
       var box = form.querySelector('[data-other-box="' + option.getAttribute("data-other") + '"]');
@@ -539,11 +547,11 @@
     });
     send.hidden = index !== active.length - 1;
     var bar = document.getElementById("wf-progress-bar");
-    bar.max = active.length;
-    bar.value = index + 1;
+    bar.max = Math.max(visibleCount, 1);
+    bar.value = answeredCount;
     document.getElementById("wf-progress-text").textContent =
-      fill(messages.progress, index + 1, active.length);
-    document.getElementById("wf-progress").hidden = active.length < 2;
+      fill(messages.progress, answeredCount, visibleCount);
+    document.getElementById("wf-progress").hidden = visibleCount < 2;
   }
 
   function go(section, focusHeading) {
@@ -713,6 +721,7 @@
     var note = document.getElementById("wf-restored");
     if (restored) note.hidden = false;
     document.getElementById("wf-clear").addEventListener("click", function () {
+      if (!window.confirm(messages.confirmStartOver)) return;
       store(draftKey(config.slug), null);
       fields().forEach(function (input) {
         if (input.type === "radio" || input.type === "checkbox") input.checked = false;

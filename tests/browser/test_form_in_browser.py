@@ -35,7 +35,8 @@ def test_a_respondent_fills_the_whole_questionnaire_on_a_phone(ipb, server, phon
     page.goto(server(FORM))
     page.screenshot(path=str(artifacts / "form-first-screen.png"))
     assert page.is_visible("#s-A") and not page.is_visible("#s-B")
-    assert page.inner_text("#wf-progress-text") == "第 1 部分（共 4 部分）"
+    # progress by question: answered of those asked (Q15R is asked only if Q15 == 1)
+    assert page.inner_text("#wf-progress-text") == "已答 0 / 24"
 
     # Next without answering: errors beside the questions and a summary that gets focus.
     next_section(page)
@@ -51,11 +52,12 @@ def test_a_respondent_fills_the_whole_questionnaire_on_a_phone(ipb, server, phon
     assert page.is_visible("#o-D6")
     next_section(page)
     assert page.is_visible("#s-B") and not page.is_visible("#error-summary")
-    assert page.inner_text("#wf-progress-text") == "第 2 部分（共 4 部分）"
+    assert page.inner_text("#wf-progress-text") == "已答 6 / 24"
+    assert page.get_attribute("#wf-progress-bar", "value") == "6"
     answer_section(page, "B", answers)
     next_section(page)
 
-    # A matrix question is one card per item.
+    # A matrix question: one row per item under its scale.
     page.locator("#i-Q5-a").screenshot(path=str(artifacts / "form-matrix-card.png"))
     page.screenshot(path=str(artifacts / "form-matrix-screen.png"))
     answer(page, "Q5", answers["Q5"])
@@ -65,6 +67,12 @@ def test_a_respondent_fills_the_whole_questionnaire_on_a_phone(ipb, server, phon
     page.wait_for_timeout(400)  # the draft is saved a moment after the last change
     page.reload()
     assert page.is_visible("#wf-restored")
+    assert "已恢复你上次未完成的答卷" in page.inner_text("#wf-restored")
+    # at the top of the form, above its title
+    assert page.evaluate(
+        "document.getElementById('wf-restored').compareDocumentPosition("
+        "document.querySelector('main h1')) & Node.DOCUMENT_POSITION_FOLLOWING"
+    )
     assert page.is_visible("#s-C")
     assert page.is_checked('#i-Q5-c input[value="2"]')
     assert page.is_checked('#q-D6 input[value="8"]')
@@ -78,6 +86,7 @@ def test_a_respondent_fills_the_whole_questionnaire_on_a_phone(ipb, server, phon
     assert page.is_disabled("#f-Q15R")
     answer(page, "Q15", 1)
     assert page.is_visible("#q-Q15R") and page.is_enabled("#f-Q15R")
+    assert page.inner_text("#wf-progress-text").endswith(" / 25")
     page.fill("#f-Q15R", answers["Q15R"])
     assert page.inner_text("#q-Q15R-count") == f"{len(answers['Q15R'])}/500 字"
     answer(page, "Q15", 2)
@@ -401,3 +410,20 @@ def test_with_the_script_errors_name_the_item_and_a_chosen_other_needs_its_text(
     next_section(page)
     assert "第 2 项“学习便捷度”尚未作答。" in summary.inner_text()
     assert page.locator("#i-Q5-b .err").inner_text() == "第 2 项“学习便捷度”尚未作答。"
+
+
+def test_start_over_asks_first_and_then_clears_the_draft(ipb, server, phone):
+    page = phone.new_page()
+    page.goto(server(FORM))
+    answer(page, "D1", 2)
+    page.wait_for_timeout(400)  # the draft is saved a moment after the last change
+    page.reload()
+    assert page.is_visible("#wf-restored") and page.is_checked('#q-D1 input[value="2"]')
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.click("#wf-clear")
+    assert page.is_checked('#q-D1 input[value="2"]')  # "no": nothing is cleared
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#wf-clear")
+    assert not page.is_checked('#q-D1 input[value="2"]') and not page.is_visible("#wf-restored")
+    page.reload()
+    assert not page.is_visible("#wf-restored")  # the draft is gone
