@@ -73,6 +73,7 @@ MIDDLEWARE = [
     # Before SecurityMiddleware: probes call http://127.0.0.1:8000/healthz (see the class).
     "config.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.StaticGZipMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -225,7 +226,10 @@ STORAGES = {
 }
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or BASE_DIR / "media")
 MEDIA_URL = "/media/"
-WHITENOISE_MAX_AGE = 31536000
+# Content-hashed names (collectstatic's manifest) are cached for good as immutable; the plain
+# names of a DEBUG run (wenji up, no collectstatic) are revalidated instead, so an upgrade
+# never leaves a phone on an old script.
+WHITENOISE_MAX_AGE = 0 if DEBUG else 31536000
 
 # --- Security ----------------------------------------------------------------------------
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)

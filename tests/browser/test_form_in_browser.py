@@ -58,7 +58,7 @@ def test_a_respondent_fills_the_whole_questionnaire_on_a_phone(ipb, server, phon
     next_section(page)
 
     # A matrix question: one row per item under its scale.
-    page.locator("#i-Q5-a").screenshot(path=str(artifacts / "form-matrix-card.png"))
+    page.locator("#i-Q5-a").screenshot(path=str(artifacts / "form-matrix-row.png"))
     page.screenshot(path=str(artifacts / "form-matrix-screen.png"))
     answer(page, "Q5", answers["Q5"])
     answer(page, "Q17", answers["Q17"])

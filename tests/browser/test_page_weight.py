@@ -8,11 +8,11 @@ import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-MAX_BYTES = 60 * 1024
-MAX_REQUESTS = 5
+MAX_BYTES = 30 * 1024
+MAX_REQUESTS = 4
 
 
-def test_the_form_and_everything_it_loads_fit_in_60_kb_and_5_requests(ipb, server, phone):
+def test_the_form_and_everything_it_loads_fit_in_30_kb_and_4_requests(ipb, server, phone):
     page = phone.new_page()
     finished = []
     page.on("requestfinished", lambda request: finished.append(request))
