@@ -132,7 +132,9 @@ def _option(question: QuestionDef, value: Any, key: str, check: AnswersCheck) ->
         check.add(key, _("%(value)s is not an option of %(code)s.") % {"value": value, "code": key})
     elif option.hidden:  # no longer offered (hidden: true); older answers keep it
         check.add(
-            key, _("%(value)s is no longer offered in %(code)s.") % {"value": value, "code": key}
+            key,
+            _("“%(option)s” is no longer offered in %(code)s.")
+            % {"option": label_text(option.label), "code": key},
         )
         return None
     return option

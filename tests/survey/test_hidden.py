@@ -80,7 +80,7 @@ def test_a_hidden_option_is_not_offered_and_not_taken(ipb, client):
     assert 'name="D6" value="7"' not in page and 'name="D6" value="6"' in page
     with pytest.raises(AnswersInvalid) as refused:
         _submit(ipb, complete_answers(D6=7))
-    assert refused.value.fields == {"D6": ["7 is no longer offered in D6."]}
+    assert refused.value.fields == {"D6": ["“Social organisation” is no longer offered in D6."]}
 
 
 def test_a_hidden_question_is_not_asked_and_not_taken(ipb, client):
