@@ -1,12 +1,43 @@
 """The Celery app: settings from ``CELERY_*`` in config/settings.py, tasks from each app's
 ``tasks`` module, and the beat schedule."""
 
+import logging
 import os
 from typing import Any
 
 from celery import Celery, bootsteps
+from kombu.transport import redis as kombu_redis
+
+logger = logging.getLogger(__name__)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+
+def _survive_a_lost_broker() -> None:
+    """Keep the worker alive when Redis goes away while it holds unacknowledged tasks.
+
+    On a lost broker the consumer closes its channel, and closing hands the tasks it holds
+    back to Redis (``QoS.restore_unacked``) through a connection kombu 5.7 has already torn
+    down: an AttributeError that is no "connection error", so the worker stopped with
+    "Unrecoverable error" (seen in bench/soak: a 20 s Redis outage ended the worker). Those
+    tasks stay in Redis's unacked set, and the next consumer's visibility timeout delivers
+    them again (tasks are acknowledged late), so nothing is lost by going on instead.
+    """
+    original = kombu_redis.QoS.restore_unacked
+
+    def restore_unacked(self: Any, client: Any = None) -> Any:
+        try:
+            return original(self, client)
+        except AttributeError:
+            logger.warning(
+                "broker lost: unacknowledged tasks stay in Redis and are delivered again"
+            )
+            return None
+
+    kombu_redis.QoS.restore_unacked = restore_unacked
+
+
+_survive_a_lost_broker()
 
 app = Celery("wenji")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -470,3 +470,27 @@ def test_readyz_counts_live_workers_and_notices_a_stopped_or_killed_one(
     assert ready()[0] == 200
     worker.kill()  # a worker killed outright: its mark expires after three periods
     _wait_for(lambda: ready()[0] == 503, 10, "readyz to notice the killed worker")
+
+
+@pytest.mark.redis
+def test_a_worker_holding_tasks_when_redis_dies_lives_on(ipb, settings, own_redis, start_worker):
+    """kombu hands unacknowledged tasks back through a connection it already tore down; that
+    stopped the worker ("Unrecoverable error") in the soak bench. config.celery keeps it up."""
+    quietly_submit(ipb, 40, settings)
+    worker = start_worker(own_redis.url, chunk_size=5, test_chunk_delay_ms=800)
+    run = analysis_run_request(questionnaire_id=ipb.pk, trigger="manual")
+    _wait_until_half_done(run, worker)  # chunks delivered and not yet acknowledged
+    own_redis.kill()
+    time.sleep(3)
+    own_redis.start()
+    time.sleep(5)
+    assert worker.process is not None and worker.process.poll() is None, worker.tail()
+    assert "Unrecoverable error" not in worker.log.read_text(errors="replace")
+    # and it takes tasks again (the reaper's, here: the run it held is beat's to take up)
+    celery_app.send_task("analysis.reap")
+    _wait_for(
+        lambda: "Task analysis.reap[" in worker.log.read_text(errors="replace"),
+        30,
+        "the worker to take a task after the outage",
+        worker.tail,
+    )
