@@ -15,6 +15,8 @@ very rows the page shows, never a second computation of its own.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
@@ -134,39 +136,43 @@ def _page(
     return render(request, "analysis/report.html", context, status=status)
 
 
+def _reading_report(view: Callable[[HttpRequest, BuiltReport], HttpResponse]) -> Callable:
+    """A view of the report of ``slug`` as its reader asked for it (language, filters): the
+    access check, and the draft built in the report's language, before ``view`` renders it."""
+
+    @wraps(view)
+    def reading(request: HttpRequest, slug: str) -> HttpResponse:
+        try:
+            questionnaire = _granted(request, slug)
+        except _LoginRequired:
+            return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+        language = _language(request.GET.get("lang"))
+        with translation.override(language):
+            report = report_build(
+                questionnaire=questionnaire, language=language, asked=_asked(request.GET)
+            )
+            return view(request, report)
+
+    return reading
+
+
 @require_GET
-def report_page(request: HttpRequest, slug: str) -> HttpResponse:
+@_reading_report
+def report_page(request: HttpRequest, report: BuiltReport) -> HttpResponse:
     """The drafted report, with the analysts' rewrites."""
-    try:
-        questionnaire = _granted(request, slug)
-    except _LoginRequired:
-        return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-    language = _language(request.GET.get("lang"))
-    with translation.override(language):
-        report = report_build(
-            questionnaire=questionnaire, language=language, asked=_asked(request.GET)
-        )
-        return _page(request, report)
+    return _page(request, report)
 
 
 @require_GET
-def report_docx_download(request: HttpRequest, slug: str) -> HttpResponse:
+@_reading_report
+def report_docx_download(request: HttpRequest, report: BuiltReport) -> HttpResponse:
     """The drafted report as a Word file."""
-    try:
-        questionnaire = _granted(request, slug)
-    except _LoginRequired:
-        return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-    language = _language(request.GET.get("lang"))
-    with translation.override(language):
-        report = report_build(
-            questionnaire=questionnaire, language=language, asked=_asked(request.GET)
-        )
-        if report.draft is None:
-            raise Http404(_("No analysis of %(slug)s has finished yet.") % {"slug": slug})
-        content = report_docx(report)
-    response = HttpResponse(content, content_type=DOCX_TYPE)
+    slug = report.questionnaire.slug
+    if report.draft is None:
+        raise Http404(_("No analysis of %(slug)s has finished yet.") % {"slug": slug})
+    response = HttpResponse(report_docx(report), content_type=DOCX_TYPE)
     response["Content-Disposition"] = content_disposition_header(
-        as_attachment=True, filename=f"{questionnaire.slug}-report-{language}.docx"
+        as_attachment=True, filename=f"{slug}-report-{report.language}.docx"
     )
     return response
 

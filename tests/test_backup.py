@@ -57,15 +57,19 @@ def _run(tool: str, *arguments: str) -> None:
     subprocess.run([tool, *flags, *arguments], check=True, env=env, capture_output=True)
 
 
-def _fingerprint(dbname: str) -> dict[str, object]:
+def _connect(dbname: str) -> psycopg.Connection:
     db = settings.DATABASES["default"]
-    with psycopg.connect(
+    return psycopg.connect(
         host=db.get("HOST") or "127.0.0.1",
         port=db.get("PORT") or 5432,
         user=db.get("USER") or None,
         password=db.get("PASSWORD") or None,
         dbname=dbname,
-    ) as connection:
+    )
+
+
+def _fingerprint(dbname: str) -> dict[str, object]:
+    with _connect(dbname) as connection:
         counts = {t: connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
         digest = connection.execute(
             "SELECT md5(string_agg(r.answers::text || r.status || r.submitted_at::text, ','"
@@ -106,14 +110,7 @@ def _database_url(dbname: str) -> str:
 
 
 def _latest_results(dbname: str) -> dict:
-    db = settings.DATABASES["default"]
-    with psycopg.connect(
-        host=db.get("HOST") or "127.0.0.1",
-        port=db.get("PORT") or 5432,
-        user=db.get("USER") or None,
-        password=db.get("PASSWORD") or None,
-        dbname=dbname,
-    ) as connection:
+    with _connect(dbname) as connection:
         row = connection.execute(
             "SELECT results FROM analysis_analysisrun WHERE status = 'done' "
             "ORDER BY finished_at DESC, id DESC LIMIT 1"

@@ -15,20 +15,21 @@ Not a test: it prints figures.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import platform
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from bench.ingest.run import free_port, start_gunicorn  # noqa: E402  (after the path is set)
+
 CHROMIUM = "/usr/bin/chromium"
 UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 16_0 like Mac OS X) AppleWebKit/605.1.15 "
@@ -45,12 +46,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--cpu", type=float, default=4.0, help="CPU slowdown factor")
     parser.add_argument("--quick", action="store_true", help="3 runs")
     return parser.parse_args()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def prepare(work: Path) -> dict[str, str]:
@@ -79,30 +74,6 @@ def prepare(work: Path) -> dict[str, str]:
     )
     subprocess.run([*manage, "shell", "-c", script], env=env, check=True, cwd=ROOT)
     return env
-
-
-def start_gunicorn(env: dict[str, str], port: int) -> subprocess.Popen:
-    command = [
-        str(ROOT / ".venv/bin/gunicorn"),
-        "config.wsgi",
-        f"--bind=127.0.0.1:{port}",
-        "--workers=2",
-        "--log-level=warning",
-    ]
-    process = subprocess.Popen(
-        command, env=env, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return process
-        except OSError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("gunicorn did not start")
 
 
 def one_run(browser, url: str, args: argparse.Namespace) -> dict[str, float]:
@@ -155,7 +126,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         env = prepare(Path(folder))
         port = free_port()
-        server = start_gunicorn(env, port)
+        server = start_gunicorn(env, port, workers=2, threads=4)
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(

@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 from bench.ingest.run import (  # noqa: E402  (after the path is set)
     PG,
     SLUG,
+    environment,
     free_port,
     prepare,
     recreate_database,
@@ -172,17 +173,9 @@ def main() -> None:
     logs.mkdir(parents=True)
     redis = Redis(free_port(), logs / "redis.log")
     redis.start()
-    env = dict(os.environ)
+    env = environment(args.db)  # the ingest bench's, on our own Redis and with beat's pace
     env.update(
-        DATABASE_URL=f"{PG}/{args.db}?conn_max_age=600",
         REDIS_URL=f"redis://127.0.0.1:{redis.port}/0",
-        SECRET_KEY="bench-" + "k" * 50,
-        IDENTITY_HASH_KEY="bench-identity-key-" + "i" * 32,
-        DEBUG="false",
-        SECURE_SSL_REDIRECT="false",
-        ALLOWED_HOSTS="127.0.0.1",
-        SUBMIT_RATE_LIMIT="100000000/minute",
-        LOG_LEVEL="WARNING",
         ANALYSIS_DEBOUNCE_SECONDS="5",
         ANALYSIS_SCHEDULE_MINUTES="1",
     )
