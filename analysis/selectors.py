@@ -87,14 +87,16 @@ def responses_per_day(questionnaire: Questionnaire, days: int) -> list[dict[str,
     return rows
 
 
-def responses_per_channel(questionnaire: Questionnaire) -> list[dict[str, Any]]:
-    """``{"channel", "count"}`` per channel, the busiest first: one grouped query."""
+def responses_per_channel(
+    questionnaire: Questionnaire, last_response_id: int | None = None
+) -> list[dict[str, Any]]:
+    """``{"channel", "count"}`` per channel, the busiest first (up to ``last_response_id``
+    when given): one grouped query."""
+    rows = Response.objects.filter(questionnaire=questionnaire)
+    if last_response_id is not None:
+        rows = rows.filter(pk__lte=last_response_id)
     return list(
-        Response.objects.filter(questionnaire=questionnaire)
-        .order_by()
-        .values("channel")
-        .annotate(count=Count("id"))
-        .order_by("-count")
+        rows.order_by().values("channel").annotate(count=Count("id")).order_by("-count", "channel")
     )
 
 
@@ -107,9 +109,7 @@ def collection_facts(
     if last_response_id is not None:
         rows = rows.filter(pk__lte=last_response_id)
     span = rows.order_by().aggregate(first=Min("submitted_at"), last=Max("submitted_at"))
-    channels = (
-        rows.order_by().values("channel").annotate(count=Count("id")).order_by("-count", "channel")
-    )
+    channels = responses_per_channel(questionnaire, last_response_id)
     return span["first"], span["last"], [row["channel"] for row in channels]
 
 

@@ -8,7 +8,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from redis.exceptions import RedisError
 
-from wenji.workers import workers_alive
+from wenji.workers import redis_client, workers_alive
 
 logger = logging.getLogger(__name__)
 
@@ -36,16 +36,16 @@ def readyz(request: HttpRequest) -> JsonResponse:
     ``worker`` are ``not configured``; ``worker`` is ``unavailable`` when no Celery worker
     marked itself alive lately (``wenji.workers``). For load balancers that should stop
     routing here; ``/healthz`` stays a liveness check (the process and its database)."""
-    workers = workers_alive() if settings.REDIS_URL else None
-    checks = {
-        "database": _database_state(),
-        "redis": _redis_state(),
-        "worker": "not configured"
-        if not settings.REDIS_URL
-        else "ok"
-        if workers
-        else "unavailable",
-    }
+    checks = {"database": _database_state(), "redis": "not configured", "worker": "not configured"}
+    workers = None
+    if settings.REDIS_URL:
+        client = redis_client()  # one connection for both: Redis answers, workers marked
+        try:
+            checks["redis"] = _redis_state(client)
+            workers = workers_alive(client) if checks["redis"] == "ok" else None
+        finally:
+            client.close()
+        checks["worker"] = "ok" if workers else "unavailable"
     ready = all(state in ("ok", "not configured") for state in checks.values())
     body: dict = {"status": "ok" if ready else "unavailable", "checks": checks}
     if workers is not None:
@@ -63,15 +63,10 @@ def _database_state() -> str:
     return "ok"
 
 
-def _redis_state() -> str:
-    if not settings.REDIS_URL:
-        return "not configured"
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+def _redis_state(client: redis.Redis) -> str:
     try:
         client.ping()
     except (RedisError, OSError) as exc:
         logger.warning("readyz: Redis did not answer (%s)", exc.__class__.__name__)
         return "unavailable"
-    finally:
-        client.close()
     return "ok"

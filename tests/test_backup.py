@@ -4,11 +4,14 @@ re-run on the restored database gives the very results the original had."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
@@ -78,6 +81,21 @@ def _fingerprint(dbname: str) -> dict[str, object]:
     return {**counts, "responses digest": digest}
 
 
+@contextlib.contextmanager
+def _restored(source: str, tmp_path: Path) -> Iterator[str]:
+    """As docs/operations.md says: pg_dump -Fc, createdb, pg_restore; the fresh database's
+    name, dropped afterwards."""
+    dump = tmp_path / "wenji.dump"
+    restored = f"wenji_restore_{uuid.uuid4().hex[:8]}"
+    _run("pg_dump", "-Fc", "-f", str(dump), source)
+    _run("createdb", restored)
+    try:
+        _run("pg_restore", "--no-owner", "-d", restored, str(dump))
+        yield restored
+    finally:
+        _run("dropdb", "--if-exists", restored)
+
+
 @pytest.mark.skipif(shutil.which("pg_dump") is None, reason="needs PostgreSQL's client tools")
 def test_a_dump_restored_into_a_fresh_database_gives_back_every_row(ipb, tmp_path):
     for number in range(5):
@@ -89,17 +107,10 @@ def test_a_dump_restored_into_a_fresh_database_gives_back_every_row(ipb, tmp_pat
             identity=Identity("wechat", f"o{number}"),
         )
     source = settings.DATABASES["default"]["NAME"]
-    dump = tmp_path / "wenji.dump"
-    restored = f"wenji_restore_{uuid.uuid4().hex[:8]}"
-    _run("pg_dump", "-Fc", "-f", str(dump), source)
-    _run("createdb", restored)
-    try:
-        _run("pg_restore", "--no-owner", "-d", restored, str(dump))
+    with _restored(source, tmp_path) as restored:
         before, after = _fingerprint(source), _fingerprint(restored)
-        assert after == before
-        assert before["survey_response"] == 5 and before["survey_answer"] > 5
-    finally:
-        _run("dropdb", "--if-exists", restored)
+    assert after == before
+    assert before["survey_response"] == 5 and before["survey_answer"] > 5
 
 
 def _database_url(dbname: str) -> str:
@@ -129,12 +140,7 @@ def test_an_analysis_re_run_on_the_restored_database_gives_the_same_results(
     analysis_run_execute(run_id=run.pk)
     source = settings.DATABASES["default"]["NAME"]
     before = _latest_results(source)
-    dump = tmp_path / "wenji.dump"
-    restored = f"wenji_restore_{uuid.uuid4().hex[:8]}"
-    _run("pg_dump", "-Fc", "-f", str(dump), source)
-    _run("createdb", restored)
-    try:
-        _run("pg_restore", "--no-owner", "-d", restored, str(dump))
+    with _restored(source, tmp_path) as restored:
         # as an operator would after restoring: re-run the analysis on the restored database
         env = {
             **os.environ,
@@ -152,7 +158,5 @@ def test_an_analysis_re_run_on_the_restored_database_gives_the_same_results(
             timeout=300,
         )
         after = _latest_results(restored)
-        assert after == before
-        assert after["validity"]["collected"] == 40
-    finally:
-        _run("dropdb", "--if-exists", restored)
+    assert after == before
+    assert after["validity"]["collected"] == 40

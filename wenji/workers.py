@@ -20,13 +20,14 @@ logger = logging.getLogger(__name__)
 ALIVE_PREFIX = "wenji:worker-alive:"
 
 
-def _client() -> redis.Redis:
+def redis_client() -> redis.Redis:
+    """A client of ``REDIS_URL`` that gives up within a second (the caller closes it)."""
     return redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
 
 
 def worker_alive_mark(name: str) -> None:
     """Say that worker ``name`` is alive for the next three periods."""
-    client = _client()
+    client = redis_client()
     try:
         client.set(ALIVE_PREFIX + name, str(time.time()), ex=3 * settings.WORKER_ALIVE_SECONDS)
     except (RedisError, OSError) as exc:
@@ -36,7 +37,7 @@ def worker_alive_mark(name: str) -> None:
 
 
 def worker_alive_clear(name: str) -> None:
-    client = _client()
+    client = redis_client()
     try:
         client.delete(ALIVE_PREFIX + name)
     except (RedisError, OSError):
@@ -45,12 +46,9 @@ def worker_alive_clear(name: str) -> None:
         client.close()
 
 
-def workers_alive() -> int | None:
+def workers_alive(client: redis.Redis) -> int | None:
     """How many workers marked themselves alive lately (None: Redis did not answer)."""
-    client = _client()
     try:
         return sum(1 for _key in client.scan_iter(match=ALIVE_PREFIX + "*", count=100))
     except (RedisError, OSError):
         return None
-    finally:
-        client.close()

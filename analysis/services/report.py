@@ -485,13 +485,6 @@ class _Difference:
     finding: Finding
 
 
-def _column_names(entry: dict[str, Any], labels: _Labels) -> dict[str, str]:
-    return {
-        column["letter"]: labels.text(column.get("label"), column.get("code", ""))
-        for column in entry["columns"]
-    }
-
-
 def _beaten(
     cells: list[dict[str, Any]], letters_key: str, value_key: str
 ) -> Iterable[tuple[int, list[int]]]:
