@@ -7,6 +7,7 @@ from django.utils.html import escape
 from django.utils.translation import gettext as _
 
 from config.views import healthz, readyz
+from wenji.csp import content_security_policy
 from wenji.text import unstorable
 
 HEALTHZ_PATH = "/healthz"
@@ -18,10 +19,7 @@ class ContentSecurityPolicyMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        self.header = "; ".join(
-            f"{directive} {' '.join(sources)}"
-            for directive, sources in settings.CONTENT_SECURITY_POLICY.items()
-        )
+        self.header = content_security_policy()
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)

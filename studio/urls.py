@@ -4,6 +4,7 @@ from django.urls import path
 
 from studio import (
     views,
+    views_brand,
     views_logic,
     views_preview,
     views_privacy,
@@ -34,6 +35,7 @@ urlpatterns = [
     path("<slug:slug>/preview/", views_preview.studio_preview, name="preview"),
     path("<slug:slug>/team/", views_team.studio_team, name="team"),
     path("<slug:slug>/settings/", views_settings.studio_settings, name="settings"),
+    path("<slug:slug>/brand/", views_brand.studio_brand, name="brand"),
     path("<slug:slug>/privacy/", views_privacy.studio_privacy, name="privacy"),
     path("<slug:slug>/schedule/", views_schedule.studio_schedule, name="schedule"),
     path("<slug:slug>/publish/", views.studio_publish, name="publish"),

@@ -12,16 +12,11 @@ from django.views.decorators.http import require_http_methods
 
 from studio.pages import login_guard, studio_questionnaire
 from survey.interchange_checks import definition_problems
+from survey.services.brand import brand_page, brand_page_from_document
 from survey.services.drafts import definition_draft_get
 from survey.structure import structure_for, structure_from_document
 from survey.views import questionnaire_preview
-
-# The builder frames this page: its own policy lets our own pages (and only them) do that.
-FRAMED_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
-    "form-action 'self'; frame-ancestors 'self'"
-)
+from wenji.csp import content_security_policy
 
 
 @xframe_options_sameorigin
@@ -32,8 +27,13 @@ def studio_preview(request: HttpRequest, slug: str) -> HttpResponse:
     state = definition_draft_get(questionnaire=questionnaire)
     if state.drafted and not definition_problems(state.document):
         structure = structure_from_document(state.document, questionnaire=questionnaire)
+        brand = brand_page_from_document(state.document)
     else:  # no draft: the definition in force (a stored draft is always valid, but be sure)
         structure = structure_for(questionnaire)
-    response = questionnaire_preview(request, questionnaire, structure)
-    response["Content-Security-Policy"] = FRAMED_POLICY
+        brand = brand_page(questionnaire)
+    response = questionnaire_preview(request, questionnaire, structure, brand)
+    # The builder frames this page: its policy lets our own pages (and only them) do that.
+    response["Content-Security-Policy"] = content_security_policy(
+        style_sources=brand.style_sources, frame_ancestors=["'self'"]
+    )
     return response

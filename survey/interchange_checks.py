@@ -31,6 +31,14 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from survey.brand import (
+    BRAND_KEYS,
+    IMAGE_KINDS,
+    PictureInvalid,
+    colour_problem,
+    picture_from_uri,
+    redirect_problem,
+)
 from survey.expressions import ExpressionError, QuestionSpec, compile_expression
 from survey.expressions import references as expression_references
 from survey.interchange_problems import (
@@ -98,6 +106,7 @@ def definition_problems(data: object) -> list[Problem]:
             checker.add("definition", "invalid_key", message, repr(key))
     _check_header(checker, data)
     _check_settings(checker, data.get("settings", MISSING))
+    _check_brand(checker, data.get("brand", MISSING))
     _check_sections(checker, data.get("sections", MISSING))
     if checker.sections_ok:  # else every reference to a question would be reported too
         _check_show_if(checker)
@@ -170,6 +179,26 @@ def _check_settings(checker: Checker, settings: Any) -> None:
         message = _("must be a whole number of days from 1 to %(max)s, not %(kind)s")
         shown = {"max": MAX_RETENTION_DAYS, **kinds(days)}
         checker.add("settings.identity_retention_days", "not_allowed", message % shown, days)
+
+
+def _check_brand(checker: Checker, brand: Any) -> None:
+    if brand is MISSING or not checker.mapping("brand", brand):
+        return
+    checker.keys("brand", brand, BRAND_KEYS)
+    if "colour" in brand and (problem := colour_problem(brand["colour"])):
+        checker.add("brand.colour", "not_allowed", problem, brand["colour"])
+    for kind in IMAGE_KINDS:
+        if kind in brand:
+            try:
+                picture_from_uri(brand[kind], kind)
+            except PictureInvalid as exc:
+                checker.add(f"brand.{kind}", "not_allowed", str(exc))
+    if "thanks" in brand:
+        checker.label("brand.thanks", brand["thanks"])
+    if "redirect" in brand and (problem := redirect_problem(brand["redirect"])):
+        checker.add("brand.redirect", "not_allowed", problem, brand["redirect"])
+    if "share" in brand:
+        checker.boolean("brand.share", brand["share"])
 
 
 # --- sections and questions -------------------------------------------------------------------

@@ -27,6 +27,7 @@ TOP_KEYS = (
     "title",
     "intro",
     "settings",
+    "brand",
     "sections",
     "scores",
     "segments",

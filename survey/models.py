@@ -91,6 +91,10 @@ class Questionnaire(models.Model):
     # The WeChat share card (empty: the title, and the start of the introduction).
     share_title = models.CharField(_("share card title"), max_length=64, blank=True)
     share_description = models.CharField(_("share card description"), max_length=120, blank=True)
+    # The look of the respondent's pages (the definition's ``brand``, see survey.brand): colour,
+    # thank-you message, redirect, share prompt, and which ``BrandImage`` rows are the logo and
+    # cover (by content hash, so their URLs change when they do).
+    brand = models.JSONField(_("brand"), default=dict, blank=True)
     definition_version = models.PositiveIntegerField(
         _("definition version"),
         default=1,
@@ -697,6 +701,36 @@ class ShareImage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.questionnaire_id} share picture"
+
+
+class BrandImage(models.Model):
+    """A questionnaire's logo or cover picture (PNG or JPEG), kept apart so that reading a
+    questionnaire never reads it; served at ``/s/<slug>/brand/<kind>-<hash>`` for a year."""
+
+    class Kind(models.TextChoices):
+        LOGO = "logo", _("logo")
+        COVER = "cover", _("cover picture")
+
+    questionnaire = models.ForeignKey(
+        Questionnaire,
+        on_delete=models.CASCADE,
+        related_name="brand_images",
+        verbose_name=_("questionnaire"),
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    sha256 = models.CharField(max_length=64)
+    content_type = models.CharField(max_length=20)
+    data = models.BinaryField(_("picture"))
+
+    class Meta:
+        verbose_name = _("brand picture")
+        verbose_name_plural = _("brand pictures")
+        constraints = [
+            models.UniqueConstraint(fields=["questionnaire", "kind"], name="brand_image_one_each")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.questionnaire_id} {self.kind}"
 
 
 class DefinitionUndo(models.Model):

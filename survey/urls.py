@@ -10,4 +10,5 @@ urlpatterns = [
     path("<slug:slug>/thanks/", views.questionnaire_thanks, name="thanks"),
     path("<slug:slug>/qr.svg", views.questionnaire_qr, name="qr"),
     path("<slug:slug>/share-image", views.questionnaire_share_image, name="share-image"),
+    path("<slug:slug>/brand/<str:name>", views.questionnaire_brand_image, name="brand-image"),
 ]

@@ -45,8 +45,9 @@ from survey.form_logic import (
 )
 from survey.form_page import form_page_build
 from survey.labels import label_text
-from survey.models import Questionnaire, Response, ShareImage
+from survey.models import BrandImage, Questionnaire, Response, ShareImage
 from survey.services.answers import answers_check, item_missing, other_missing
+from survey.services.brand import BrandPage, brand_image_path, brand_page
 from survey.services.identity import (
     DEVICE_COOKIE_MAX_AGE,
     DEVICE_COOKIE_NAME,
@@ -71,6 +72,7 @@ from survey.wechat import (
     wechat_openid_exchange,
     wechat_state_new,
 )
+from wenji.csp import content_security_policy
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +91,7 @@ def questionnaire_form(request: HttpRequest, slug: str) -> HttpResponse:
     """The form: GET shows it, POST submits it (POST-redirect-GET to the thank-you page)."""
     questionnaire = _visible_questionnaire(request, slug)
     if questionnaire.status == Questionnaire.Status.CLOSED:
-        return _private(render(request, "survey/closed.html", _base(questionnaire), status=410))
+        return _private(_page(request, "survey/closed.html", _base(questionnaire), status=410))
     preview = questionnaire.status == Questionnaire.Status.DRAFT
     if not preview:
         window = _window(questionnaire)
@@ -109,12 +111,16 @@ def questionnaire_form(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def questionnaire_preview(
-    request: HttpRequest, questionnaire: Questionnaire, structure: Structure
+    request: HttpRequest,
+    questionnaire: Questionnaire,
+    structure: Structure,
+    brand: BrandPage | None = None,
 ) -> HttpResponse:
-    """The form of ``structure`` (a draft's, say) as a preview: shown and checked, logic
-    working, never stored and no cookie set (the studio's live preview)."""
+    """The form of ``structure`` (a draft's, say) as a preview, in ``brand`` (default: the one
+    in force): shown and checked, logic working, never stored and no cookie set (the studio's
+    live preview)."""
     visitor = _Visitor(Identity("device", "preview"), None, "web", None)
-    form = _Form(request, questionnaire, structure, visitor, preview=True)
+    form = _Form(request, questionnaire, structure, visitor, preview=True, brand=brand)
     return _private(form.post() if request.method == "POST" else form.get())
 
 
@@ -123,7 +129,12 @@ def questionnaire_preview(
 def questionnaire_thanks(request: HttpRequest, slug: str) -> HttpResponse:
     """The thank-you page. It shows no answers: anyone may open it."""
     questionnaire = _visible_questionnaire(request, slug)
-    return _private(render(request, "survey/thanks.html", _base(questionnaire)))
+    context = {
+        **_base(questionnaire),
+        "link": request.build_absolute_uri(reverse("survey:form", args=[questionnaire.slug])),
+        "wechat": wechat_browser(request),
+    }
+    return _private(_page(request, "survey/thanks.html", context))
 
 
 @require_GET
@@ -155,7 +166,7 @@ def _not_taking(request: HttpRequest, questionnaire: Questionnaire, window: str)
     """The page instead of the form: not open yet (200, come back), ended or full (410)."""
     context = {**_base(questionnaire), "window": window, "opens_at": questionnaire.opens_at}
     status = 200 if window == Questionnaire.Window.NOT_YET else 410
-    return render(request, "survey/closed.html", context, status=status)
+    return _page(request, "survey/closed.html", context, status=status)
 
 
 def _visible_questionnaire(request: HttpRequest, slug: str) -> Questionnaire:
@@ -173,7 +184,21 @@ def _base(questionnaire: Questionnaire) -> dict[str, object]:
         "questionnaire": questionnaire,
         "title": label_text(questionnaire.title),
         "intro": label_text(questionnaire.intro),
+        "brand": brand_page(questionnaire),
     }
+
+
+def _page(
+    request: HttpRequest, template: str, context: dict[str, object], status: int = 200
+) -> HttpResponse:
+    """A respondent's page: its brand's colours are inline, allowed by their hash."""
+    response = render(request, template, context, status=status)
+    brand = context.get("brand")
+    if isinstance(brand, BrandPage) and brand.style_sources:
+        response["Content-Security-Policy"] = content_security_policy(
+            style_sources=brand.style_sources
+        )
+    return response
 
 
 def _private(response: HttpResponse) -> HttpResponse:
@@ -298,7 +323,9 @@ class _Form:
         structure: Structure,
         visitor: _Visitor,
         preview: bool,
+        brand: BrandPage | None = None,
     ) -> None:
+        self.brand = brand
         self.request = request
         self.questionnaire = questionnaire
         self.structure = structure
@@ -360,7 +387,7 @@ class _Form:
             window = _window(self.questionnaire)
             if window != Questionnaire.Window.TAKING:
                 return _not_taking(self.request, self.questionnaire, window)
-            return render(self.request, "survey/closed.html", _base(self.questionnaire), status=410)
+            return _page(self.request, "survey/closed.html", _base(self.questionnaire), status=410)
         except SubmissionConflict:
             message = _("This form was already sent once. Send it again to add a new response.")
             return self.render(self._fresh_token(), bound=True, notices=[message])
@@ -383,7 +410,7 @@ class _Form:
         )
 
     def _already(self) -> HttpResponse:
-        return render(self.request, "survey/already.html", _base(self.questionnaire))
+        return _page(self.request, "survey/already.html", _base(self.questionnaire))
 
     def render(
         self,
@@ -402,6 +429,7 @@ class _Form:
         token_text = token.dumps()
         context = {
             **_base(self.questionnaire),
+            **({"brand": self.brand} if self.brand is not None else {}),
             "page": page,
             "preview": self.preview,
             "notices": notices or [],
@@ -411,7 +439,7 @@ class _Form:
             "wechat": wechat is not None,
             "config": self._script_config(token_text, token, bound, wechat),
         }
-        return render(self.request, "survey/form.html", context)
+        return _page(self.request, "survey/form.html", context)
 
     def _script_config(
         self, token_text: str, token: StartToken, bound: bool, wechat: dict[str, object] | None
@@ -461,6 +489,22 @@ def questionnaire_share_image(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("no share picture")
     response = HttpResponse(bytes(image.data), content_type=image.content_type)
     patch_cache_control(response, public=True, max_age=300)
+    return response
+
+
+@require_GET
+def questionnaire_brand_image(request: HttpRequest, slug: str, name: str) -> HttpResponse:
+    """The logo or cover picture. Its name carries its hash, so it is cached for a year."""
+    questionnaire = _visible_questionnaire(request, slug)
+    kind = name.split("-", 1)[0]
+    path = brand_image_path(questionnaire, kind) if kind in ("logo", "cover") else None
+    if path is None or not path.endswith("/" + name):
+        raise Http404("no such picture")
+    image = BrandImage.objects.filter(questionnaire=questionnaire, kind=kind).first()
+    if image is None:
+        raise Http404("no such picture")
+    response = HttpResponse(bytes(image.data), content_type=image.content_type)
+    patch_cache_control(response, public=True, max_age=365 * 24 * 3600, immutable=True)
     return response
 
 

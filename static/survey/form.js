@@ -226,7 +226,56 @@
   var pageKind = body.getAttribute("data-page");
   if (pageKind === "thanks" || pageKind === "already") {
     store(draftKey(body.getAttribute("data-slug")), null);
+    thanksPage();
     return;
+  }
+
+  // The thank-you page: pass the survey on (the system's share sheet, else copy the link),
+  // and go on to the questionnaire's next page after a countdown the reader can stop.
+  function thanksPage() {
+    var share = document.getElementById("wf-share");
+    var status = document.getElementById("wf-share-status");
+    if (share) {
+      share.hidden = false;
+      share.addEventListener("click", function () {
+        var link = share.getAttribute("data-link");
+        if (navigator.share) {
+          navigator.share({ title: share.getAttribute("data-title"), url: link }).catch(function () {});
+          return;
+        }
+        var field = document.getElementById("wf-share-link");
+        field.select();
+        var done = function () { status.textContent = share.getAttribute("data-copied"); };
+        if (navigator.clipboard && navigator.clipboard.writeText) {
+          navigator.clipboard.writeText(link).then(done, function () { document.execCommand("copy"); done(); });
+        } else {
+          document.execCommand("copy");
+          done();
+        }
+      });
+    }
+    var next = document.getElementById("wf-next");
+    if (!next) return;
+    var left = parseInt(next.getAttribute("data-seconds"), 10) || 5;
+    var count = document.getElementById("wf-next-count");
+    var stay = document.getElementById("wf-next-stay");
+    var text = next.getAttribute("data-counting");
+    count.textContent = text.replace("{n}", left);
+    stay.hidden = false;
+    var timer = setInterval(function () {
+      left -= 1;
+      if (left <= 0) {
+        clearInterval(timer);
+        window.location.assign(next.getAttribute("data-href"));
+        return;
+      }
+      count.textContent = text.replace("{n}", left);
+    }, 1000);
+    stay.addEventListener("click", function () {
+      clearInterval(timer);
+      count.textContent = "";
+      stay.hidden = true;
+    });
   }
   var form = document.getElementById("wf");
   var configNode = document.getElementById("wf-config");

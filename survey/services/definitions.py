@@ -28,7 +28,7 @@ from survey.interchange_problems import code_of
 from survey.models import Questionnaire
 
 # What respondents read, and what they are still asked (hidden): not what the analysis reads.
-PRESENTATION_KEYS = frozenset({"label", "title", "intro", "hint", "hidden"})
+PRESENTATION_KEYS = frozenset({"label", "title", "intro", "hint", "hidden", "brand"})
 
 
 def _analysis_view(document: Any) -> Any:
@@ -74,7 +74,7 @@ class Change:
     """One difference between two documents.
 
     ``what``: question, option, scale_point, item, question_field, score,
-    segment, validity, banner, significance, setting, layout; ``change``: added, removed or
+    segment, validity, banner, significance, setting, brand, layout; ``change``: added, removed or
     changed; ``question`` and ``code`` say where; ``field`` the key that changed, with its
     ``old`` and ``new`` values."""
 
@@ -106,6 +106,8 @@ class Change:
             return _("question %(code)s: added") % values
         if self.what == "layout":
             return _("sections or the order of questions changed")
+        if self.what == "brand":
+            return _("the look of the respondents' pages changed (brand)")
         if self.what in ("option", "scale_point", "item"):
             if self.change == "removed":
                 return _("question %(code)s: %(noun)s %(choice)s removed") % values
@@ -173,6 +175,8 @@ def definition_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Chan
         changes.append(
             Change("setting", "changed", old=old.get("settings"), new=new.get("settings"))
         )
+    if (old.get("brand") or {}) != (new.get("brand") or {}):
+        changes.append(Change("brand", "changed"))
     if _layout(old) != _layout(new):
         changes.append(Change("layout", "changed", old=_layout(old), new=_layout(new)))
     return changes

@@ -53,6 +53,7 @@ from survey.models import (
     Segment,
     ValidityRule,
 )
+from survey.services.brand import brand_export, brand_store
 from survey.services.definitions import Change, definition_change, definition_diff
 from survey.services.notify import definition_changed_signal
 
@@ -158,6 +159,7 @@ def _set_header(questionnaire: Questionnaire, definition: dict) -> None:
         "one_response_per", Questionnaire.OneResponsePer.NONE
     )
     questionnaire.identity_retention_days = settings.get("identity_retention_days")
+    brand_store(questionnaire=questionnaire, brand=definition.get("brand"))
     questionnaire.banner = analysis.get("banner", [])
     questionnaire.significance = as_decimal(analysis.get("significance", 0.05))
     questionnaire.correction = analysis.get("correction", Questionnaire.Correction.HOLM)
@@ -460,6 +462,8 @@ def questionnaire_export(*, questionnaire: Questionnaire) -> dict:
     data["settings"] = {"one_response_per": questionnaire.one_response_per}
     if questionnaire.identity_retention_days is not None:
         data["settings"]["identity_retention_days"] = questionnaire.identity_retention_days
+    if (brand := brand_export(questionnaire=questionnaire)) is not None:
+        data["brand"] = brand
     data["sections"] = _export_sections(questionnaire)
     scores = questionnaire.scores.select_related("question").order_by("position", "id")
     if scores:

@@ -36,14 +36,30 @@ def other_label(label: Any) -> Any:
     return {k: "其他" if k.startswith("zh") else v for k, v in label.items()}
 
 
+# Excel holds at most 32,767 characters in a cell: a longer value (a brand's pictures, say)
+# continues on the next rows under the same key, and is read back joined.
+CELL_LIMIT = 32_000
+
+
+def own_rows(key: str, value: Any) -> list[list[str]]:
+    """The ``wenji`` sheet's rows for one key: its JSON, cut into cells Excel can hold."""
+    text = json.dumps(value, ensure_ascii=False)
+    return [[key, text[at : at + CELL_LIMIT]] for at in range(0, max(len(text), 1), CELL_LIMIT)]
+
+
 def own_sheet(rows: list[dict], problems: list[str]) -> dict[str, Any]:
-    own: dict[str, Any] = {}
+    texts: dict[str, tuple[int, list[str]]] = {}
     for number, row in enumerate(rows, start=2):
         key, raw = row.get("key"), row.get("value")
         if not key:
             continue
+        _first, parts = texts.setdefault(str(key), (number, []))
+        parts.append("" if raw is None else str(raw))
+    own: dict[str, Any] = {}
+    for key, (number, parts) in texts.items():
+        raw = "".join(parts)
         try:
-            own[str(key)] = json.loads(str(raw)) if raw not in (None, "") else None
+            own[key] = json.loads(raw) if raw else None
         except ValueError:
             message = _("%(sheet)s sheet, row %(row)d (%(key)s): the value is not JSON")
             problems.append(message % {"sheet": OWN_SHEET, "row": number, "key": key})

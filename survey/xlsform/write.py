@@ -32,6 +32,7 @@ from survey.xlsform.columns import (
     SCORE_COLUMN,
     SHOW_IF_COLUMN,
     TYPE_COLUMN,
+    own_rows,
 )
 
 # --- writing ----------------------------------------------------------------------------------
@@ -289,7 +290,8 @@ class _Writer:
         for key, value in self.document.items():
             if key in ("format", "sections"):
                 continue
-            own.append([key, json.dumps(value, ensure_ascii=False)])
+            for row in own_rows(key, value):
+                own.append(row)
         buffer = io.BytesIO()
         book.save(buffer)
         return buffer.getvalue()
