@@ -1,5 +1,6 @@
 """What every studio page shares: who may open it (admins edit, granted analysts read, everyone
-else is sent to the login or refused), and the words of an edit conflict."""
+else is sent to the login or refused), the words of an edit conflict, and saving a page's form
+into the draft (``studio_draft_save``)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
+from survey.interchange_problems import Problem
 from survey.models import Questionnaire
 from wenji.access import ADMIN, ANALYST, questionnaire_for_user, user_roles
 
@@ -59,3 +62,31 @@ def conflict_message() -> str:
         "Someone else changed this questionnaire after you opened it; your change was not "
         "saved, so that theirs is not lost. Reload the page and make your change again."
     )
+
+
+SAVED, CONFLICT, REFUSED = 302, 409, 400
+
+
+def studio_draft_save(
+    request: HttpRequest, questionnaire: Questionnaire, document: dict[str, Any]
+) -> tuple[int, list[Problem]]:
+    """Store ``document`` as the draft from the etag the page was made with (its ``etag``
+    field). Returns ``(SAVED, [])`` with the "saved in the draft" message added, ``(CONFLICT,
+    [])`` with the conflict message added when another save came first, or ``(REFUSED,
+    problems)`` for the page to place beside its fields."""
+    from survey.services.drafts import DefinitionInvalid, DraftChanged, definition_draft_save
+
+    try:
+        definition_draft_save(
+            questionnaire=questionnaire,
+            document=document,
+            if_match=request.POST.get("etag", ""),
+            user=request.user,
+        )
+    except DraftChanged:
+        messages.error(request, conflict_message())
+        return CONFLICT, []
+    except DefinitionInvalid as error:
+        return REFUSED, list(error.problems)
+    messages.success(request, _("Saved in the draft: it applies once the draft is published."))
+    return SAVED, []

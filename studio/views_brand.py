@@ -15,7 +15,6 @@ import copy
 from typing import Any
 
 from django import forms
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -23,16 +22,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from studio.pages import conflict_message, login_guard, studio_questionnaire
+from studio.pages import SAVED, login_guard, studio_draft_save, studio_questionnaire
 from survey.brand import DEFAULT_COLOUR, IMAGE_KINDS, IMAGE_MAX_BYTES, PictureInvalid, picture_read
 from survey.forms.labels import LabelField
 from survey.labels import label_text
-from survey.services.drafts import (
-    DefinitionInvalid,
-    DraftChanged,
-    definition_draft_get,
-    definition_draft_save,
-)
+from survey.services.drafts import definition_draft_get
 from wenji.access import is_admin
 
 
@@ -146,22 +140,12 @@ def studio_brand(request: HttpRequest, slug: str) -> HttpResponse:
         document["brand"] = brand
     else:
         document.pop("brand", None)
-    try:
-        definition_draft_save(
-            questionnaire=questionnaire,
-            document=document,
-            if_match=request.POST.get("etag", ""),
-            user=request.user,
-        )
-    except DraftChanged:
-        messages.error(request, conflict_message())
-        return _page(request, questionnaire, state, form, status=409)
-    except DefinitionInvalid as error:
-        for problem in error.problems:
+    status, problems = studio_draft_save(request, questionnaire, document)
+    if status != SAVED:
+        for problem in problems:
             field = problem.place.removeprefix("brand.").split(".")[0]
             form.add_error(field if field in form.fields else None, problem.message)
-        return _page(request, questionnaire, state, form, status=400)
-    messages.success(request, _("Saved in the draft: it applies once the draft is published."))
+        return _page(request, questionnaire, state, form, status=status)
     return HttpResponseRedirect(reverse("studio:brand", kwargs={"slug": slug}))
 
 

@@ -24,16 +24,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from studio.pages import conflict_message, login_guard, studio_questionnaire
+from studio.pages import SAVED, login_guard, studio_draft_save, studio_questionnaire
 from survey.interchange_problems import MAX_RETENTION_DAYS
 from survey.labels import label_text
 from survey.models import Questionnaire, Respondent
-from survey.services.drafts import (
-    DefinitionInvalid,
-    DraftChanged,
-    definition_draft_get,
-    definition_draft_save,
-)
+from survey.services.drafts import definition_draft_get
 from survey.services.forget import ForgetInvalid, forget_identity, respondent_forget
 
 
@@ -101,24 +96,12 @@ def studio_privacy(request: HttpRequest, slug: str) -> HttpResponse:
             else:
                 settings["identity_retention_days"] = retention.cleaned_data["days"]
             document["settings"] = settings
-            try:
-                definition_draft_save(
-                    questionnaire=questionnaire,
-                    document=document,
-                    if_match=request.POST.get("etag", ""),
-                    user=request.user,
-                )
-            except DraftChanged:
-                messages.error(request, conflict_message())
-                return _page(request, questionnaire, state, forget, retention, status=409)
-            except DefinitionInvalid as error:
-                for problem in error.problems:
-                    retention.add_error("days", problem.message)
-            else:
-                messages.success(
-                    request, _("Saved in the draft: it applies once the draft is published.")
-                )
+            status, problems = studio_draft_save(request, questionnaire, document)
+            if status == SAVED:
                 return HttpResponseRedirect(reverse("studio:privacy", kwargs={"slug": slug}))
+            for problem in problems:
+                retention.add_error("days", problem.message)
+            return _page(request, questionnaire, state, forget, retention, status=status)
         return _page(request, questionnaire, state, forget, retention, status=400)
     return _page(request, questionnaire, state, forget, retention)
 

@@ -79,6 +79,7 @@ from survey.interchange_problems import (
     json_problem,
     kinds,
 )
+from survey.quotas_checks import check_quotas
 from wenji.text import first_unstorable
 
 # --- top level --------------------------------------------------------------------------------
@@ -112,6 +113,7 @@ def definition_problems(data: object) -> list[Problem]:
         _check_show_if(checker)
         _check_scores(checker, data.get("scores", MISSING))
         _check_segments(checker, data.get("segments", MISSING))
+        check_quotas(checker, data.get("quotas", MISSING))
         _check_validity(checker, data.get("validity", MISSING))
         _check_analysis(checker, data.get("analysis", MISSING))
     for key, value in data.items():

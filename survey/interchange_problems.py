@@ -31,6 +31,7 @@ TOP_KEYS = (
     "sections",
     "scores",
     "segments",
+    "quotas",
     "validity",
     "analysis",
 )

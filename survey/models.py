@@ -534,6 +534,8 @@ class Response(models.Model):
     straightlined = models.BooleanField(_("straight-lined"), default=False)
     # True until an analysis run has applied the rules that need all submissions (speeder).
     status_provisional = models.BooleanField(default=True)
+    # It fell in a quota cell that was already full (see ``Quota``): kept, not counted.
+    over_quota = models.BooleanField(_("over quota"), default=False)
     # A person's decision overrides the rules; recomputation keeps it.
     manual_status = models.CharField(
         _("manual status"), max_length=10, choices=Status.choices, blank=True, default=""
@@ -701,6 +703,74 @@ class ShareImage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.questionnaire_id} share picture"
+
+
+class Quota(models.Model):
+    """A quota of the definition: cells over single-choice questions (``of``), each with a
+    target count of valid responses (``QuotaCell``), and what a full cell does: ``end`` shows
+    the respondent the "full" page, ``mark`` takes the response in, marked over quota. Either
+    way the response is stored (and marked); only counted responses fill a cell."""
+
+    class WhenFull(models.TextChoices):
+        END = "end", _("end the questionnaire")
+        MARK = "mark", _("take it in, marked over quota")
+
+    questionnaire = models.ForeignKey(
+        Questionnaire,
+        on_delete=models.CASCADE,
+        related_name="quotas",
+        verbose_name=_("questionnaire"),
+    )
+    code = models.CharField(_("code"), max_length=64, validators=[code_validator])
+    label = models.JSONField(_("label"), default=str, blank=True)
+    of = models.JSONField(_("questions"), default=list)
+    when_full = models.CharField(
+        _("when a cell is full"), max_length=8, choices=WhenFull.choices, default=WhenFull.END
+    )
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("quota")
+        verbose_name_plural = _("quotas")
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["questionnaire", "code"], name="quota_code_unique"),
+            models.CheckConstraint(
+                condition=Q(when_full__in=["end", "mark"]), name="quota_when_full_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.questionnaire_id} {self.code}"
+
+
+class QuotaCell(models.Model):
+    """One cell of a quota: the options it takes (``when``, question code → option code as the
+    definition writes it; ``key`` is their canonical text, in ``of`` order), its target and
+    how many counted responses fill it. ``filled`` only grows at submit by a conditional UPDATE
+    (``filled < target``), so concurrent submissions cannot overfill it; a recount sets it
+    from the responses when validity changes."""
+
+    quota = models.ForeignKey(
+        Quota, on_delete=models.CASCADE, related_name="cells", verbose_name=_("quota")
+    )
+    key = models.CharField(max_length=400)
+    when = models.JSONField(default=dict)
+    target = models.PositiveIntegerField(_("target"))
+    filled = models.PositiveIntegerField(_("filled"), default=0)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("quota cell")
+        verbose_name_plural = _("quota cells")
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["quota", "key"], name="quota_cell_key_unique"),
+            models.CheckConstraint(condition=Q(target__gt=0), name="quota_cell_target_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quota_id} {self.key}: {self.filled}/{self.target}"
 
 
 class BrandImage(models.Model):

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from survey.expressions import QuestionSpec, canonical_code, compile_expression
-from survey.models import Question, Questionnaire, ValidityRule
+from survey.models import Question, Questionnaire, Quota, ValidityRule
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,17 @@ class QuestionDef:
 
 
 @dataclass(frozen=True)
+class QuotaDef:
+    """A quota as the submit path needs it: its questions, what a full cell does, and its
+    cells' ids by key (``survey.quotas_checks.cell_key``)."""
+
+    code: str
+    of: tuple[str, ...]
+    when_full: str
+    cells: dict[str, int]
+
+
+@dataclass(frozen=True)
 class Structure:
     questionnaire_id: int
     slug: str
@@ -83,6 +94,7 @@ class Structure:
     validity: dict[str, tuple[str, dict]] = field(default_factory=dict)  # kind → (action, params)
     # Section code → title (a label), in order; for the form.
     section_titles: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    quotas: tuple[QuotaDef, ...] = ()
 
     def question_specs(self) -> dict[str, QuestionSpec]:
         return {
@@ -164,6 +176,15 @@ def structure_build(questionnaire: Questionnaire) -> Structure:
         questions=defs,
         validity=validity,
         section_titles={q.section.code: q.section.title for q in questions},
+        quotas=tuple(
+            QuotaDef(
+                code=quota.code,
+                of=tuple(quota.of),
+                when_full=quota.when_full,
+                cells={cell.key: cell.pk for cell in quota.cells.all()},
+            )
+            for quota in Quota.objects.filter(questionnaire=questionnaire).prefetch_related("cells")
+        ),
     )
 
 

@@ -133,6 +133,7 @@ def questionnaire_thanks(request: HttpRequest, slug: str) -> HttpResponse:
         **_base(questionnaire),
         "link": request.build_absolute_uri(reverse("survey:form", args=[questionnaire.slug])),
         "wechat": wechat_browser(request),
+        "quota_full": request.GET.get("quota") == "full",
     }
     return _private(_page(request, "survey/thanks.html", context))
 
@@ -373,7 +374,7 @@ class _Form:
 
     def _submit(self, token: StartToken, answers: dict) -> HttpResponse:
         try:
-            response_submit(
+            result = response_submit(
                 questionnaire=self.questionnaire,
                 answers=answers,
                 submission_id=token.submission_id,
@@ -397,6 +398,8 @@ class _Form:
         except SubmissionError as refused:  # AnswersInvalid: errors beside the questions
             return self.render(token, bound=True, errors=refused.fields)
         thanks = reverse("survey:thanks", args=[self.questionnaire.slug])
+        if result.quota_ends:  # stored and marked: the respondent is told their group is full
+            thanks += "?quota=full"
         return HttpResponseRedirect(thanks, status=303)
 
     def _fresh_token(self) -> StartToken:

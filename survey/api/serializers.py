@@ -187,6 +187,10 @@ class SubmissionOut(serializers.Serializer):
     )
     reasons = serializers.ListField(child=serializers.CharField(), read_only=True)
     status_provisional = serializers.BooleanField(read_only=True)
+    over_quota = serializers.BooleanField(
+        read_only=True,
+        help_text=_("It fell in a full quota cell: stored, and counted in no quota cell."),
+    )
     submitted_at = serializers.DateTimeField(read_only=True, label=_field_label("submitted_at"))
 
 
@@ -217,6 +221,7 @@ class ResponseOut(serializers.ModelSerializer):
             "reasons",
             "manual_status",
             "status_provisional",
+            "over_quota",
             "channel",
             "started_at",
             "submitted_at",

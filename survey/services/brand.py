@@ -40,9 +40,11 @@ def brand_store(*, questionnaire: Questionnaire, brand: dict[str, Any] | None) -
     """Set ``questionnaire.brand`` (not saved) and its pictures' rows from a valid ``brand``."""
     brand = brand or {}
     stored: dict[str, Any] = {k: brand[k] for k in _PLAIN_KEYS if brand.get(k) is not None}
+    had_pictures = any(kind in (questionnaire.brand or {}) for kind in IMAGE_KINDS)
+    has_pictures = any(brand.get(kind) is not None for kind in IMAGE_KINDS)
     current = (
         {row.kind: row for row in BrandImage.objects.filter(questionnaire=questionnaire)}
-        if questionnaire.pk
+        if questionnaire.pk and (had_pictures or has_pictures)
         else {}
     )
     for kind in IMAGE_KINDS:

@@ -27,8 +27,9 @@ from django.utils.translation import gettext as _
 from survey.interchange_problems import code_of
 from survey.models import Questionnaire
 
-# What respondents read, and what they are still asked (hidden): not what the analysis reads.
-PRESENTATION_KEYS = frozenset({"label", "title", "intro", "hint", "hidden", "brand"})
+# What respondents read, what they are still asked (hidden), and how collection is steered
+# (quotas): not what the analysis reads.
+PRESENTATION_KEYS = frozenset({"label", "title", "intro", "hint", "hidden", "brand", "quotas"})
 
 
 def _analysis_view(document: Any) -> Any:
@@ -175,6 +176,7 @@ def definition_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Chan
         changes.append(
             Change("setting", "changed", old=old.get("settings"), new=new.get("settings"))
         )
+    changes += _keyed_diff("quota", old.get("quotas"), new.get("quotas"))
     if (old.get("brand") or {}) != (new.get("brand") or {}):
         changes.append(Change("brand", "changed"))
     if _layout(old) != _layout(new):

@@ -56,6 +56,7 @@ from survey.models import (
 from survey.services.brand import brand_export, brand_store
 from survey.services.definitions import Change, definition_change, definition_diff
 from survey.services.notify import definition_changed_signal
+from survey.services.quotas import quotas_export, quotas_store
 
 _INT_CODE = re.compile(r"0|-?[1-9][0-9]*")
 # Export keys after code/type/label/required/show_if, in the order of the format page.
@@ -144,6 +145,7 @@ def _write_rows(questionnaire: Questionnaire, definition: dict) -> None:
         pk__in=[s.pk for s in sections.values()]
     ).delete()
     _sync_segments(questionnaire, definition.get("segments", []))
+    quotas_store(questionnaire=questionnaire, quotas=definition.get("quotas"))
     _sync_validity(questionnaire, definition.get("validity", {}))
     _set_header(questionnaire, definition)
     questionnaire.save()  # last, so updated_at (the structure cache key) moves after all rows
@@ -471,6 +473,8 @@ def questionnaire_export(*, questionnaire: Questionnaire) -> dict:
     segments = questionnaire.segments.order_by("position", "id")
     if segments:
         data["segments"] = [{"code": s.code, "label": s.label, "rule": s.rule} for s in segments]
+    if (quotas := quotas_export(questionnaire=questionnaire)) is not None:
+        data["quotas"] = quotas
     rules = {rule.kind: rule for rule in questionnaire.validity_rules.all()}
     if rules:
         data["validity"] = {

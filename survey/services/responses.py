@@ -7,6 +7,8 @@ Promises:
   answers gives back the first response, with different answers it is refused;
 - every accepted submission is kept, valid or not: validity is a mark, never a deletion;
 - raw respondent identities and IP addresses never reach the database (keyed hashes only);
+- a response that falls in a full quota cell is stored all the same, marked ``over_quota``
+  and counted in no cell (``survey.services.quotas``; race-safe on PostgreSQL);
 - an open questionnaire takes responses only within its schedule (``opens_at``, ``closes_at``)
   and at most ``response_limit`` of them: with a limit, submissions to that questionnaire are
   serialised on its row, so the limit holds whatever the races.
@@ -17,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -31,6 +33,7 @@ from survey.models import Answer, Questionnaire, Respondent, Response, ValidityR
 from survey.services.answers import OTHER_SUFFIX, answers_check
 from survey.services.identity import Identity, respondent_upsert
 from survey.services.notify import new_data_signal
+from survey.services.quotas import QuotaTaken, quota_take
 from survey.services.validity import single_response_reasons, status_for
 from survey.structure import Structure, structure_for
 from wenji.errors import DomainError
@@ -70,6 +73,13 @@ class SubmissionConflict(SubmissionError):
 class SubmitResult:
     response: Response
     created: bool  # False: an earlier identical submission was found and returned
+    # A full cell: stored, marked over quota, counted nowhere.
+    quota: QuotaTaken = field(default_factory=QuotaTaken)
+
+    @property
+    def quota_ends(self) -> bool:
+        """Whether the respondent is told the questionnaire is full for people like them."""
+        return self.quota.end if self.created else False
 
 
 def answers_digest(answers: dict[str, Any]) -> str:
@@ -141,6 +151,10 @@ def response_submit(
             for kind in reasons:
                 setattr(response, Response.REASON_FIELDS[kind], True)
             response.status = status_for(structure.validity, reasons)
+            taken = QuotaTaken()
+            if structure.quotas and response.status != Response.Status.INVALID:
+                taken = quota_take(structure=structure, answers=check.answers)
+                response.over_quota = taken.over
             response.save(force_insert=True)
             _insert_answers(response.pk, answer_rows(structure, check.answers))
             transaction.on_commit(partial(new_data_signal, questionnaire.pk))
@@ -150,7 +164,7 @@ def response_submit(
         if earlier is None:
             raise
         return SubmitResult(earlier, created=False)
-    return SubmitResult(response, created=True)
+    return SubmitResult(response, created=True, quota=taken)
 
 
 def _check_window(window: str) -> None:

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from survey.models import AuditEvent, Response, StatusChange
 from survey.services.audit import audit_event_record
+from survey.services.quotas import quotas_recount
 from wenji.errors import DomainError
 
 REASON_MAX_LENGTH = 2000
@@ -55,6 +56,8 @@ def response_set_status(
             changed_at=now,
         )
         Response.objects.filter(pk=response.pk).update(status=status, manual_status=status)
+        if (current == Response.Status.INVALID) != (status == Response.Status.INVALID):
+            quotas_recount(questionnaire=response.questionnaire_id)
         audit_event_record(
             action=AuditEvent.Action.STATUS_OVERRIDE,
             user=user,

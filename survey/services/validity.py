@@ -58,6 +58,7 @@ from django.db.models import (
 )
 
 from survey.models import Answer, Questionnaire, Response, ValidityRule
+from survey.services.quotas import quotas_recount
 from survey.structure import Structure, structure_build
 
 Kind = ValidityRule.Kind
@@ -226,6 +227,8 @@ def validity_recompute(*, questionnaire: Questionnaire) -> dict[str, Any]:
             _set_flag(responses, field, condition)
         _set_status(responses, structure)
         responses.filter(status_provisional=True).update(status_provisional=False)
+        if structure.quotas:
+            quotas_recount(questionnaire=questionnaire)
         summary = _summary(responses)
     summary.update(
         median_duration=median,

@@ -20,6 +20,7 @@ LIST_KEYS = {
     "reasons",
     "manual_status",
     "status_provisional",
+    "over_quota",
     "channel",
     "started_at",
     "submitted_at",

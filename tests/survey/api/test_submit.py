@@ -13,7 +13,15 @@ from tests.survey.api.helpers import assert_error, submission_body, submission_u
 
 pytestmark = pytest.mark.django_db
 
-RESULT_KEYS = {"id", "submission_id", "status", "reasons", "status_provisional", "submitted_at"}
+RESULT_KEYS = {
+    "id",
+    "submission_id",
+    "status",
+    "reasons",
+    "status_provisional",
+    "over_quota",
+    "submitted_at",
+}
 
 
 def test_a_granted_collector_stores_a_submission_and_gets_201(collector_client):
