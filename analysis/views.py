@@ -52,6 +52,7 @@ from analysis.selectors import (
 )
 from analysis.services.filtered import PAGE_FILTERS, FilteredTooLarge, filtered_results
 from analysis.services.runs import analysis_run_request
+from analysis.services.tables import weighted_for_reading
 from analysis.services.texts import text_answers, text_questions, text_terms
 from analysis.workbook import TablesWorkbook
 from survey.filters import (
@@ -63,6 +64,7 @@ from survey.filters import (
 )
 from survey.labels import label_text, reason_labels
 from survey.models import Questionnaire, Response
+from survey.services.quotas import quota_progress
 from survey.services.review import StatusChangeInvalid, response_set_status
 from survey.structure import structure_for
 from wenji.access import ADMIN, ANALYST, is_admin, questionnaire_for_user, user_roles
@@ -176,6 +178,7 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
         ),
         **_run_context(questionnaire, run),
         **_exports_context(questionnaire),
+        "quotas": quota_progress(questionnaire=questionnaire, language=get_language()),
     }
     document = run.results if run is not None else None
     if asked and document:
@@ -191,10 +194,33 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
             context["filter_errors"] = error.fields or {"": [error.message]}
         except FilteredTooLarge as error:
             context["filter_errors"] = {"": [error.message]}
+    if document and document.get("weighted"):
+        document = _weighting_view(request, document, context)
     if document:
         compare = (request.GET.get("compare_a", "")[:64], request.GET.get("compare_b", "")[:64])
         context.update(results_present(document, banner=banner, ranked=ranked, compare=compare))
     return render(request, "analysis/results.html", context)
+
+
+def _weighting_view(
+    request: HttpRequest, document: dict[str, Any], context: dict[str, Any]
+) -> dict[str, Any]:
+    """A weighted questionnaire's page shows the weighted tables unless ``?weights=off``; the
+    switch, the bases and the run's weighting diagnostics go to the page."""
+    on = request.GET.get("weights", "") != "off"
+    query = request.GET.copy()
+    query.pop("weights", None)
+    off = request.GET.copy()
+    off["weights"] = "off"
+    weighted = document["weighted"]
+    context["weighting"] = {
+        "on": on,
+        "on_url": f"?{query.urlencode()}" if query else "?",
+        "off_url": f"?{off.urlencode()}",
+        "base": weighted.get("base") or {},
+        "diagnostics": (document.get("validity") or {}).get("weighting") or {},
+    }
+    return weighted_for_reading(document) if on else document
 
 
 @require_POST

@@ -80,6 +80,7 @@ from survey.interchange_problems import (
     kinds,
 )
 from survey.quotas_checks import check_quotas
+from survey.weights_checks import check_weights
 from wenji.text import first_unstorable
 
 # --- top level --------------------------------------------------------------------------------
@@ -114,6 +115,7 @@ def definition_problems(data: object) -> list[Problem]:
         _check_scores(checker, data.get("scores", MISSING))
         _check_segments(checker, data.get("segments", MISSING))
         check_quotas(checker, data.get("quotas", MISSING))
+        check_weights(checker, data.get("weights", MISSING))
         _check_validity(checker, data.get("validity", MISSING))
         _check_analysis(checker, data.get("analysis", MISSING))
     for key, value in data.items():

@@ -32,6 +32,7 @@ TOP_KEYS = (
     "scores",
     "segments",
     "quotas",
+    "weights",
     "validity",
     "analysis",
 )

@@ -95,6 +95,9 @@ class Questionnaire(models.Model):
     # thank-you message, redirect, share prompt, and which ``BrandImage`` rows are the logo and
     # cover (by content hash, so their URLs change when they do).
     brand = models.JSONField(_("brand"), default=dict, blank=True)
+    # The definition's ``weights`` as written (margins to rake to, trimming; see
+    # analysis.services.weighting): part of the analysis digest.
+    weights = models.JSONField(_("weights"), default=dict, blank=True)
     definition_version = models.PositiveIntegerField(
         _("definition version"),
         default=1,
@@ -535,7 +538,9 @@ class Response(models.Model):
     # True until an analysis run has applied the rules that need all submissions (speeder).
     status_provisional = models.BooleanField(default=True)
     # It fell in a quota cell that was already full (see ``Quota``): kept, not counted.
-    over_quota = models.BooleanField(_("over quota"), default=False)
+    over_quota = models.BooleanField(_("over quota"), default=False, db_default=False)
+    # Its weight from the latest analysis run's raking (None: unweighted, or not counted).
+    weight = models.FloatField(_("weight"), null=True, blank=True)
     # A person's decision overrides the rules; recomputation keeps it.
     manual_status = models.CharField(
         _("manual status"), max_length=10, choices=Status.choices, blank=True, default=""

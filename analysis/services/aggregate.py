@@ -11,6 +11,9 @@ Promises:
   ``Option.score``) and strings, so it is JSON-able (Celery) and ``merge_partials`` is exact
   and associative: any chunking gives the same merged partial, hence the same tables.
 - Only valid responses count (status ``valid`` or ``flagged``).
+- A weighted questionnaire's partials also hold, per group, the same sums with each response
+  counted by its weight (``weighted``: integers of 1/1,000,000, plus ``n2``, the sum of squared
+  weights in 1/10,000 units, for Kish's effective sample size): still exact and mergeable.
 - Every partial records the analysis definition it was computed under (``definition``: the
   version and a digest of scores, segment rules, banner); partials of different definitions
   are refused by ``merge_partials`` and by ``tables_build`` (``DefinitionChanged``).
@@ -28,7 +31,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, Exists, F, Max, Q, QuerySet, Value, When
+from django.db.models import BigIntegerField, Case, Exists, F, Max, Q, QuerySet, Value, When
+from django.db.models.functions import Cast, Coalesce, Round
 
 from survey.expressions import ExpressionError, compile_expression
 from survey.expressions_sql import AnswerTests, to_answer_tests, to_q
@@ -38,6 +42,11 @@ from survey.structure import QuestionDef, Structure, structure_for
 PARTIAL_FORMAT = "wenji-analysis-partial/1"
 # Option.score has 4 decimal places: scores are summed in SQL as exact integers of this unit.
 SCORE_UNITS = 10_000
+# Weights are summed in SQL as exact integers of these units, so any chunking merges to the same
+# sums: Σw in millionths of a weight (whose mean is 1), Σw² (only for Kish's effective sample
+# size) of weights in ten-thousandths, which keeps it within 64 bits at a million responses.
+WEIGHT_UNITS = 1_000_000
+SQUARE_UNITS = 10_000
 ALL = "all"
 BANNER_TYPES = frozenset({"single"})
 SCORED_TYPES = frozenset({"single", "matrix"})
@@ -87,6 +96,11 @@ class AnalysisPlan:
     problems: list[str] = field(default_factory=list)
 
     @property
+    def weighted(self) -> bool:
+        """Whether the definition has weights: partials then carry weighted sums too."""
+        return bool((self.questionnaire.weights or {}).get("margins"))
+
+    @property
     def significance(self) -> float:
         return float(self.questionnaire.significance)
 
@@ -120,6 +134,7 @@ class AnalysisPlan:
             "segments": {s.code: s.rule for s in self.segments},
             "banner": [e.key for e in self.banner],
             "correction": self.questionnaire.correction,
+            "weighted": self.weighted,
         }
         text = json.dumps(described, sort_keys=True, separators=(",", ":"))
         digest = hashlib.sha256(text.encode()).hexdigest()
@@ -293,6 +308,13 @@ def _people(
     else:  # the filters decide which statuses count
         people = people.filter(id__in=restrict.order_by().values("id"))
     names = ["id"]
+    if plan.weighted:  # the response's weight in exact integer units (unweighted: 1)
+        weight = Coalesce(F("weight"), Value(1.0))
+        people = people.annotate(
+            wu=Cast(Round(weight * Value(float(WEIGHT_UNITS))), BigIntegerField()),
+            wq=Cast(Round(weight * Value(float(SQUARE_UNITS))), BigIntegerField()),
+        )
+        names += ["wu", "wq"]
     tested: list[tuple[SegmentDef, AnswerTests]] = []
     for segment in plan.segments:
         if segment.condition is None:
@@ -404,8 +426,12 @@ def _chunk_sql(
     times, so PostgreSQL computes them once.
     """
     people, params = _people(plan, low_id, high_id, restrict)
+    aggregates = ["COUNT(*)"]
+    if plan.weighted:  # Σw and Σw² per group, in integer units: exact and mergeable
+        aggregates += ["SUM(p.wu)", "SUM(p.wq * p.wq)"]
     counts = ", ".join(
-        "COUNT(*)" if condition is None else f"COUNT(*) FILTER (WHERE {condition})"
+        aggregate if condition is None else f"{aggregate} FILTER (WHERE {condition})"
+        for aggregate in aggregates
         for _key, condition in groups
     )
     answers = Answer._meta.db_table
@@ -463,27 +489,37 @@ def _groups_from_rows(
     options = {o.id: o.code for q in questions.values() for o in q.options.values()}
     items = {i.id: i.code for q in questions.values() for i in q.items.values()}
     groups: dict[str, dict[str, Any]] = {}
+    width = len(keys)
     for row in rows:
         kind, question_id, item_id, option_id, number, k, s = row[:7]
-        for key, count in zip(keys, row[7:], strict=True):
+        counts = row[7 : 7 + width]
+        sums = row[7 + width : 7 + 2 * width] if plan.weighted else [None] * width
+        squares = row[7 + 2 * width :] if plan.weighted else [None] * width
+        for key, count, total, square in zip(keys, counts, sums, squares, strict=True):
             if not count:
                 continue
-            group = groups.setdefault(key, _empty_group())
-            if kind == "n":
-                group["n"] = count
-                continue
-            question = questions[question_id]
-            if kind == "c":
-                item = items[item_id] if item_id is not None else ""
-                if option_id is not None:
-                    value = options[option_id]
+            group = groups.setdefault(key, _empty_group(plan.weighted))
+            places = [(group, count)]
+            if plan.weighted:
+                places.append((group["weighted"], int(total)))
+            for target, value in places:
+                if kind == "n":
+                    target["n"] = value
+                    continue
+                question = questions[question_id]
+                if kind == "c":
+                    item = items[item_id] if item_id is not None else ""
+                    if option_id is not None:
+                        code = options[option_id]
+                    else:
+                        code = number_key(number) if number is not None else ""
+                    _add(target["cells"], value, question.code, item, code)
+                elif question.type == "multiple":
+                    _add(target["answered"], value, question.code)
                 else:
-                    value = number_key(number) if number is not None else ""
-                _add(group["cells"], count, question.code, item, value)
-            elif question.type == "multiple":
-                _add(group["answered"], count, question.code)
-            else:
-                _add(group["score_sums"], count, question.code, f"{k}:{int(s) if k else 0}")
+                    _add(target["score_sums"], value, question.code, f"{k}:{int(s) if k else 0}")
+            if kind == "n" and plan.weighted:
+                group["weighted"]["n2"] = int(square)
     return groups
 
 
@@ -493,8 +529,11 @@ def _add(target: dict[str, Any], count: int, *path: str) -> None:
     target[path[-1]] = target.get(path[-1], 0) + count
 
 
-def _empty_group() -> dict[str, Any]:
-    return {"n": 0, "cells": {}, "answered": {}, "score_sums": {}}
+def _empty_group(weighted: bool = False) -> dict[str, Any]:
+    group: dict[str, Any] = {"n": 0, "cells": {}, "answered": {}, "score_sums": {}}
+    if weighted:  # the same sums with each response counted by its weight, and Σw² of n
+        group["weighted"] = {"n": 0, "n2": 0, "cells": {}, "answered": {}, "score_sums": {}}
+    return group
 
 
 def number_key(value: Any) -> str:

@@ -177,6 +177,34 @@ def _ranked(cells: dict[str, dict[str, Any]], codes: Sequence[str], key: str) ->
 # --- method ---------------------------------------------------------------------------------
 
 
+def _weighting_finding(
+    weighting: dict[str, Any], document: dict[str, Any], labels: _Labels, anchor: str
+) -> Finding:
+    """Whether the figures are weighted, to what, and what that costs in precision."""
+    if weighting.get("error") or not document.get("weighted"):
+        text = _("The figures are not weighted: the weights could not be computed (%(error)s).") % {
+            "error": weighting.get("error") or "—"
+        }
+        return Finding("method:weights", text, "unweighted", "#weighting")
+    questions = [
+        f"“{labels.text((labels.questions.get(code) or {}).get('label'), code)}”"
+        for code in weighting.get("margins") or {}
+    ]
+    base = document.get("base") or {}
+    text = _(
+        "The figures are weighted: the valid responses were raked to target shares of "
+        "%(questions)s (design effect %(deff)s, effective sample size %(effective)s of "
+        "%(responses)s responses); significance tests use the effective sample size."
+    ) % {
+        "questions": listed(questions),
+        "deff": f"{weighting.get('design_effect', 1):.2f}",
+        "effective": f"{base.get('effective', 0):.0f}",
+        "responses": base.get("responses", 0),
+    }
+    figures = f"{weighting.get('design_effect')}|{base.get('effective')}"
+    return Finding("method:weights", text, figures, "#weighting")
+
+
 def _method(document: dict[str, Any], collection: Collection, labels: _Labels) -> Chapter:
     validity = document.get("validity") or {}
     collected = validity.get("collected") or 0
@@ -256,6 +284,8 @@ def _method(document: dict[str, Any], collection: Collection, labels: _Labels) -
             "filters": listed(shown)
         }
         findings.append(Finding("method:filters", text, "|".join(shown), "#filters"))
+    if (weighting := validity.get("weighting")) is not None:
+        findings.append(_weighting_finding(weighting, document, labels, anchor))
     findings.append(
         Finding(
             "method:base",

@@ -25,6 +25,7 @@ from analysis.selectors import collection_facts, latest_successful_run
 from analysis.services.filtered import FilteredTooLarge, filtered_results
 from analysis.services.report import Collection, Draft, report_draft
 from analysis.services.report_edits import Shown, report_apply, report_edits
+from analysis.services.tables import weighted_for_reading
 from survey.filters import FiltersInvalid, filters_parse
 from survey.labels import label_text
 from survey.models import Questionnaire, Response
@@ -81,6 +82,8 @@ def report_build(
             ]
         except FilteredTooLarge as error:
             report.filter_errors = [error.message]
+    if document.get("weighted"):  # a weighted questionnaire's report is weighted (and says so)
+        document = weighted_for_reading(document)
     first, last, channels = collection_facts(questionnaire, report.run.last_response_id)
     names = dict(Response.Channel.choices)
     structure = structure_for(questionnaire)

@@ -59,6 +59,7 @@ from analysis.services.aggregate import (
     merge_partials,
 )
 from analysis.services.tables import tables_build
+from analysis.services.weighting import weights_recompute
 from survey.models import Questionnaire, Response
 from survey.services.validity import validity_recompute
 from wenji.background import run_here
@@ -305,6 +306,9 @@ def analysis_run_execute(
         current.update(progress=STARTED, note="started")
         _snapshot(current)
         validity = validity_recompute(questionnaire=run.questionnaire)
+        weighting = weights_recompute(questionnaire=run.questionnaire)
+        if weighting is not None:  # recorded with the validity summary, the run's counts
+            validity["weighting"] = weighting
         current.update(progress=VALIDITY_DONE, counts=validity, note="validity")
         chunks = _chunk_count(run.response_count or 0)
         bounds = chunk_bounds(questionnaire_id=run.questionnaire_id, chunks=chunks)

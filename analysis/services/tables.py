@@ -25,6 +25,8 @@ from typing import Any
 from analysis.services.aggregate import (
     ALL,
     SCORE_UNITS,
+    SQUARE_UNITS,
+    WEIGHT_UNITS,
     AnalysisPlan,
     BannerEntry,
     DefinitionChanged,
@@ -77,10 +79,8 @@ def tables_build(
         )
     labels = _Labels.load(plan)
     groups = merged.get("groups", {})
-    overall = groups.get(ALL, _EMPTY_GROUP)
-    columns = _banner_columns(plan, groups, overall)
     tests = Letters.for_plan(plan)
-    return {
+    document = {
         "format": RESULTS_FORMAT,
         "questionnaire": {
             "id": plan.questionnaire.pk,
@@ -91,8 +91,28 @@ def tables_build(
         "correction": plan.correction,
         "methods": METHODS,
         "validity": validity,
-        "base": {"valid": overall["n"]},
+        **_tables(plan, labels, groups, tests),
         "sections": _sections(plan),
+        "problems": list(plan.problems),
+    }
+    if plan.weighted:
+        document["weighted"] = _weighted_tables(plan, labels, groups, tests)
+    return document
+
+
+def _tables(
+    plan: AnalysisPlan,
+    labels: _Labels,
+    groups: dict[str, Any],
+    tests: Letters,
+    rests: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The tables of ``groups``; ``rests`` gives each segment's rest when it cannot be
+    formed by subtraction (effective counts are scaled group by group)."""
+    overall = groups.get(ALL, _EMPTY_GROUP)
+    columns = _banner_columns(plan, groups, overall, rests)
+    return {
+        "base": {"valid": overall["n"]},
         "banner": _banner_header(plan, labels, columns),
         "questions": [
             _question_table(question, labels, overall, columns, tests)
@@ -101,12 +121,181 @@ def tables_build(
         "scores": [_score_table(score, overall, columns, tests) for score in plan.scores],
         "segments": _segment_sizes(plan, groups, overall["n"]),
         "comparisons": [
-            _comparison(plan, segment.code, groups, overall)
+            _comparison(plan, segment.code, groups, overall, rests)
             for segment in plan.segments
             if segment.condition is not None
         ],
-        "problems": list(plan.problems),
     }
+
+
+# --- weighted tables ----------------------------------------------------------------------------
+
+_EMPTY_WEIGHTED: dict[str, Any] = {**_EMPTY_GROUP, "n2": 0}
+
+
+def _effective(raw: dict[str, Any]) -> dict[str, Any]:
+    """A group's weighted sums as *effective* counts: each weighted count times Σw / Σw², so
+    shares and means are the weighted ones and the group's total is Kish's effective sample
+    size (Σw)² / Σw², the n its significance tests then use."""
+    total = Fraction(raw.get("n", 0), WEIGHT_UNITS)
+    squares = Fraction(raw.get("n2", 0), SQUARE_UNITS**2)
+    if not total or not squares:
+        return _EMPTY_GROUP
+    # Exact (Fractions, as the unweighted tables' moments): weighted units → effective count.
+    factor = total / squares / WEIGHT_UNITS
+
+    def scaled(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: scaled(inner) for key, inner in value.items()}
+        return value * factor
+
+    return {
+        "n": total * total / squares,
+        "cells": scaled(raw.get("cells", {})),
+        "answered": scaled(raw.get("answered", {})),
+        "score_sums": scaled(raw.get("score_sums", {})),
+    }
+
+
+def _floats(value: Any) -> Any:
+    """``value`` with every Fraction a float (JSON)."""
+    if isinstance(value, dict):
+        return {key: _floats(inner) for key, inner in value.items()}
+    if isinstance(value, list):
+        return [_floats(inner) for inner in value]
+    return float(value) if isinstance(value, Fraction) else value
+
+
+_COUNTS = frozenset({"count", "n", "score_n", "mentions"})
+
+
+def _ratio(raw: dict[str, Any]) -> Fraction:
+    """Weighted count per effective count of a group: Σw² / Σw."""
+    total = Fraction(raw.get("n", 0), WEIGHT_UNITS)
+    squares = Fraction(raw.get("n2", 0), SQUARE_UNITS**2)
+    return squares / total if total else Fraction(0)
+
+
+def _weighted_counts(value: Any, ratio: Fraction) -> Any:
+    """A column's effective counts as weighted counts; each base's effective size is kept
+    beside it (``effective_n``), as the tests used it."""
+    if isinstance(value, list):
+        return [_weighted_counts(inner, ratio) for inner in value]
+    if not isinstance(value, dict):
+        return value
+    result = {
+        key: inner * ratio
+        if key in _COUNTS and inner is not None
+        else _weighted_counts(inner, ratio)
+        for key, inner in value.items()
+    }
+    if "n" in value and value["n"] is not None:
+        result["effective_n"] = value["n"]
+    return result
+
+
+def _weighted_tables(
+    plan: AnalysisPlan, labels: _Labels, groups: dict[str, Any], tests: Letters
+) -> dict[str, Any]:
+    """The same tables with every response counted by its weight. The tables are built from
+    effective counts (``_effective``: the tests then use Kish's effective sample size), then
+    shown as weighted counts: a count or ``n`` is Σw, ``effective_n`` the size the test used,
+    and each base also says how many responses it holds."""
+    raw = {key: group["weighted"] for key, group in groups.items() if "weighted" in group}
+    overall_raw = raw.get(ALL, _EMPTY_WEIGHTED)
+    raw.update(
+        {
+            rest_key(s.code): _difference(
+                overall_raw, raw.get(segment_group_key(s.code), _EMPTY_WEIGHTED)
+            )
+            for s in plan.segments
+            if s.condition is not None
+        }
+    )
+    effective = {key: _effective(group) for key, group in raw.items()}
+    rests = {s.code: effective[rest_key(s.code)] for s in plan.segments if s.condition is not None}
+    tables = _tables(plan, labels, effective, tests, rests)
+    ratios = {key: _ratio(group) for key, group in raw.items()}
+    everyone = ratios.get(ALL, Fraction(0))
+
+    def responses(key: str) -> int:
+        if key.startswith("rest:"):
+            members = groups.get(segment_group_key(key.removeprefix("rest:")), _EMPTY_GROUP)
+            return groups.get(ALL, _EMPTY_GROUP)["n"] - members["n"]
+        return groups.get(key, _EMPTY_GROUP)["n"]
+
+    for table in (*tables["questions"], *tables["scores"]):
+        table["total"] = _weighted_counts(table["total"], everyone)
+        table["by"] = {
+            key: _weighted_counts(column, ratios.get(key, Fraction(0)))
+            for key, column in table["by"].items()
+        }
+        if "histogram" in table:
+            table["histogram"] = [
+                {**cell, "count": cell["count"] * everyone} for cell in table["histogram"]
+            ]
+    for entry in tables["banner"]:
+        for column in entry["columns"]:
+            ratio = ratios.get(column["key"], Fraction(0))
+            column["effective_n"] = column["n"]
+            column["n"] = column["n"] * ratio
+            column["responses"] = responses(column["key"])
+    for size in tables["segments"]:
+        key = segment_group_key(size["code"])
+        size["effective_n"] = size["n"]
+        size["n"] = size["n"] * ratios.get(key, Fraction(0))
+        size["responses"] = responses(key)
+        total = overall_raw.get("n", 0)
+        size["share"] = raw.get(key, _EMPTY_WEIGHTED).get("n", 0) / total if total else None
+    for comparison in tables["comparisons"]:
+        code = comparison["segment"]
+        sides = {
+            "segment": ratios.get(segment_group_key(code), Fraction(0)),
+            "rest": ratios.get(rest_key(code), Fraction(0)),
+            "overall": everyone,
+        }
+        comparison["effective_n"], comparison["effective_rest_n"] = (
+            comparison["n"],
+            comparison["rest_n"],
+        )
+        comparison["n"] = comparison["n"] * sides["segment"]
+        comparison["rest_n"] = comparison["rest_n"] * sides["rest"]
+        for row in (*comparison["options"], *comparison["scores"]):
+            for side, ratio in sides.items():
+                row[side] = _weighted_counts(row[side], ratio)
+    base = tables["base"]["valid"]
+    tables["base"] = {
+        "valid": base * everyone,
+        "effective": base,
+        "responses": groups.get(ALL, _EMPTY_GROUP)["n"],
+    }
+    tables = _floats(tables)
+    tables["method"] = (
+        "weighted by the latest run's raking weights: shares, means and counts are weighted "
+        "(a count is the sum of the weights); the significance tests use Kish's effective "
+        "sample size (Σw)²/Σw² of each column (effective_n)"
+    )
+    return tables
+
+
+_WEIGHTED_COUNTS = frozenset({"count", "n", "score_n", "mentions", "rest_n"})
+
+
+def _whole_counts(value: Any, key: str = "") -> Any:
+    if isinstance(value, dict):
+        return {k: _whole_counts(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole_counts(v, key) for v in value]
+    if key in _WEIGHTED_COUNTS and isinstance(value, float):
+        return round(value)
+    return value
+
+
+def weighted_for_reading(document: dict[str, Any]) -> dict[str, Any]:
+    """A results document showing its weighted tables (``document["weighted"]``), their
+    weighted counts rounded to whole numbers for reading (shares and means are as computed;
+    the effective sizes stay as they are)."""
+    return {**document, **_whole_counts(document["weighted"])}
 
 
 # --- labels and banner columns ----------------------------------------------------------------
@@ -155,7 +344,10 @@ def column_letter(index: int) -> str:
 
 
 def _banner_columns(
-    plan: AnalysisPlan, groups: dict[str, Any], overall: dict[str, Any]
+    plan: AnalysisPlan,
+    groups: dict[str, Any],
+    overall: dict[str, Any],
+    rests: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Column key → that column's group statistics, in banner order."""
     columns: dict[str, dict[str, Any]] = {}
@@ -166,7 +358,9 @@ def _banner_columns(
         else:
             members = groups.get(segment_group_key(entry.code), _EMPTY_GROUP)
             columns[segment_group_key(entry.code)] = members
-            columns[rest_key(entry.code)] = _difference(overall, members)
+            columns[rest_key(entry.code)] = (
+                rests[entry.code] if rests is not None else _difference(overall, members)
+            )
     return columns
 
 
@@ -568,11 +762,15 @@ def _segment_sizes(plan: AnalysisPlan, groups: dict[str, Any], valid: int) -> li
 
 
 def _comparison(
-    plan: AnalysisPlan, code: str, groups: dict[str, Any], overall: dict[str, Any]
+    plan: AnalysisPlan,
+    code: str,
+    groups: dict[str, Any],
+    overall: dict[str, Any],
+    rests: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Segment vs the rest of the valid sample: option shares (z) and scores (Welch)."""
     members = groups.get(segment_group_key(code), _EMPTY_GROUP)
-    rest = _difference(overall, members)
+    rest = rests[code] if rests is not None else _difference(overall, members)
     alpha = plan.significance
     options = []
     for question in plan.structure.questions.values():

@@ -2,8 +2,11 @@
 
 Columns, in this order: ``response_id``, ``status``, ``reasons`` (the broken validity rules,
 ``;``-separated), ``started`` and ``submitted`` (date-times in ``settings.TIME_ZONE``: ISO 8601
-with the offset in CSV, real date-times in XLSX), ``duration_seconds``; with the identity option
-``respondent`` (the hashed identity) and ``ip_hash``; then the questions in questionnaire order:
+with the offset in CSV, real date-times in XLSX), ``duration_seconds``; ``weight`` when the
+questionnaire is weighted (the latest run's raking; empty for invalid responses: weight the rows
+by it to reproduce the weighted shares); ``over_quota`` (1/0) when it has quotas; with the
+identity option ``respondent`` (the hashed identity) and ``ip_hash``; then the questions in
+questionnaire order:
 
     single        Q3            the option's label (values=labels, the default) or code
                                 (values=codes; a number when every code is a number)
@@ -37,7 +40,7 @@ from django.utils.translation import gettext_lazy
 
 from exports.exporters.base import NUMBER, TEXT, Column, Exporter, Row
 from survey.labels import label_text, reason_labels
-from survey.models import Response
+from survey.models import Quota, Response
 from survey.structure import QuestionDef, structure_for
 
 OTHER_SUFFIX = ".other"
@@ -230,10 +233,25 @@ class ResponsesWide(Exporter):
             Column("submitted", _("Submitted (%s)") % settings.TIME_ZONE, TEXT),
             Column("duration_seconds", _("Duration (seconds)"), NUMBER, measure="scale"),
         ]
+        if "weight" in self._extra_fields():
+            meta.append(Column("weight", _("Weight"), NUMBER, measure="scale"))
+        if "over_quota" in self._extra_fields():
+            meta.append(Column("over_quota", _("Over quota (1 yes, 0 no)"), NUMBER, whole=True))
         if self.options.identity:
             meta.append(Column("respondent", _("Respondent (hashed identity)"), TEXT))
             meta.append(Column("ip_hash", _("IP address (hashed)"), TEXT))
         return meta + [column for q in self._questions() for column in q.columns()]
+
+    def _extra_fields(self) -> tuple[str, ...]:
+        """``weight`` when the questionnaire is weighted, ``over_quota`` when it has quotas."""
+        if not hasattr(self, "_extras"):
+            extras = []
+            if (self.questionnaire.weights or {}).get("margins"):
+                extras.append("weight")
+            if Quota.objects.filter(questionnaire=self.questionnaire).exists():
+                extras.append("over_quota")
+            self._extras = tuple(extras)
+        return self._extras
 
     def _status_words(self) -> tuple[dict[str, str], dict[str, str], str]:
         """Status and reason names as written (codes, or words in the export's language)."""
@@ -246,7 +264,9 @@ class ResponsesWide(Exporter):
     def rows(self) -> Iterator[Row]:
         fillers = [q.filler() for q in self._questions()]
         identity = self.options.identity
-        fields = _META_FIELDS + (_IDENTITY_FIELDS if identity else ())
+        extras = self._extra_fields()
+        fields = _META_FIELDS + extras + (_IDENTITY_FIELDS if identity else ())
+        at = len(_META_FIELDS)
         statuses, reasons, separator = self._status_words()
         rows = (
             self.responses.order_by("id")
@@ -267,9 +287,11 @@ class ResponsesWide(Exporter):
                 submitted,
                 record[9],
             ]
+            for index, name in enumerate(extras, start=at):
+                row.append(int(record[index]) if name == "over_quota" else record[index])
             if identity:
-                row.append(record[10])
-                row.append(record[11] or None)
+                row.append(record[at + len(extras)])
+                row.append(record[at + len(extras) + 1] or None)
             for fill in fillers:
                 fill(answers, row)
             self.responses_done += 1

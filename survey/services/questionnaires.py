@@ -162,6 +162,7 @@ def _set_header(questionnaire: Questionnaire, definition: dict) -> None:
     )
     questionnaire.identity_retention_days = settings.get("identity_retention_days")
     brand_store(questionnaire=questionnaire, brand=definition.get("brand"))
+    questionnaire.weights = definition.get("weights", {})
     questionnaire.banner = analysis.get("banner", [])
     questionnaire.significance = as_decimal(analysis.get("significance", 0.05))
     questionnaire.correction = analysis.get("correction", Questionnaire.Correction.HOLM)
@@ -475,6 +476,8 @@ def questionnaire_export(*, questionnaire: Questionnaire) -> dict:
         data["segments"] = [{"code": s.code, "label": s.label, "rule": s.rule} for s in segments]
     if (quotas := quotas_export(questionnaire=questionnaire)) is not None:
         data["quotas"] = quotas
+    if questionnaire.weights:
+        data["weights"] = questionnaire.weights
     rules = {rule.kind: rule for rule in questionnaire.validity_rules.all()}
     if rules:
         data["validity"] = {

@@ -257,3 +257,19 @@ def test_two_submissions_racing_for_the_last_place_count_exactly_one(reference_d
             thread.join(timeout=60)
         assert sorted(outcomes) == [False, True, True, True]
         assert cells(questionnaire) == {"1|3": (1, 1)}
+
+
+def test_the_wide_export_says_which_responses_were_over_quota(quota_ipb, make_user):
+    import io
+
+    import pandas as pd
+
+    from tests.exports.test_formats import stream
+
+    submit(quota_ipb), submit(quota_ipb), submit(quota_ipb)
+    frame = pd.read_csv(
+        io.BytesIO(stream(quota_ipb, make_user("ana", "admin"), values="codes")),
+        encoding="utf-8-sig",
+    )
+    assert "weight" not in frame.columns
+    assert list(frame.sort_values("response_id")["over_quota"]) == [0, 0, 1]
