@@ -59,12 +59,19 @@ def _cairo_missing() -> str | None:
     return None
 
 
+def _pspp_missing() -> str | None:
+    if not shutil.which("pspp"):
+        return "GNU PSPP (Debian's pspp) is not installed"
+    return None
+
+
 SERVICE_CHECKS = {
     "postgres": _postgres_missing,
     "redis": _redis_reachable,
     "celery_worker": _redis_reachable,
     "browser": _browser_missing,
     "cairo": _cairo_missing,
+    "pspp": _pspp_missing,
 }
 
 

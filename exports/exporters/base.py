@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from exports.exporters.sav_weight import sav_weight_set
 from survey.models import Questionnaire
 from wenji.cells import FORMULA_TRIGGERS, escape_formula
 
@@ -386,7 +387,8 @@ def _sav_columns(
 def write_sav(
     exporter: Exporter, path: Path, *, max_rows: int, progress: Progress | None = None
 ) -> int:
-    """Write an SPSS .sav with variable labels (``code label``) and value labels."""
+    """Write an SPSS .sav with variable labels (``code label``) and value labels; a ``weight``
+    column is set as the file's weight variable."""
     import pandas as pd
     import pyreadstat
 
@@ -425,6 +427,9 @@ def write_sav(
             if column.kind == NUMBER and column.whole
         },
     )
+    codes = [column.code for column in columns]
+    if "weight" in codes:  # opened weighted in SPSS and PSPP
+        sav_weight_set(path, names[codes.index("weight")])
     if progress is not None:
         progress(written)
     return written

@@ -373,3 +373,59 @@ def test_the_report_says_it_is_weighted(weighted_ipb):
         "“Gender” (design effect"
     )
     assert "of 40 responses" in texts["method:weights"]
+
+
+def _sav(questionnaire, path):
+    from exports.exporters.base import ExportOptions, write_sav
+    from exports.exporters.responses_wide import ResponsesWide
+
+    exporter = ResponsesWide(
+        questionnaire=questionnaire,
+        responses=Response.objects.filter(questionnaire=questionnaire),
+        options=ExportOptions(labels=False),
+    )
+    write_sav(exporter, path, max_rows=1000)
+    return path
+
+
+def test_the_sav_export_names_weight_as_its_weight_variable(weighted_ipb, tmp_path):
+    import pyreadstat
+
+    from exports.exporters.sav_weight import sav_weight_of
+
+    answered(weighted_ipb, men=6, women=2)
+    weights_recompute(questionnaire=weighted_ipb)
+    path = _sav(weighted_ipb, tmp_path / "weighted.sav")
+    assert sav_weight_of(path).lower() == "weight"
+    frame, _meta = pyreadstat.read_sav(str(path))  # still a file pyreadstat reads whole
+    assert len(frame) == 8 and frame["weight"].sum() == pytest.approx(8)
+
+
+@pytest.mark.pspp
+def test_pspp_opens_the_sav_weighted_and_reproduces_the_weighted_table(weighted_ipb, tmp_path):
+    """GNU PSPP, as an SPSS user would: open the file, FREQUENCIES D1 — weighted by the file's
+    own weight variable, the shares are the target margins (50/50), not the sample's 75/25."""
+    import csv
+    import subprocess
+
+    answered(weighted_ipb, men=6, women=2)
+    results = _run(weighted_ipb).results
+    path = _sav(weighted_ipb, tmp_path / "weighted.sav")
+    syntax = tmp_path / "frequencies.sps"
+    syntax.write_text(f"GET FILE='{path}'.\nFREQUENCIES D1.\n", encoding="utf-8")
+    output = tmp_path / "out.csv"
+    subprocess.run(
+        ["pspp", "-O", "format=csv", "-o", str(output), str(syntax)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    rows = list(csv.reader(output.read_text(encoding="utf-8").splitlines()))
+    start = next(i for i, row in enumerate(rows) if row and row[0].startswith("Table: D1"))
+    frequencies = {row[1]: float(row[2]) for row in rows[start + 2 : start + 4]}  # by label
+    d1 = next(q for q in results["weighted"]["questions"] if q["code"] == "D1")
+    assert frequencies == {
+        "男": pytest.approx(d1["total"]["options"]["1"]["count"], abs=0.01),
+        "女": pytest.approx(d1["total"]["options"]["2"]["count"], abs=0.01),
+    }
+    assert frequencies["男"] == pytest.approx(4, abs=0.01)  # half of 8, not the sample's 6
