@@ -141,6 +141,12 @@ class Questionnaire(models.Model):
         return f"{self.slug}: {label_text(self.title)}"
 
     @property
+    def weighted(self) -> bool:
+        """Whether its definition weights the responses (margins to rake to, or a file)."""
+        weights = self.weights or {}
+        return bool(weights.get("margins")) or weights.get("from") == "file"
+
+    @property
     def default_language(self) -> str:
         return self.languages[0] if self.languages else settings.LANGUAGE_CODE
 
@@ -541,6 +547,9 @@ class Response(models.Model):
     over_quota = models.BooleanField(_("over quota"), default=False, db_default=False)
     # Its weight from the latest analysis run's raking (None: unweighted, or not counted).
     weight = models.FloatField(_("weight"), null=True, blank=True)
+    # Its weight as imported from a file (definitions with ``weights: {from: file}``); the
+    # run scales these to mean 1 into ``weight``.
+    given_weight = models.FloatField(_("given weight"), null=True, blank=True)
     # A person's decision overrides the rules; recomputation keeps it.
     manual_status = models.CharField(
         _("manual status"), max_length=10, choices=Status.choices, blank=True, default=""

@@ -8,6 +8,10 @@
       max_iterations: 100           # optional (default 100)
       tolerance: 0.000001           # optional (default 1e-6): largest relative margin error
 
+    weights:
+      from: file                    # each response's weight imported from a file instead
+                                    # (manage.py import_weights; survey.services.given_weights)
+
 Each margin gives a share for every option the question offers (hidden options may be left
 out: nobody chooses them any more), each share from 0 to 1, summing to 1 (within 0.001).
 Whether every option with a share has respondents is known only when the weights are
@@ -23,7 +27,7 @@ from django.utils.translation import gettext as _
 from survey.expressions import canonical_code
 from survey.interchange_problems import MISSING, Checker, display, kinds
 
-WEIGHTS_KEYS = ("margins", "trim", "max_iterations", "tolerance")
+WEIGHTS_KEYS = ("margins", "trim", "max_iterations", "tolerance", "from")
 SUM_TOLERANCE = 0.001
 DEFAULT_MAX_ITERATIONS = 100
 DEFAULT_TOLERANCE = 1e-6
@@ -37,6 +41,15 @@ def check_weights(checker: Checker, weights: Any) -> None:
     if weights is MISSING or not checker.mapping("weights", weights):
         return
     checker.keys("weights", weights, WEIGHTS_KEYS)
+    source = weights.get("from", MISSING)
+    if source is not MISSING:
+        if source != "file":
+            message = _("%(value)s is not file") % {"value": display(source)}
+            checker.add("weights.from", "not_allowed", message, source)
+        elif set(weights) != {"from"}:
+            message = _("weights from a file take no margins, trimming or iterations")
+            checker.add("weights", "file_and_margins", message)
+        return
     margins = weights.get("margins", MISSING)
     if margins is MISSING:
         checker.missing("weights.margins", _("missing (target shares per question)"))

@@ -98,7 +98,7 @@ class AnalysisPlan:
     @property
     def weighted(self) -> bool:
         """Whether the definition has weights: partials then carry weighted sums too."""
-        return bool((self.questionnaire.weights or {}).get("margins"))
+        return self.questionnaire.weighted
 
     @property
     def significance(self) -> float:

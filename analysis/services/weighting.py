@@ -14,6 +14,9 @@ Promises:
 - Weights average 1 over the counted responses. With ``trim``, weights beyond ``min``/``max``
   times the mean are capped and the table raked again, until both hold (the margins within
   0.01%) or 20 rounds have passed: then the bounds win and the fit says it did not converge.
+- ``weights: {from: file}``: the weights imported by ``manage.py import_weights``
+  (``survey.services.given_weights``), scaled to mean 1 over the counted responses; a counted
+  response without one is refused in words, and no weights are set.
 - A margin that cannot be reached (an option with a target share nobody chose) is refused:
   no weights are set and ``error`` names the margin and option in words.
 """
@@ -25,10 +28,11 @@ import io
 from typing import Any
 
 import numpy as np
-from django.db.models import Count, TextField, Value
+from django.db.models import Count, F, TextField, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from ipfn import ipfn
 
 from survey.expressions import canonical_code
@@ -163,6 +167,8 @@ def weights_recompute(*, questionnaire: Questionnaire) -> dict[str, Any] | None:
     or None when the questionnaire is not weighted."""
     spec = questionnaire.weights or {}
     responses = Response.objects.filter(questionnaire=questionnaire)
+    if spec.get("from") == "file":
+        return _given(questionnaire, responses)
     if not spec.get("margins"):
         responses.filter(weight__isnull=False).update(weight=None)
         return None
@@ -182,6 +188,42 @@ def weights_recompute(*, questionnaire: Questionnaire) -> dict[str, Any] | None:
     for key, weight in weights_by_key.items():
         counted.filter(cell=key).exclude(weight=weight).update(weight=weight)
     return diagnostics
+
+
+def _given(questionnaire: Questionnaire, responses) -> dict[str, Any]:
+    """Weights imported from a file, scaled to mean 1 over the counted responses."""
+    counted = _counted(questionnaire)
+    missing = counted.filter(given_weight__isnull=True).count()
+    rows = list(counted.filter(given_weight__isnull=False).values_list("given_weight", flat=True))
+    total = sum(rows)
+    if missing or not rows or total <= 0:
+        responses.filter(weight__isnull=False).update(weight=None)
+        if missing:
+            message = ngettext(
+                "%(count)d valid response has no weight in the imported file.",
+                "%(count)d valid responses have no weight in the imported file.",
+                missing,
+            ) % {"count": missing}
+        else:
+            message = _("No weights were imported (manage.py import_weights).")
+        return {"method": "file", "error": message}
+    scale = len(rows) / total
+    responses.filter(status=Response.Status.INVALID, weight__isnull=False).update(weight=None)
+    counted.update(weight=F("given_weight") * scale)
+    weights = np.array(rows) * scale
+    deff = float(len(weights) * (weights**2).sum() / weights.sum() ** 2)
+    return {
+        "method": "file",
+        "n": len(rows),
+        "iterations": 0,
+        "converged": True,
+        "design_effect": round(deff, 6),
+        "effective_n": round(len(rows) / deff, 3),
+        "min": round(float(weights.min()), 6),
+        "max": round(float(weights.max()), 6),
+        "trimmed_share": 0.0,
+        "margins": {},
+    }
 
 
 def _weights(

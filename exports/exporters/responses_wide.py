@@ -246,7 +246,7 @@ class ResponsesWide(Exporter):
         """``weight`` when the questionnaire is weighted, ``over_quota`` when it has quotas."""
         if not hasattr(self, "_extras"):
             extras = []
-            if (self.questionnaire.weights or {}).get("margins"):
+            if self.questionnaire.weighted:
                 extras.append("weight")
             if Quota.objects.filter(questionnaire=self.questionnaire).exists():
                 extras.append("over_quota")

@@ -429,3 +429,67 @@ def test_pspp_opens_the_sav_weighted_and_reproduces_the_weighted_table(weighted_
         "女": pytest.approx(d1["total"]["options"]["2"]["count"], abs=0.01),
     }
     assert frequencies["男"] == pytest.approx(4, abs=0.01)  # half of 8, not the sample's 6
+
+
+# --- weights from a file ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def file_weighted(db, reference_definition):
+    definition = weighted(reference_definition, **{"from": "file"})
+    return questionnaire_publish(questionnaire=questionnaire_import(definition=definition))
+
+
+def test_weights_from_a_file_are_refused_with_their_lines_and_unknown_ids(file_weighted, english):
+    from survey.services.given_weights import (
+        GivenWeightsInvalid,
+        given_weights_import,
+        given_weights_read,
+    )
+
+    with pytest.raises(GivenWeightsInvalid) as bad:
+        given_weights_read("response_id,weight\n1,2.5\nx,1\n2,-1\n1,3\n3,nan\n")
+    assert bad.value.problems == [
+        "line 3: response_id 'x' is not a whole number",
+        "line 4: weight '-1' is not a number of at least 0",
+        "line 5: response 1 is given twice",
+        "line 6: weight 'nan' is not a number of at least 0",
+    ]
+    with pytest.raises(GivenWeightsInvalid, match="columns response_id and weight"):
+        given_weights_read("id;w\n1;2\n")
+    answered(file_weighted, men=2, women=1)
+    with pytest.raises(GivenWeightsInvalid) as unknown:
+        given_weights_import(questionnaire=file_weighted, weights={999: 1.0, 998: 2.0})
+    assert unknown.value.problems == ["2 response ids are not responses of ipb-survey: 998, 999"]
+    assert not Response.objects.filter(given_weight__isnull=False).exists()
+
+
+def test_imported_weights_are_used_scaled_to_mean_one(file_weighted, tmp_path):
+    from django.core.management import call_command
+
+    answered(file_weighted, men=2, women=1)
+    ids = list(Response.objects.order_by("id").values_list("id", flat=True))
+    path = tmp_path / "weights.csv"
+    path.write_text(
+        "\ufeffresponse_id,weight,note\n"
+        + "".join(f"{pk},{w},x\n" for pk, w in zip(ids, [100, 100, 400], strict=True)),
+        encoding="utf-8",
+    )
+    call_command("import_weights", "ipb-survey", str(path))
+    diagnostics = weights_recompute(questionnaire=file_weighted)
+    assert diagnostics["method"] == "file" and "error" not in diagnostics
+    stored = list(Response.objects.order_by("id").values_list("weight", flat=True))
+    assert stored == pytest.approx([0.5, 0.5, 2.0])
+    results = _run(file_weighted).results
+    d1 = next(q for q in results["weighted"]["questions"] if q["code"] == "D1")
+    assert d1["total"]["options"]["2"]["share"] == pytest.approx(2 / 3)
+
+
+def test_a_valid_response_without_an_imported_weight_is_named(file_weighted):
+    answered(file_weighted, men=2, women=1)
+    with override("en"):
+        diagnostics = weights_recompute(questionnaire=file_weighted)
+    assert diagnostics == {
+        "method": "file",
+        "error": "3 valid responses have no weight in the imported file.",
+    }
