@@ -68,10 +68,14 @@ SAVED, CONFLICT, REFUSED = 302, 409, 400
 
 
 def studio_draft_save(
-    request: HttpRequest, questionnaire: Questionnaire, document: dict[str, Any]
+    request: HttpRequest,
+    questionnaire: Questionnaire,
+    document: dict[str, Any],
+    success: str | None = None,
 ) -> tuple[int, list[Problem]]:
     """Store ``document`` as the draft from the etag the page was made with (its ``etag``
-    field). Returns ``(SAVED, [])`` with the "saved in the draft" message added, ``(CONFLICT,
+    field). Returns ``(SAVED, [])`` with ``success`` (default: "saved in the draft") as the
+    page's message, ``(CONFLICT,
     [])`` with the conflict message added when another save came first, or ``(REFUSED,
     problems)`` for the page to place beside its fields."""
     from survey.services.drafts import DefinitionInvalid, DraftChanged, definition_draft_save
@@ -88,5 +92,7 @@ def studio_draft_save(
         return CONFLICT, []
     except DefinitionInvalid as error:
         return REFUSED, list(error.problems)
-    messages.success(request, _("Saved in the draft: it applies once the draft is published."))
+    messages.success(
+        request, success or _("Saved in the draft: it applies once the draft is published.")
+    )
     return SAVED, []

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -27,17 +26,12 @@ from studio.forms_settings import (
     settings_apply,
     settings_place,
 )
-from studio.pages import conflict_message, login_guard, studio_questionnaire
+from studio.pages import SAVED, login_guard, studio_draft_save, studio_questionnaire
 from studio.services.edits import document_questions
 from studio.views_logic import logic_questions
 from survey.labels import label_text
 from survey.models import Questionnaire
-from survey.services.drafts import (
-    DefinitionInvalid,
-    DraftChanged,
-    definition_draft_get,
-    definition_draft_save,
-)
+from survey.services.drafts import definition_draft_get
 from wenji.access import is_admin
 
 
@@ -106,22 +100,12 @@ def studio_settings(request: HttpRequest, slug: str) -> HttpResponse:
     document = settings_apply(
         state.document, scores=scores, segments=segments, rules=bound["rules"]
     )
-    try:
-        definition_draft_save(
-            questionnaire=questionnaire,
-            document=document,
-            if_match=request.POST.get("etag", ""),
-            user=request.user,
-        )
-    except DraftChanged:
-        messages.error(request, conflict_message())
-        return _page(request, questionnaire, state, bound, status=409)
-    except DefinitionInvalid as error:
-        elsewhere = settings_place(
-            error.problems, scores=scores, segments=segments, rules=bound["rules"]
-        )
-        return _page(request, questionnaire, state, bound, problems=elsewhere, status=400)
-    messages.success(request, _("The analysis settings were saved in the draft."))
+    status, problems = studio_draft_save(
+        request, questionnaire, document, _("The analysis settings were saved in the draft.")
+    )
+    if status != SAVED:
+        elsewhere = settings_place(problems, scores=scores, segments=segments, rules=bound["rules"])
+        return _page(request, questionnaire, state, bound, problems=elsewhere, status=status)
     return HttpResponseRedirect(reverse("studio:settings", kwargs={"slug": slug}))
 
 

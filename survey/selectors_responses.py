@@ -1,5 +1,6 @@
 """Reads behind the API: a questionnaire by its slug, and its responses (which ones a user may
-see: ``wenji.access``).
+see: ``wenji.access``); and how many responses gave each combination of answers to some
+single-choice questions (quotas and weights count by it).
 
 Every function here is a bounded number of queries whatever the number of rows: lists page
 through an indexed ordering and related rows come with ``select_related``/``prefetch_related``.
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
+from django.db.models.fields.json import KT
 
 from survey.models import Questionnaire, Response, StatusChange
 
@@ -46,3 +48,16 @@ def response_get(*, questionnaire: Questionnaire, response_id: int) -> Response 
         .prefetch_related(Prefetch("status_changes", queryset=history))
         .first()
     )
+
+
+def answer_combinations(
+    responses: QuerySet[Response], codes: list[str]
+) -> dict[tuple[str | None, ...], int]:
+    """How many of ``responses`` gave each combination of answers to the single-choice
+    questions ``codes``: {(option code as text, or None when not answered, …): count}. One
+    grouped query over the stored answers, whatever the number of responses."""
+    keys = {f"a{index}": KT(f"answers__{code}") for index, code in enumerate(codes)}
+    rows = responses.order_by().values(**keys).annotate(n=Count("id")).values_list(*keys, "n")
+    return {
+        tuple(None if value is None else str(value) for value in row[:-1]): row[-1] for row in rows
+    }

@@ -28,9 +28,8 @@ import io
 from typing import Any
 
 import numpy as np
-from django.db.models import Count, F, TextField, Value
+from django.db.models import F
 from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from ipfn import ipfn
@@ -38,12 +37,12 @@ from ipfn import ipfn
 from survey.expressions import canonical_code
 from survey.labels import label_text
 from survey.models import Option, Questionnaire, Response
+from survey.selectors_responses import answer_combinations
 from survey.weights_checks import DEFAULT_MAX_ITERATIONS, DEFAULT_TOLERANCE
 
 REST = None  # the category of respondents a margin does not cover
 TRIM_ROUNDS = 20
 TRIM_TOLERANCE = 1e-4  # capped weights are kept when every margin is this close (relative)
-SEPARATOR = "\x1f"
 
 
 class WeightingImpossible(ValueError):
@@ -56,28 +55,15 @@ def _counted(questionnaire: Questionnaire):
     )
 
 
-def _key_expression(codes: list[str]):
-    """One text per response: its answers to ``codes`` joined (empty when not answered)."""
-    parts: list[Any] = []
-    for index, code in enumerate(codes):
-        if index:
-            parts.append(Value(SEPARATOR, output_field=TextField()))
-        answer = Cast(KT(f"answers__{code}"), TextField())
-        parts.append(Coalesce(answer, Value("", output_field=TextField())))
-    return parts[0] if len(parts) == 1 else Concat(*parts, output_field=TextField())
-
-
-def _combinations(questionnaire: Questionnaire, codes: list[str]) -> dict[str, int]:
-    """How many counted responses gave each combination of answers to ``codes``."""
-    rows = (
-        _counted(questionnaire)
-        .annotate(cell=_key_expression(codes))
-        .values("cell")
-        .order_by()
-        .annotate(n=Count("id"))
-        .values_list("cell", "n")
-    )
-    return dict(rows)
+def _answered(codes: list[str], values: tuple[str | None, ...]) -> dict[str, Any]:
+    """Lookups for the responses that gave ``values`` to ``codes`` (see ``_combinations``)."""
+    lookups: dict[str, Any] = {}
+    for index, value in enumerate(values):
+        if value is None:
+            lookups[f"a{index}__isnull"] = True
+        else:
+            lookups[f"a{index}"] = value
+    return lookups
 
 
 def rake(
@@ -177,16 +163,18 @@ def weights_recompute(*, questionnaire: Questionnaire) -> dict[str, Any] | None:
         for code, shares in spec["margins"].items()
     }
     codes = list(margins)
-    combinations = _combinations(questionnaire, codes)
+    combinations = answer_combinations(_counted(questionnaire), codes)
     try:
         weights_by_key, diagnostics = _weights(questionnaire, margins, combinations, spec)
     except WeightingImpossible as refused:
         responses.filter(weight__isnull=False).update(weight=None)
         return {"error": str(refused)}
     responses.filter(status=Response.Status.INVALID, weight__isnull=False).update(weight=None)
-    counted = _counted(questionnaire).annotate(cell=_key_expression(codes))
-    for key, weight in weights_by_key.items():
-        counted.filter(cell=key).exclude(weight=weight).update(weight=weight)
+    counted = _counted(questionnaire).alias(
+        **{f"a{index}": KT(f"answers__{code}") for index, code in enumerate(codes)}
+    )
+    for values, weight in weights_by_key.items():  # one UPDATE per combination of answers
+        counted.filter(**_answered(codes, values)).exclude(weight=weight).update(weight=weight)
     return diagnostics
 
 
@@ -229,20 +217,19 @@ def _given(questionnaire: Questionnaire, responses) -> dict[str, Any]:
 def _weights(
     questionnaire: Questionnaire,
     margins: dict[str, dict[str, float]],
-    combinations: dict[str, int],
+    combinations: dict[tuple[str | None, ...], int],
     spec: dict[str, Any],
-) -> tuple[dict[str, float], dict[str, Any]]:
+) -> tuple[dict[tuple[str | None, ...], float], dict[str, Any]]:
     codes = list(margins)
     # Each axis: the margin's options in order, then the rest (not answered, or left out).
     axes = [[*shares, REST] for shares in margins.values()]
     position = [{category: i for i, category in enumerate(axis)} for axis in axes]
     counts = np.zeros([len(axis) for axis in axes])
-    cell_of: dict[str, tuple[int, ...]] = {}
-    for key, n in combinations.items():
-        values = key.split(SEPARATOR) if len(codes) > 1 else [key]
+    cell_of: dict[tuple[str | None, ...], tuple[int, ...]] = {}
+    for values, n in combinations.items():
         cell = tuple(position[i].get(value, position[i][REST]) for i, value in enumerate(values))
         counts[cell] += n
-        cell_of[key] = cell
+        cell_of[values] = cell
     total = counts.sum()
     if total == 0:
         raise WeightingImpossible(_("There are no valid responses to weight."))

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, F, Q
-from django.db.models.fields.json import KT
+from django.db.models import F
 
 from survey.labels import label_text
 from survey.models import Option, Question, Questionnaire, Quota, QuotaCell, Response
 from survey.quotas_checks import cell_key
+from survey.selectors_responses import answer_combinations
 from survey.structure import Structure
 
 
@@ -164,16 +164,8 @@ def _recount(quota: Quota) -> None:
 
 
 def _counts(quota: Quota) -> dict[str, int]:
-    keys = {f"q{i}": KT(f"answers__{code}") for i, code in enumerate(quota.of)}
-    not_null = Q(**{f"answers__{code}__isnull": False for code in quota.of})
-    rows = (
-        _counted(quota.questionnaire_id)
-        .filter(not_null)
-        .values(**keys)
-        .annotate(n=Count("id"))
-        .values_list(*keys, "n")
-    )
-    return {"|".join(str(v) for v in row[:-1]): row[-1] for row in rows}
+    combinations = answer_combinations(_counted(quota.questionnaire_id), list(quota.of))
+    return {"|".join(values): n for values, n in combinations.items() if None not in values}
 
 
 def quotas_recount(*, questionnaire: Questionnaire | int) -> None:
