@@ -245,7 +245,16 @@ def question_tables(document: dict[str, Any], language: str) -> list[dict[str, A
             continue
         title = label_text(question.get("label"), language) or question["code"]
         table = build(question, title, language)
-        tables.append({"code": question["code"], "label": title, "type": question["type"], **table})
+        responses = (question.get("total") or {}).get("responses")  # weighted tables: also
+        tables.append(
+            {
+                "code": question["code"],
+                "label": title,
+                "type": question["type"],
+                "responses": responses,
+                **table,
+            }
+        )
     return tables
 
 

@@ -97,6 +97,10 @@ def tables_build(
     }
     if plan.weighted:
         document["weighted"] = _weighted_tables(plan, labels, groups, tests)
+        unweighted = {table["code"]: table["total"] for table in document["questions"]}
+        for table in document["weighted"]["questions"]:  # each base also in responses
+            if "n" in unweighted[table["code"]]:
+                table["total"]["responses"] = unweighted[table["code"]]["n"]
     return document
 
 

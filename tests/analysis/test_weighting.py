@@ -339,6 +339,7 @@ def test_the_results_page_shows_weighted_figures_with_a_switch(weighted_ipb, cli
     html = page.content.decode()
     assert page.status_code == 200 and 'data-weighting="on"' in html
     assert "有效样本量" in html and "设计效应" in html
+    assert '<p class="n">n = 40 （加权；40 份答卷）' in html  # weighted base, and responses
     assert _d1_rows(page.context) == [["男", "20", "50.0%"], ["女", "20", "50.0%"]]
     off = client.get("/results/ipb-survey/?weights=off", HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert 'data-weighting="off"' in off.content.decode()
