@@ -56,6 +56,7 @@ from survey.services.identity import (
     device_id_from_cookie,
     device_id_new,
 )
+from survey.services.quotas import quota_full_cells
 from survey.services.responses import (
     QuestionnaireNotOpen,
     SubmissionConflict,
@@ -455,7 +456,19 @@ class _Form:
             "showIf": show_if_json(self.structure),
             "messages": _script_messages(),
             "wechat": wechat,
+            **self._quota_config(),
         }
+
+    def _quota_config(self) -> dict[str, object]:
+        """The full cells of quotas that end the questionnaire: the script sends a respondent
+        whose answers fall in one to the "your group is full" page as soon as they do."""
+        if self.preview or not self.structure.quotas:
+            return {}
+        full = quota_full_cells(questionnaire=self.questionnaire)
+        if not full:
+            return {}
+        thanks = reverse("survey:thanks", args=[self.questionnaire.slug])
+        return {"quotaFull": full, "quotaFullUrl": f"{thanks}?quota=full"}
 
     def _wechat_share(self) -> dict[str, object] | None:
         config = wechat_js_config(url=self.request.build_absolute_uri())

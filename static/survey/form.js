@@ -614,6 +614,16 @@
     if (heading) heading.focus({ preventScroll: true });
   }
 
+  // A respondent whose answers fall in a full quota cell is told so at once, not at the end.
+  function inFullQuota() {
+    return (config.quotaFull || []).some(function (cell) {
+      return Object.keys(cell).every(function (code) {
+        var chosen = form.querySelector('input[name="' + code + '"]:checked');
+        return chosen !== null && chosen.value === cell[code];
+      });
+    });
+  }
+
   function move(step) {
     var active = activeSections();
     var index = active.indexOf(sections[current]);
@@ -621,6 +631,11 @@
       var lines = checkSections([sections[current]]);
       showSummary(lines);
       if (lines.length) return;
+      if (inFullQuota()) {
+        store(draftKey(config.slug), null);
+        window.location.assign(config.quotaFullUrl);
+        return;
+      }
     } else {
       showSummary([]);
     }

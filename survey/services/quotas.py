@@ -142,6 +142,17 @@ def quota_take(*, structure: Structure, answers: dict[str, Any]) -> QuotaTaken:
     )
 
 
+def quota_full_cells(*, questionnaire: Questionnaire) -> list[dict[str, str]]:
+    """The full cells of quotas that end the questionnaire, as {question: option code}: the
+    form's script ends early for a respondent in one. One query."""
+    cells = QuotaCell.objects.filter(
+        quota__questionnaire=questionnaire,
+        quota__when_full=Quota.WhenFull.END,
+        filled__gte=F("target"),
+    ).values_list("when", flat=True)
+    return [{code: str(option) for code, option in when.items()} for when in cells]
+
+
 # --- counting again -----------------------------------------------------------------------------
 
 

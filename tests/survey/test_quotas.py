@@ -273,3 +273,18 @@ def test_the_wide_export_says_which_responses_were_over_quota(quota_ipb, make_us
     )
     assert "weight" not in frame.columns
     assert list(frame.sort_values("response_id")["over_quota"]) == [0, 0, 1]
+
+
+def test_the_form_tells_its_script_which_cells_are_full_only_when_some_are(client, quota_ipb):
+    import json
+    import re
+
+    def config() -> dict:
+        html = client.get("/s/ipb-survey/").content.decode()
+        found = re.search(r'<script id="wf-config" type="application/json">(.*?)</script>', html)
+        return json.loads(found.group(1))
+
+    assert "quotaFull" not in config()
+    submit(quota_ipb), submit(quota_ipb)
+    assert config()["quotaFull"] == [{"D1": "1", "D2": "3"}]
+    assert config()["quotaFullUrl"] == "/s/ipb-survey/thanks/?quota=full"
