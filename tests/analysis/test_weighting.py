@@ -284,6 +284,8 @@ def test_weighted_tables_match_pandas_and_use_the_effective_base(weighted_ipb):
     for code in ("1", "2", "3"):
         expected = frame.loc[int(code) == frame.Q1, "w"].sum() / frame.w.sum()
         assert q1["total"]["options"][code]["share"] == pytest.approx(expected)
+    scores = frame.Q1.map({1: 4, 2: 3, 3: 2, 4: 1})  # Q1's option scores
+    assert q1["total"]["mean"] == pytest.approx(DescrStatsW(scores, weights=frame.w).mean)
     kish = frame.w.sum() ** 2 / (frame.w**2).sum()
     assert weighted_doc["base"] == {
         "valid": pytest.approx(40),  # the weighted total: weights average 1
@@ -340,6 +342,7 @@ def test_the_results_page_shows_weighted_figures_with_a_switch(weighted_ipb, cli
     assert page.status_code == 200 and 'data-weighting="on"' in html
     assert "有效样本量" in html and "设计效应" in html
     assert '<p class="n">n = 40 （加权；40 份答卷）' in html  # weighted base, and responses
+    assert "字母标记按各列的有效样本量" in html  # the cross-tab's note
     assert _d1_rows(page.context) == [["男", "20", "50.0%"], ["女", "20", "50.0%"]]
     off = client.get("/results/ipb-survey/?weights=off", HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert 'data-weighting="off"' in off.content.decode()
