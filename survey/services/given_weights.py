@@ -36,9 +36,9 @@ SHOWN = 10
 class GivenWeightsInvalid(DomainError):
     code = "invalid_weights"
 
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(problems), {"file": problems})
+    def __init__(self, lines: list[str] | str) -> None:
+        self.lines = [lines] if isinstance(lines, str) else list(lines)
+        super().__init__("\n".join(self.lines), {"file": self.lines})
 
 
 def given_weights_read(text: str) -> dict[int, float]:

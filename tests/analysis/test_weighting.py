@@ -453,7 +453,7 @@ def test_weights_from_a_file_are_refused_with_their_lines_and_unknown_ids(file_w
 
     with pytest.raises(GivenWeightsInvalid) as bad:
         given_weights_read("response_id,weight\n1,2.5\nx,1\n2,-1\n1,3\n3,nan\n")
-    assert bad.value.problems == [
+    assert bad.value.lines == [
         "line 3: response_id 'x' is not a whole number",
         "line 4: weight '-1' is not a number of at least 0",
         "line 5: response 1 is given twice",
@@ -464,7 +464,7 @@ def test_weights_from_a_file_are_refused_with_their_lines_and_unknown_ids(file_w
     answered(file_weighted, men=2, women=1)
     with pytest.raises(GivenWeightsInvalid) as unknown:
         given_weights_import(questionnaire=file_weighted, weights={999: 1.0, 998: 2.0})
-    assert unknown.value.problems == ["2 response ids are not responses of ipb-survey: 998, 999"]
+    assert unknown.value.lines == ["2 response ids are not responses of ipb-survey: 998, 999"]
     assert not Response.objects.filter(given_weight__isnull=False).exists()
 
 

@@ -85,6 +85,8 @@ DOMAIN_CODES = (
     "invalid_report_edit",
     # Exports of the analysis tables before any run has finished (exports.exporters.tables).
     "no_results",
+    # Weights imported from a file (survey.services.given_weights; manage.py import_weights).
+    "invalid_weights",
 )
 # Domain refusals whose HTTP status is neither 400 nor 409.
 DOMAIN_STATUS = {"edit_conflict": status.HTTP_412_PRECONDITION_FAILED}

@@ -44,7 +44,7 @@ class Command(BaseCommand):
                 questionnaire=questionnaire, weights=given_weights_read(text)
             )
         except GivenWeightsInvalid as error:
-            raise CommandError("\n".join(error.problems)) from error
+            raise CommandError("\n".join(error.lines)) from error
         self.stdout.write(
             f"{questionnaire.slug}: {count} weights imported; an analysis run uses them."
         )

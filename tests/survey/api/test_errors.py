@@ -91,6 +91,7 @@ def test_every_domain_error_code_is_in_the_schema_list_and_maps_to_400_or_409():
     import studio.services.edits
     import studio.services.team  # noqa: F401
     import survey.services.drafts
+    import survey.services.given_weights
     import survey.services.responses
     import survey.services.review  # noqa: F401  (the DomainError subclasses live there)
     from wenji.errors import DomainError
