@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/analysis/run.py [--n 100000 1000000] [--workers 1 2]
                                            [--chunk-size 50000] [--runs 1] [--work-mem 128MB]
+    .venv/bin/python bench/analysis/run.py --quick   # 20,000 responses, 1 worker, 2 chunks
 
 For each N: recreates the PostgreSQL database ``wenji_bench``, migrates it, imports the
 reference questionnaire and bulk-loads N responses of the demo generator with COPY
@@ -15,12 +16,15 @@ reference questionnaire and bulk-loads N responses of the demo generator with CO
   sums over all valid responses (group sizes, answer cells by banner column and segment,
   per-response multiple/score rows), with no validity recompute, no chunks and no Python;
 
-and prints each run's time over the limit's. Not a test: it prints figures.
+and prints each run's time over the limit's. Not a test: it prints figures, and ends with one
+JSON line for the last N and worker count (``{"bench": "analysis", "n": …, "seconds": …,
+"limit_seconds": …, "ratio": …, "workers": …, "peak_rss_mb": …, "machine": …}``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -35,6 +39,8 @@ if TYPE_CHECKING:  # Django is set up at run time, after the environment is
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+from bench.ingest.run import machine  # noqa: E402  (after the path is set)
 
 PG = "postgres://postgres@127.0.0.1:5432"
 DB = "wenji_bench"
@@ -61,7 +67,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--load-only", action="store_true", help="recreate and load the database, then stop"
     )
-    return parser.parse_args()
+    parser.add_argument(
+        "--quick", action="store_true", help="20,000 responses, 1 worker, chunks of 10,000"
+    )
+    args = parser.parse_args()
+    if args.quick:
+        args.n, args.workers, args.chunk_size = [20_000], [1], 10_000
+    return args
 
 
 def environment(chunk_size: int) -> dict[str, str]:
@@ -340,7 +352,7 @@ def time_limit(sql: str) -> float:
 # --- main -------------------------------------------------------------------------------------
 
 
-def bench(n: int, args: argparse.Namespace, env: dict[str, str]) -> None:
+def bench(n: int, args: argparse.Namespace, env: dict[str, str]) -> dict | None:
     from analysis.models import AnalysisRun
 
     memory = f", work_mem {args.work_mem}" if args.work_mem else ""
@@ -354,15 +366,26 @@ def bench(n: int, args: argparse.Namespace, env: dict[str, str]) -> None:
         questionnaire = prepare()
         load(questionnaire, n)
     if args.load_only:
-        return
+        return None
     if not AnalysisRun.objects.filter(questionnaire=questionnaire, status="done").exists():
         first = run_with_workers(questionnaire.pk, max(args.workers), env)
         print(f"  first run after the load (sets every validity flag): {first['seconds']:.1f} s")
     limit = time_limit(limit_sql(questionnaire))
     print(f"  limit (one hand-written SQL statement, best of 2): {limit:.2f} s")
+    summary = None
     for count in args.workers:
         for _run in range(args.runs):
             result = run_with_workers(questionnaire.pk, count, env)
+            peak = max((max(m["pool"], m["main"]) for m in result["memory"]), default=0)
+            summary = {
+                "bench": "analysis",
+                "n": n,
+                "seconds": round(result["seconds"], 3),
+                "limit_seconds": round(limit, 3),
+                "ratio": round(result["seconds"] / limit, 3),
+                "workers": count,
+                "peak_rss_mb": round(peak, 1),
+            }
             phases = ", ".join(f"{k} {v:.1f}" for k, v in result["phases"].items())
             pools = [round(m["pool"]) for m in result["memory"]]
             mains = [round(m["main"]) for m in result["memory"]]
@@ -371,6 +394,7 @@ def bench(n: int, args: argparse.Namespace, env: dict[str, str]) -> None:
                 f" x limit; {result['chunks']} chunks; reached at (s): {phases}; "
                 f"peak memory MB: pool {pools}, main {mains}"
             )
+    return summary
 
 
 def main() -> None:
@@ -382,8 +406,11 @@ def main() -> None:
     import django
 
     django.setup()
+    summary = None
     for n in args.n:
-        bench(n, args, env)
+        summary = bench(n, args, env) or summary
+    if summary is not None:
+        print(json.dumps({**summary, "machine": machine()}))
 
 
 if __name__ == "__main__":
