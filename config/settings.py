@@ -333,6 +333,9 @@ SUBMIT_RATE_LIMIT = _env_rate("SUBMIT_RATE_LIMIT", "30/minute")
 DEFINITION_RATE_LIMIT = _env_rate("DEFINITION_RATE_LIMIT", "120/minute")
 # Wrong API tokens per (hashed) client address; past it the address is refused (429).
 API_TOKEN_FAILURE_LIMIT = _env_rate("API_TOKEN_FAILURE_LIMIT", "20/hour")
+# How long a token's user and roles are remembered in the cache (wenji.api.token_cache); every
+# revocation, deactivation and role change drops them at once, this bounds a missed one.
+API_TOKEN_CACHE_SECONDS = env_int("API_TOKEN_CACHE_SECONDS", 60, minimum=0)
 
 # --- Respondent form and WeChat ------------------------------------------------------------
 # WECHAT_APP_ID, WECHAT_APP_SECRET and WECHAT_API_BASE are above; with both of the first two

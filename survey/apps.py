@@ -9,3 +9,6 @@ class SurveyConfig(AppConfig):
     def ready(self) -> None:
         from survey import signals  # noqa: F401  (connects the receivers)
         from wenji import checks  # noqa: F401  (registers the key checks)
+        from wenji.api import token_cache
+
+        token_cache.connect()

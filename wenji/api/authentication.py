@@ -1,6 +1,7 @@
 """API authentication: DRF's token authentication, with the user's roles read in the same
-query as the token and its user (``wenji.access``), so an API call costs one query
-less. A token's user must be active, as in DRF.
+query as the token and its user (``wenji.access``), and all three remembered in the cache
+(``wenji.api.token_cache``: dropped on revocation, deactivation and role changes), so a
+collector's submissions do not read them each time. A token's user must be active, as in DRF.
 
 Wrong tokens are counted per hashed address (``wenji.api.throttling.TokenFailures``): past
 ``API_TOKEN_FAILURE_LIMIT`` the address gets 429 for any token, right or wrong, until the
@@ -15,10 +16,12 @@ from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
+from rest_framework.authtoken.models import Token
 from rest_framework.request import Request
 
 from wenji.access import ROLES, remember_roles
 from wenji.api.throttling import TokenFailures
+from wenji.api.token_cache import token_user_get, token_user_remember
 
 
 class TokenRolesAuthentication(TokenAuthentication):
@@ -38,6 +41,11 @@ class TokenRolesAuthentication(TokenAuthentication):
             raise
 
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
+        remembered = token_user_get(key)
+        if remembered is not None:
+            user, roles = remembered
+            remember_roles(user, roles)
+            return user, Token(key=key, user=user)
         memberships = get_user_model().groups.through.objects.filter(user_id=OuterRef("user_id"))
         held = {f"holds_{role}": Exists(memberships.filter(group__name=role)) for role in ROLES}
         model = self.get_model()
@@ -45,5 +53,8 @@ class TokenRolesAuthentication(TokenAuthentication):
         if token is None or not token.user.is_active:
             # DRF's own refusal, with its translated message (an unknown token, an inactive user).
             return super().authenticate_credentials(key)
-        remember_roles(token.user, (role for role in ROLES if getattr(token, f"holds_{role}")))
+        roles = remember_roles(
+            token.user, (role for role in ROLES if getattr(token, f"holds_{role}"))
+        )
+        token_user_remember(key, token.user, roles)
         return token.user, token

@@ -52,3 +52,59 @@ def test_an_unknown_token_and_an_inactive_user_are_refused_with_401(make_user, c
     assert_error(
         client.post(submission_url(), submission_body(), format="json"), 401, "not_authenticated"
     )
+
+
+# --- remembered tokens (wenji.api.token_cache) ------------------------------------------------
+
+
+def _token_reads(client) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(submission_url(), submission_body(), format="json")
+    assert response.status_code == 201, response.json()
+    return sum("authtoken_token" in q["sql"] for q in queries)
+
+
+def test_a_second_call_with_the_token_does_not_read_it_again(collector_client):
+    assert _token_reads(collector_client) == 1
+    assert _token_reads(collector_client) == 0
+
+
+def test_a_revoked_token_is_refused_at_once(make_user, client_for, ipb):
+    from rest_framework.authtoken.models import Token
+
+    user = make_user("col", "collector", grants=(ipb,))
+    client = client_for(user)
+    assert _token_reads(client) == 1
+    Token.objects.filter(user=user).get().delete()  # revoked
+    refused = client.post(submission_url(), submission_body(), format="json")
+    assert refused.status_code == 401
+
+
+def test_a_deactivated_user_and_a_removed_role_are_refused_at_once(make_user, client_for, ipb):
+    from django.contrib.auth.models import Group
+
+    first = make_user("col1", "collector", grants=(ipb,))
+    client = client_for(first)
+    assert _token_reads(client) == 1
+    first.is_active = False
+    first.save()
+    assert client.post(submission_url(), submission_body(), format="json").status_code == 401
+
+    second = make_user("col2", "collector", grants=(ipb,))
+    other = client_for(second)
+    assert _token_reads(other) == 1
+    second.groups.remove(Group.objects.get(name="collector"))
+    assert other.post(submission_url(), submission_body(), format="json").status_code == 403
+
+
+def test_with_the_cache_down_the_token_is_read_from_the_database(collector_client, monkeypatch):
+    from django.core.cache import cache
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    def down(*args, **kwargs):
+        raise RedisConnectionError("cache down")
+
+    monkeypatch.setattr(cache, "get", down)
+    monkeypatch.setattr(cache, "set", down)
+    assert _token_reads(collector_client) == 1
+    assert _token_reads(collector_client) == 1  # nothing remembered, nothing refused
