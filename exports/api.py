@@ -144,6 +144,13 @@ class ExportOptionsIn(_Strict):
         required=False,
         help_text=gettext_lazy("Hashed respondent identity and IP columns; needs a permission."),
     )
+    weighted = serializers.BooleanField(
+        required=False,
+        help_text=gettext_lazy(
+            "Analysis tables of a weighted questionnaire: the weighted tables (default true) or "
+            "the unweighted ones."
+        ),
+    )
 
 
 class ExportIn(_Strict):

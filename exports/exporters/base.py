@@ -88,6 +88,7 @@ class ExportOptions:
     values: str = VALUES_LABELS
     bom: bool = True  # CSV: UTF-8 with a byte-order mark
     identity: bool = False  # the hashed respondent identity and IP hash columns
+    weighted: bool = True  # analysis tables of a weighted questionnaire: its weighted tables
 
     @property
     def as_labels(self) -> bool:
@@ -100,6 +101,7 @@ class ExportOptions:
             "values": self.values,
             "bom": self.bom,
             "identity": self.identity,
+            "weighted": self.weighted,
         }
 
 

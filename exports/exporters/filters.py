@@ -30,7 +30,7 @@ __all__ = [
     "responses_filtered",
 ]
 
-OPTION_FIELDS = ("language", "labels", "values", "bom", "identity")
+OPTION_FIELDS = ("language", "labels", "values", "bom", "identity", "weighted")
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
@@ -95,6 +95,7 @@ def options_parse(raw: Mapping[str, Any] | None, *, questionnaire: Questionnaire
         values=values,
         bom=_flag(raw.get("bom"), "bom", True, errors),
         identity=_flag(raw.get("identity"), "identity", False, errors),
+        weighted=_flag(raw.get("weighted"), "weighted", True, errors),
     )
     if errors:
         raise ExportInvalid(_("Some options need attention."), errors)

@@ -22,7 +22,9 @@ fractions (0.4916), as in the document.
 (Welch's t-test), with both groups, the difference, the statistic, p and significance.
 
 Both read the results document, not the responses: filters do not apply (the analysis covers
-the valid responses of the run), and they refuse with a message while no run is done.
+the valid responses of the run), and they refuse with a message while no run is done. A
+weighted questionnaire's are its weighted tables (counts are sums of weights; ``effective_n``
+is not written), or with the option ``weighted=false`` the unweighted ones.
 """
 
 from __future__ import annotations
@@ -80,7 +82,10 @@ class ResultsExporter(Exporter):
 
     @property
     def results(self) -> dict[str, Any]:
-        return self.run.results or {}
+        document = self.run.results or {}
+        if self.options.weighted and document.get("weighted"):
+            return {**document, **document["weighted"]}  # the weighted tables, unrounded
+        return document
 
     def text(self, label: Any) -> str:
         return label_text(label, self.options.language)

@@ -497,3 +497,24 @@ def test_a_valid_response_without_an_imported_weight_is_named(file_weighted):
         "method": "file",
         "error": "3 valid responses have no weight in the imported file.",
     }
+
+
+def test_the_tables_export_is_weighted_unless_asked_not_to_be(weighted_ipb, make_user):
+    from tests.exports.support import csv_rows
+    from tests.exports.test_formats import stream
+
+    answered(weighted_ipb, men=30, women=10)
+    _run(weighted_ipb)
+    user = make_user("ana", "admin")
+
+    def women_share(**options) -> str:
+        rows = csv_rows(stream(weighted_ipb, user, kind="tables", **options))
+        header = rows[0]
+        for row in rows[1:]:
+            cells = dict(zip(header, row, strict=False))
+            if (cells["table"], cells["statistic"], cells["code"]) == ("D1", "share", "2"):
+                return cells["total"]
+        raise AssertionError(rows[:3])
+
+    assert float(women_share()) == pytest.approx(0.5)
+    assert float(women_share(weighted="false")) == pytest.approx(0.25)
