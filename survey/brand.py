@@ -90,16 +90,14 @@ def picture_read(data: bytes, kind: str, content_type: str | None = None) -> Pic
     try:
         with Image.open(io.BytesIO(data)) as image:
             width, height = image.size
-            if max(width, height) > IMAGE_MAX_SIDE:
-                raise PictureInvalid(
-                    _("is %(w)d × %(h)d pixels; at most %(max)d on a side")
-                    % {"w": width, "h": height, "max": IMAGE_MAX_SIDE}
-                )
             image.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        if isinstance(exc, PictureInvalid):
-            raise
         raise PictureInvalid(_("is not a picture that can be read")) from exc
+    if max(width, height) > IMAGE_MAX_SIDE:
+        raise PictureInvalid(
+            _("is %(w)d × %(h)d pixels; at most %(max)d on a side")
+            % {"w": width, "h": height, "max": IMAGE_MAX_SIDE}
+        )
     return Picture(found, data, width, height)
 
 

@@ -28,7 +28,7 @@ import io
 from typing import Any
 
 import numpy as np
-from django.db.models import F
+from django.db.models import Count, F, Max, Min, Q, Sum
 from django.db.models.fields.json import KT
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -181,10 +181,16 @@ def weights_recompute(*, questionnaire: Questionnaire) -> dict[str, Any] | None:
 def _given(questionnaire: Questionnaire, responses) -> dict[str, Any]:
     """Weights imported from a file, scaled to mean 1 over the counted responses."""
     counted = _counted(questionnaire)
-    missing = counted.filter(given_weight__isnull=True).count()
-    rows = list(counted.filter(given_weight__isnull=False).values_list("given_weight", flat=True))
-    total = sum(rows)
-    if missing or not rows or total <= 0:
+    given = counted.aggregate(  # one pass in the database, whatever the number of responses
+        missing=Count("id", filter=Q(given_weight__isnull=True)),
+        n=Count("given_weight"),
+        total=Sum("given_weight"),
+        squares=Sum(F("given_weight") * F("given_weight")),
+        low=Min("given_weight"),
+        high=Max("given_weight"),
+    )
+    missing, n, total = given["missing"], given["n"], given["total"] or 0
+    if missing or not n or total <= 0:
         responses.filter(weight__isnull=False).update(weight=None)
         if missing:
             message = ngettext(
@@ -195,20 +201,19 @@ def _given(questionnaire: Questionnaire, responses) -> dict[str, Any]:
         else:
             message = _("No weights were imported (manage.py import_weights).")
         return {"method": "file", "error": message}
-    scale = len(rows) / total
+    scale = n / total
     responses.filter(status=Response.Status.INVALID, weight__isnull=False).update(weight=None)
     counted.update(weight=F("given_weight") * scale)
-    weights = np.array(rows) * scale
-    deff = float(len(weights) * (weights**2).sum() / weights.sum() ** 2)
+    deff = n * given["squares"] / total**2  # Kish's, which the scale does not change
     return {
         "method": "file",
-        "n": len(rows),
+        "n": n,
         "iterations": 0,
         "converged": True,
         "design_effect": round(deff, 6),
-        "effective_n": round(len(rows) / deff, 3),
-        "min": round(float(weights.min()), 6),
-        "max": round(float(weights.max()), 6),
+        "effective_n": round(n / deff, 3),
+        "min": round(given["low"] * scale, 6),
+        "max": round(given["high"] * scale, 6),
         "trimmed_share": 0.0,
         "margins": {},
     }

@@ -6,7 +6,8 @@ Promises:
   caller, with the rest of the definition), each picture in its ``BrandImage`` row, written only
   when its bytes change; a picture the definition drops is deleted.
 - ``brand_export`` gives the ``brand`` value back as the definition had it (pictures as data
-  URIs), so a file's export equals its import; None when there is no brand.
+  URIs), so a file's export equals its import; None when there is no brand. Its pictures are
+  read only when asked for.
 - ``brand_page`` is what a respondent's page shows: colours (as inline CSS and its CSP hash),
   picture URLs that change with the picture (cached for a year), the thank-you message in the
   active language. It reads no picture bytes. ``brand_page_from_document`` is the same for a
@@ -78,21 +79,29 @@ def brand_store(*, questionnaire: Questionnaire, brand: dict[str, Any] | None) -
     questionnaire.brand = stored
 
 
-def brand_export(*, questionnaire: Questionnaire) -> dict[str, Any] | None:
-    """The definition's ``brand`` value (pictures as data URIs), or None without a brand."""
+def brand_export(*, questionnaire: Questionnaire, pictures: bool = True) -> dict[str, Any] | None:
+    """The definition's ``brand`` value (pictures as data URIs), or None without a brand. With
+    ``pictures`` false a picture is named by its hash (``sha256:…``) and no bytes are read: for
+    what only compares definitions (the digest leaves the brand out)."""
     stored = questionnaire.brand or {}
     if not stored:
         return None
+    kinds = [kind for kind in IMAGE_KINDS if kind in stored]
+    rows = (
+        {row.kind: row for row in BrandImage.objects.filter(questionnaire=questionnaire)}
+        if kinds and pictures
+        else {}
+    )
     brand: dict[str, Any] = {}
-    pictures = {}
-    if any(kind in stored for kind in IMAGE_KINDS):
-        pictures = {row.kind: row for row in BrandImage.objects.filter(questionnaire=questionnaire)}
     for key in ("colour", *IMAGE_KINDS, "thanks", "redirect", "share"):
-        if key in IMAGE_KINDS:
-            if key in stored and key in pictures:
-                brand[key] = data_uri(pictures[key].content_type, bytes(pictures[key].data))
-        elif key in stored:
+        if key not in stored:
+            continue
+        if key not in IMAGE_KINDS:
             brand[key] = stored[key]
+        elif not pictures:
+            brand[key] = f"sha256:{stored[key]['sha256']}"
+        elif key in rows:
+            brand[key] = data_uri(rows[key].content_type, bytes(rows[key].data))
     return brand
 
 

@@ -60,10 +60,11 @@ def definition_change(*, questionnaire: Questionnaire) -> Iterator[None]:
         questionnaire_export,
     )
 
-    before = definition_digest(questionnaire_export(questionnaire=questionnaire))
+    before = definition_digest(questionnaire_export(questionnaire=questionnaire, pictures=False))
     yield
     questionnaire.refresh_from_db()
-    if definition_digest(questionnaire_export(questionnaire=questionnaire)) != before:
+    after = questionnaire_export(questionnaire=questionnaire, pictures=False)
+    if definition_digest(after) != before:
         questionnaire_definition_changed(questionnaire=questionnaire)
 
 

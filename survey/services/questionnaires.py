@@ -447,12 +447,13 @@ def questionnaire_close(*, questionnaire: Questionnaire) -> Questionnaire:
 # --- export -----------------------------------------------------------------------------------
 
 
-def questionnaire_export(*, questionnaire: Questionnaire) -> dict:
+def questionnaire_export(*, questionnaire: Questionnaire, pictures: bool = True) -> dict:
     """The questionnaire as questionnaire/v1 data, keys in the format page's order.
 
     Integer-like codes come back as ints, decimals as ints when whole else floats, labels in
     the shape they were stored in; defaults the format allows to omit are omitted. A fixed
-    number of queries, whatever the size.
+    number of queries, whatever the size. ``pictures`` false names the brand's pictures by
+    their hash instead of reading them (for the digest, which leaves the brand out).
     """
     data: dict[str, Any] = {
         "format": FORMAT,
@@ -465,7 +466,7 @@ def questionnaire_export(*, questionnaire: Questionnaire) -> dict:
     data["settings"] = {"one_response_per": questionnaire.one_response_per}
     if questionnaire.identity_retention_days is not None:
         data["settings"]["identity_retention_days"] = questionnaire.identity_retention_days
-    if (brand := brand_export(questionnaire=questionnaire)) is not None:
+    if (brand := brand_export(questionnaire=questionnaire, pictures=pictures)) is not None:
         data["brand"] = brand
     data["sections"] = _export_sections(questionnaire)
     scores = questionnaire.scores.select_related("question").order_by("position", "id")
