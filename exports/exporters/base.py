@@ -142,6 +142,15 @@ class Exporter(ABC):
     @abstractmethod
     def rows(self) -> Iterator[Row]: ...
 
+    def expected_rows(self) -> int | None:
+        """The number of rows ``rows()`` will give, when known beforehand (None: not known)."""
+        return None
+
+    def csv_lines(self) -> Iterator[str] | None:
+        """The CSV's data lines, finished (quoted, escaped, CRLF-ended), when the exporter can
+        have the database make them; None (the default): the writer formats ``rows()``."""
+        return None
+
     @property
     def label_row(self) -> bool | None:
         """Whether CSV and XLSX get a second header row of column labels (None: the format's
@@ -197,6 +206,10 @@ def csv_chunks(
     writer.writerows(header_rows(exporter, columns))
     head = buffer.take()
     yield (("\ufeff" + head) if exporter.options.bom else head).encode("utf-8")
+    lines = exporter.csv_lines()
+    if lines is not None:
+        yield from _line_chunks(lines, progress, rows_per_chunk)
+        return
     written = 0
     pending = 0
     for row in exporter.rows():
@@ -220,6 +233,26 @@ def csv_chunks(
     tail = buffer.take()
     if tail:
         yield tail.encode("utf-8")
+    if progress is not None:
+        progress(written)
+
+
+def _line_chunks(
+    lines: Iterator[str], progress: Progress | None, rows_per_chunk: int
+) -> Iterator[bytes]:
+    written = 0
+    pending: list[str] = []
+    for line in lines:
+        pending.append(line)
+        if len(pending) >= rows_per_chunk:
+            written += len(pending)
+            yield "".join(pending).encode("utf-8")
+            pending.clear()
+            if progress is not None and written % PROGRESS_EVERY < rows_per_chunk:
+                progress(written)
+    if pending:
+        written += len(pending)
+        yield "".join(pending).encode("utf-8")
     if progress is not None:
         progress(written)
 
@@ -267,27 +300,42 @@ def _iso(cell: datetime) -> str:
 
 
 def write_xlsx(exporter: Exporter, path: Path, *, progress: Progress | None = None) -> int:
-    """Write one worksheet in write-only mode (rows are not kept); returns the data rows.
+    """Write the rows in write-only mode (rows are not kept); returns the data rows.
 
-    Raises ``ExportTooLarge`` past a worksheet's 1,048,576 rows.
+    A worksheet holds 1,048,576 rows, header rows included: past that the rows go on in a
+    second sheet (``title (2)``, with the same header rows), then a third, and so on. When
+    the exporter knows its row count beforehand (``expected_rows``) the first sheet says so:
+    its title ends with ``(1)`` and its first header cell carries a note naming the sheets.
     """
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=exporter.sheet_title())
     columns = exporter.columns()
     headers = header_rows(exporter, columns, xlsx=True)
-    for header in headers:
-        sheet.append([_xlsx_cell(cell) for cell in header])
-    limit = XLSX_MAX_ROWS - len(headers)
-    written = 0
+    per_sheet = XLSX_MAX_ROWS - len(headers)
+    expected = exporter.expected_rows()
+    sheets = max(1, -(-expected // per_sheet)) if expected is not None else 1
+    title = exporter.sheet_title()
+
+    def new_sheet(number: int) -> Any:
+        continued = number > 1 or sheets > 1
+        sheet = workbook.create_sheet(title=f"{title[:25]} ({number})" if continued else title)
+        for index, header in enumerate(headers):
+            cells = [_xlsx_cell(cell) for cell in header]
+            if index == 0 and number == 1 and sheets > 1:
+                cells[0] = _noted_cell(sheet, cells[0], expected, per_sheet, sheets)
+            sheet.append(cells)
+        return sheet
+
+    sheet = new_sheet(1)
+    number, in_sheet, written = 1, 0, 0
     for row in exporter.rows():
-        if written >= limit:
-            raise ExportTooLarge(
-                _("An XLSX worksheet holds at most %(limit)s rows; export CSV instead.")
-                % {"limit": f"{XLSX_MAX_ROWS:,}"}
-            )
+        if in_sheet >= per_sheet:
+            number += 1
+            sheet = new_sheet(number)
+            in_sheet = 0
         sheet.append([_xlsx_cell(cell, sheet) for cell in safe_row(row)])
+        in_sheet += 1
         written += 1
         if progress is not None and written % PROGRESS_EVERY == 0:
             progress(written)
@@ -295,6 +343,25 @@ def write_xlsx(exporter: Exporter, path: Path, *, progress: Progress | None = No
     if progress is not None:
         progress(written)
     return written
+
+
+def _noted_cell(sheet: Any, value: Any, rows: int, per_sheet: int, sheets: int) -> Any:
+    """The first header cell with a note: the rows go on in the next sheets."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.comments import Comment
+
+    cell = WriteOnlyCell(sheet, value=value)
+    text = _(
+        "%(rows)s rows: more than one worksheet holds (%(limit)s). Rows 1 to %(per_sheet)s "
+        "are on this sheet, the rest on the next %(more)s sheet(s), each with the same header."
+    ) % {
+        "rows": f"{rows:,}",
+        "limit": f"{XLSX_MAX_ROWS:,}",
+        "per_sheet": f"{per_sheet:,}",
+        "more": sheets - 1,
+    }
+    cell.comment = Comment(text, "Wenji", width=320, height=120)
+    return cell
 
 
 # --- SPSS .sav ---------------------------------------------------------------------------------

@@ -25,19 +25,26 @@ are numeric with value labels; others are strings.
 
 Every value comes from ``Response.answers`` (the normalised answers as accepted), read with
 one streamed query ordered by id: no query per row, so memory and queries do not grow with
-the number of responses.
+the number of responses. On PostgreSQL the CSV lines themselves are made by the database
+(``csv_lines``, see ``exports.exporters.wide_sql``): the same bytes, at about the speed of
+reading the answers' JSON column.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
+from django.db.models import F
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from exports.exporters import wide_sql
 from exports.exporters.base import NUMBER, TEXT, Column, Exporter, Row
 from survey.labels import label_text, reason_labels
 from survey.models import Quota, Response
@@ -175,6 +182,40 @@ class QuestionColumns:
 
         return fill_with_other
 
+    def add_sql(self, lines: wide_sql.WideLines) -> None:
+        """This question's cells as SQL (``wide_sql``): what ``filler`` writes, in the database."""
+        q = self.question
+        finished = {value: wide_sql.csv_cell(label) for value, label in self.labels.items()}
+        if q.type == "multiple":
+            # The chosen options' array, or NULL when none is (all cells blank, not 0).
+            chosen = lines.value(
+                q.code,
+                sql="(CASE WHEN jsonb_typeof({}) = 'array' AND jsonb_array_length({}) > 0 "
+                "THEN {} END)",
+            )
+            for option in q.options.values():
+                lines.cell(
+                    f"(CASE WHEN {chosen} @> %s::jsonb THEN '1' WHEN {chosen} IS NOT NULL "
+                    "THEN '0' END)",
+                    json.dumps([option.value], ensure_ascii=False),
+                )
+        elif q.type in ("matrix", "number_grid"):
+            for item in q.items:
+                self._mapped(lines, finished, q.code, item)
+        elif q.type == "text":
+            lines.cell(wide_sql.text_cell(lines.value(q.code, text=True)))
+        else:
+            self._mapped(lines, finished, q.code)
+        if q.has_other:
+            lines.cell(wide_sql.text_cell(lines.value(f"{q.code}{OTHER_SUFFIX}", text=True)))
+
+    @staticmethod
+    def _mapped(lines: wide_sql.WideLines, finished: dict[Any, str], *path: str) -> None:
+        if finished:
+            lines.mapped(lines.value(*path), lines.value(*path, text=True), finished)
+        else:
+            lines.cell(wide_sql.json_cell(lines.value(*path)))
+
 
 def _multiple_filler(code: str, option_values: list[int | str]) -> Filler:
     # Stored answers hold each chosen option's value as the structure has it (1, not "1"):
@@ -296,3 +337,99 @@ class ResponsesWide(Exporter):
                 fill(answers, row)
             self.responses_done += 1
             yield row
+
+    def expected_rows(self) -> int:
+        return self.responses.count()
+
+    def csv_lines(self) -> Iterator[str] | None:
+        """The data lines of the CSV (CRLF included), made by PostgreSQL; None elsewhere (the
+        writer then formats ``rows()``). The same bytes either way."""
+        connection = connections[self.responses.db]
+        if connection.vendor != "postgresql":
+            return None
+        try:
+            sql, params = self._lines_statement()
+        except EmptyResultSet:  # filters no response can pass
+            return iter(())
+        return _stream(connection, sql, params, self)
+
+    def _lines_statement(self) -> tuple[str, list]:
+        identity = self.options.identity
+        extras = self._extra_fields()
+        fields = {
+            "c_id": "id",
+            "c_answers": "answers",
+            "c_status": "status",
+            **{f"c_flag{i}": name for i, name in enumerate(Response.REASON_FIELDS.values())},
+            "c_started": "started_at",
+            "c_submitted": "submitted_at",
+            "c_duration": "duration_seconds",
+            **{f"c_{name}": name for name in extras},
+        }
+        if identity:
+            fields.update(c_respondent="respondent__identity_hash", c_ip="ip_hash")
+        base = self.responses.order_by("id").values(**{k: F(v) for k, v in fields.items()})
+        base_sql, base_params = base.query.sql_with_params()
+        lines = wide_sql.WideLines(base_sql, base_params, "c_answers")
+        statuses, reasons, separator = self._status_words()
+        cell = wide_sql.csv_cell
+        lines.cell("s.c_id::text")
+        if statuses:
+            branches = " ".join("WHEN %s THEN %s::text" for _status in statuses)
+            status_params = [part for code, word in statuses.items() for part in (code, cell(word))]
+            lines.cell(
+                f"(CASE s.c_status {branches} ELSE {wide_sql.text_cell('s.c_status')} END)",
+                *status_params,
+            )
+        else:
+            lines.cell(wide_sql.text_cell("s.c_status"))
+        # The reasons cell of every combination of flags, finished here: 2^4 branches.
+        bits = " + ".join(
+            f"(CASE WHEN s.c_flag{i} THEN {1 << i} ELSE 0 END)" for i in range(len(_REASONS))
+        )
+        combinations = []
+        for mask in range(1 << len(_REASONS)):
+            words = [reasons[name] for i, name in enumerate(_REASONS) if mask >> i & 1]
+            combinations += [mask, cell(separator.join(words))]
+        lines.cell(
+            f"(CASE {bits} "
+            + " ".join("WHEN %s THEN %s::text" for _mask in range(1 << len(_REASONS)))
+            + " END)",
+            *combinations,
+        )
+        lines.cell(wide_sql.iso_cell("s.c_started"))
+        lines.cell(wide_sql.iso_cell("s.c_submitted"))
+        lines.cell(wide_sql.float_cell("s.c_duration"))
+        for name in extras:
+            if name == "over_quota":
+                lines.cell("(CASE WHEN s.c_over_quota THEN '1' ELSE '0' END)")
+            else:
+                lines.cell(wide_sql.float_cell(f"s.c_{name}"))
+        if identity:
+            lines.cell(wide_sql.text_cell("s.c_respondent"))
+            lines.cell(wide_sql.text_cell("NULLIF(s.c_ip, '')"))
+        for question in self._questions():
+            question.add_sql(lines)
+        return lines.statement()
+
+
+def _stream(connection, sql: str, params: list, exporter: ResponsesWide) -> Iterator[str]:
+    """The statement's lines through a server-side cursor, ``EXPORT_CHUNK_SIZE`` at a time."""
+    server_side = not connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")
+    with connection.chunked_cursor() if server_side else connection.cursor() as cursor:
+        # The statement is long but each row's work small: compiling it (JIT, for the cost
+        # the planner foresees at 100,000 rows) took longer than running it.
+        with connection.cursor() as setting:
+            setting.execute("SET jit = off")
+        try:
+            cursor.execute(sql, params)
+        finally:
+            with connection.cursor() as setting:
+                setting.execute("RESET jit")
+        while True:
+            rows = cursor.fetchmany(settings.EXPORT_CHUNK_SIZE)
+            if not rows:
+                return
+            exporter.responses_done += len(rows)
+            for (line,) in rows:
+                yield line

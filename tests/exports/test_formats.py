@@ -309,6 +309,29 @@ def test_the_xlsx_holds_codes_labels_and_values(ipb, analyst, requested, respons
             assert same(cells[column], expected), column
 
 
+def test_rows_past_a_worksheet_go_on_in_the_next_sheet_as_the_first_says(
+    ipb, analyst, requested, monkeypatch
+):
+    from exports.exporters import base
+
+    monkeypatch.setattr(base, "XLSX_MAX_ROWS", 4)  # 2 header rows + 2 data rows a sheet
+    made = [submit(ipb) for _ in range(5)]
+    export = requested(questionnaire=ipb, kind="responses_wide", fmt="xlsx", user=analyst)
+    assert export.status == "done", export.error
+    assert export.rows == 5
+    book = load_workbook(export_file_path(export))
+    assert book.sheetnames == [f"responses_wide ({n})" for n in (1, 2, 3)]
+    ids = []
+    for sheet in book.worksheets:
+        rows = xlsx_rows(sheet)
+        assert rows[0][0] == "response_id" and len(rows) <= 4  # each sheet has the header
+        ids += [row[0] for row in rows[2:]]
+    assert ids == [response.pk for response in made]  # every row once, in order
+    note = book.worksheets[0]["A1"].comment
+    assert note is not None and "5" in note.text and "2" in note.text
+    assert book.worksheets[1]["A1"].comment is None
+
+
 def test_the_sav_has_valid_names_variable_labels_and_value_labels(
     ipb, analyst, requested, responses
 ):
