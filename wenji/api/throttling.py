@@ -17,7 +17,9 @@ cannot be guessed by trying many.
 from __future__ import annotations
 
 import logging
+import math
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +28,7 @@ from django.core.cache import cache
 from django.core.cache.backends.locmem import LocMemCache
 from redis.exceptions import RedisError
 from rest_framework.request import Request
-from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 
 from wenji.hashing import ip_hash
 
@@ -66,21 +68,85 @@ def _on_buckets(call: Callable[[Any], Any]) -> Any:
     return result
 
 
-class _SettingsRateThrottle(SimpleRateThrottle):
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+# GCRA (the generic cell rate algorithm) in one Redis round trip: the key holds the
+# "theoretical arrival time" (microseconds, Redis's own clock, so every app server agrees).
+# A request is allowed when it is no further ahead than the burst allows; a refused one
+# changes nothing. Returns 0 (allowed) or the microseconds to wait.
+_GCRA_LUA = """
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local wait = tat - tolerance - now
+if wait > 0 then return math.ceil(wait) end
+local after = tat + interval
+redis.call('SET', KEYS[1], string.format('%.0f', after), 'PX', math.ceil((after - now) / 1000) + 1)
+return 0
+"""
+_local_lock = threading.Lock()
+
+
+def _gcra_local(buckets: Any, key: str, interval: float, tolerance: float) -> float:
+    """The same algorithm on a Django cache (this process's memory, or a cache without
+    scripts): seconds to wait, 0 when allowed."""
+    with _local_lock:
+        now = time.time() * 1_000_000
+        tat = max(buckets.get(key) or now, now)
+        wait = tat - tolerance - now
+        if wait > 0:
+            return wait / 1_000_000
+        after = tat + interval
+        buckets.set(key, after, math.ceil((after - now) / 1_000_000) + 1)
+        return 0.0
+
+
+class _SettingsRateThrottle(BaseThrottle):
+    """``count/period`` per client, read from a setting on every request, as GCRA: a burst of
+    up to ``count`` at once, then one request every ``period / count``; a client refused is
+    told exactly when the next one would pass (``Retry-After``). One Redis round trip (a
+    script), where a request log (DRF's ``SimpleRateThrottle``) took two and stored every
+    timestamp of the period."""
+
+    scope: str = ""
     setting: str = ""
+    cache_format = "throttle_%(scope)s_%(ident)s"
+
+    def __init__(self) -> None:
+        self.wait_seconds = 0.0
 
     def allow_request(self, request: Request, view: APIView) -> bool:
+        count, unit = getattr(settings, self.setting).split("/")
+        period = _UNITS[unit[0]] * 1_000_000
+        interval = period / int(count)
+        tolerance = period - interval
+        key = self.get_cache_key(request, view)
         try:
-            allowed = super().allow_request(request, view)
+            self.wait_seconds = self._shared(key, interval, tolerance)
         except (RedisError, OSError) as exc:
             _cache_down(exc)
-            self.cache = _LOCAL_BUCKETS
-            return super().allow_request(request, view)
-        _cache_up()
-        return allowed
+            self.wait_seconds = _gcra_local(_LOCAL_BUCKETS, key, interval, tolerance)
+        else:
+            _cache_up()
+        return self.wait_seconds <= 0
 
-    def get_rate(self) -> str:
-        return getattr(settings, self.setting)
+    @staticmethod
+    def _shared(key: str, interval: float, tolerance: float) -> float:
+        client_of = getattr(getattr(cache, "_cache", None), "get_client", None)
+        if client_of is None:  # not Redis (a laptop's memory cache): no scripts
+            return _gcra_local(cache, key, interval, tolerance)
+        stored = cache.make_and_validate_key(key)
+        client = client_of(stored, write=True)
+        script = _scripts.get(id(client))
+        if script is None:
+            script = _scripts[id(client)] = client.register_script(_GCRA_LUA)
+        return int(script(keys=[stored], args=[interval, tolerance])) / 1_000_000
+
+    def wait(self) -> float | None:
+        return self.wait_seconds or None
 
     def get_cache_key(self, request: Request, view: APIView) -> str:
         user = request.user
@@ -89,6 +155,9 @@ class _SettingsRateThrottle(SimpleRateThrottle):
         else:
             ident = f"ip:{ip_hash(client_ip(request))}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+_scripts: dict[int, Any] = {}  # the registered script, by id() of the Redis client
 
 
 class SubmitThrottle(_SettingsRateThrottle):
