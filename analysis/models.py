@@ -71,6 +71,8 @@ class AnalysisRun(models.Model):
     # The results document of analysis.services.tables.tables_build; null until done, and
     # cleared on old runs beyond ANALYSIS_KEEP_RESULTS.
     results = models.JSONField(_("results"), null=True, blank=True)
+    # Only the chunks that changed were recomputed (live results), validity not re-judged.
+    incremental = models.BooleanField(_("incremental"), default=False)
     error = models.TextField(_("error"), blank=True, default="")
 
     class Meta:
@@ -130,6 +132,32 @@ class AnalysisPartial(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.run_id} attempt {self.attempt} partial {self.pk}"
+
+
+class ResultsChunk(models.Model):
+    """The partial aggregates (``analysis.services.aggregate``) of one fixed range of response
+    ids of a questionnaire: ids ``index * size`` to ``(index + 1) * size - 1``.
+
+    Kept between runs, so that new data recomputes only the chunks it falls in and merges them
+    with the others (``analysis.services.live``). A full run replaces them all."""
+
+    questionnaire = models.ForeignKey(
+        Questionnaire, on_delete=models.CASCADE, related_name="results_chunks"
+    )
+    index = models.PositiveIntegerField()
+    size = models.PositiveIntegerField()  # ids per chunk when computed
+    data = models.JSONField()
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("results chunk")
+        verbose_name_plural = _("results chunks")
+        constraints = [
+            models.UniqueConstraint(fields=["questionnaire", "index"], name="results_chunk_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"questionnaire {self.questionnaire_id} chunk {self.index}"
 
 
 class ReportEdit(models.Model):

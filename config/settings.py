@@ -153,8 +153,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout"
 CELERY_TIMEZONE = "UTC"
 
 # --- Analysis ----------------------------------------------------------------------------
-# New submissions start at most one analysis run per questionnaire per this many seconds.
-ANALYSIS_DEBOUNCE_SECONDS = env_int("ANALYSIS_DEBOUNCE_SECONDS", 30, minimum=1)
+# New data triggers an analysis run at once, then at most once more per this many seconds
+# (delayed to the window's end: a change is never left without a run after it).
+ANALYSIS_DEBOUNCE_SECONDS = env_int("ANALYSIS_DEBOUNCE_SECONDS", 1, minimum=1)
 # Celery beat runs the catch-up (stale runs, missed triggers, unanalysed data) this often.
 ANALYSIS_SCHEDULE_MINUTES = env_int("ANALYSIS_SCHEDULE_MINUTES", 5, minimum=1)
 # A running run whose heartbeat is older than this lost its worker: requeued or failed. A
@@ -166,9 +167,12 @@ ANALYSIS_REAP_SECONDS = env_int("ANALYSIS_REAP_SECONDS", 15, minimum=1)
 # Each Celery worker marks itself alive this often; /readyz counts the marks of the last
 # three periods (wenji/workers.py).
 WORKER_ALIVE_SECONDS = env_int("WORKER_ALIVE_SECONDS", 10, minimum=1)
-# Responses per aggregation chunk (one Celery task each), and at most this many chunks.
-ANALYSIS_CHUNK_SIZE = env_int("ANALYSIS_CHUNK_SIZE", 50000, minimum=1)
-ANALYSIS_MAX_CHUNKS = env_int("ANALYSIS_MAX_CHUNKS", 64, minimum=1)
+# Response ids per aggregation chunk (one Celery task each in a full run): a chunk is a fixed
+# range of ids, kept between runs, so new data recomputes only the chunks it falls in.
+ANALYSIS_CHUNK_SIZE = env_int("ANALYSIS_CHUNK_SIZE", 25000, minimum=1)
+# New data is analysed by recomputing only the chunks it changed (live results) for this long
+# after a full run; then the next run is a full one again, which re-judges every response.
+ANALYSIS_FULL_EVERY_SECONDS = env_int("ANALYSIS_FULL_EVERY_SECONDS", 3600, minimum=0)
 # The results page and API compute filtered results live up to this many valid responses.
 RESULTS_FILTER_MAX_RESPONSES = env_int("RESULTS_FILTER_MAX_RESPONSES", 100000, minimum=1)
 # A run interrupted (lost worker, database or broker hiccup) is tried this many times in all.

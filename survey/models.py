@@ -13,7 +13,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import connection, models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -598,6 +598,44 @@ class Response(models.Model):
     def reasons(self) -> list[str]:
         """The validity rules this response breaks, e.g. ``["attention", "duplicate"]``."""
         return [kind for kind, field in self.REASON_FIELDS.items() if getattr(self, field)]
+
+
+class ResponseChange(models.Model):
+    """A response added, re-judged or deleted since the analysis last read its chunk.
+
+    Written in the same transaction as the change (so a change that commits is never missed,
+    and one that rolls back leaves nothing); read and deleted by the live results
+    (``analysis.services.live``), which recompute only the chunks these fall in. Append-only
+    on the submission path: concurrent submissions never wait on each other for it.
+    """
+
+    questionnaire = models.ForeignKey(Questionnaire, on_delete=models.CASCADE, related_name="+")
+    response_id = models.BigIntegerField()  # no foreign key: a deleted response is a change
+
+    class Meta:
+        verbose_name = _("response change")
+        verbose_name_plural = _("response changes")
+
+    def __str__(self) -> str:
+        return f"response {self.response_id} changed"
+
+
+def responses_changed(questionnaire_id: int, response_ids: list[int]) -> None:
+    """Record that these responses changed (inside the transaction that changes them)."""
+    if not response_ids:
+        return
+    if len(response_ids) == 1:  # the submission path: one plain INSERT, no model instance
+        table = connection.ops.quote_name(ResponseChange._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (questionnaire_id, response_id) VALUES (%s, %s)",
+                [questionnaire_id, response_ids[0]],
+            )
+        return
+    ResponseChange.objects.bulk_create(
+        [ResponseChange(questionnaire_id=questionnaire_id, response_id=pk) for pk in response_ids],
+        batch_size=5000,
+    )
 
 
 class Answer(models.Model):

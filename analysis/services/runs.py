@@ -24,7 +24,6 @@ Promises:
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -52,16 +51,18 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from analysis.models import AnalysisPartial, AnalysisRun
-from analysis.services.aggregate import (
-    DefinitionChanged,
-    aggregate_chunk,
-    chunk_bounds,
-    merge_partials,
+from analysis.services.aggregate import DefinitionChanged, merge_partials
+from analysis.services.live import (
+    changes_clear,
+    chunk_partial,
+    chunk_ranges,
+    results_chunk_keep,
+    results_refresh,
 )
 from analysis.services.tables import tables_build
 from analysis.services.weighting import weights_recompute
 from survey.models import Questionnaire, Response
-from survey.services.validity import validity_recompute
+from survey.services.validity import validity_recompute, validity_summary
 from wenji.background import run_here
 
 logger = logging.getLogger(__name__)
@@ -304,20 +305,68 @@ def analysis_run_execute(
         return None
     with _Attempt(run, on_progress) as current:
         current.update(progress=STARTED, note="started")
+        if _refreshable(run) and _refresh(current):
+            return AnalysisRun.objects.defer("results").filter(pk=run_id).first()
         _snapshot(current)
+        changes_clear(questionnaire_id=run.questionnaire_id)  # this run reads everything
         validity = validity_recompute(questionnaire=run.questionnaire)
         weighting = weights_recompute(questionnaire=run.questionnaire)
         if weighting is not None:  # recorded with the validity summary, the run's counts
             validity["weighting"] = weighting
         current.update(progress=VALIDITY_DONE, counts=validity, note="validity")
-        chunks = _chunk_count(run.response_count or 0)
-        bounds = chunk_bounds(questionnaire_id=run.questionnaire_id, chunks=chunks)
+        bounds = chunk_ranges(questionnaire_id=run.questionnaire_id)
         current.update(progress=CHUNKS_FROM, chunks_total=len(bounds), note="chunks planned")
         if inline or settings.CELERY_TASK_ALWAYS_EAGER or len(bounds) <= 1:
             _finish(current, (_aggregate(current, low, high) for low, high in bounds))
         else:
             _send_chord(current, bounds)
     return AnalysisRun.objects.defer("results").filter(pk=run_id).first()
+
+
+def _refreshable(run: AnalysisRun) -> bool:
+    """Whether new data may be analysed by recomputing only the chunks it changed: an
+    unweighted questionnaire (raking moves every weight) whose last full run, of the same
+    definition, is recent enough (a full run re-judges every response's validity)."""
+    if run.trigger != Trigger.NEW_DATA or run.questionnaire.weighted:
+        return False
+    last_full = (
+        AnalysisRun.objects.filter(
+            questionnaire_id=run.questionnaire_id, status=Status.DONE, incremental=False
+        )
+        .order_by("-finished_at", "-id")
+        .values("finished_at", "definition_version")
+        .first()
+    )
+    if last_full is None:
+        return False
+    recent = timezone.now() - timedelta(seconds=settings.ANALYSIS_FULL_EVERY_SECONDS)
+    return (
+        last_full["finished_at"] >= recent
+        and last_full["definition_version"] == run.questionnaire.definition_version
+    )
+
+
+def _refresh(current: _Attempt) -> bool:
+    """Live results: recompute the chunks that changed, merge, done. False when the stored
+    chunks cannot be used (``results_refresh``): the caller goes on with a full run."""
+    run = current.run
+    _snapshot(current)
+    judged = (
+        AnalysisRun.objects.filter(
+            questionnaire_id=run.questionnaire_id, status=Status.DONE, incremental=False
+        )
+        .order_by("-finished_at", "-id")
+        .values_list("counts", flat=True)
+        .first()
+    )
+    counts = {**(judged or {}), **validity_summary(questionnaire=run.questionnaire)}
+    merged = results_refresh(questionnaire_id=run.questionnaire_id, valid=counts["valid"])
+    if merged is None:
+        logger.info("analysis run %s: stored chunks unusable, running in full", run.pk)
+        return False
+    current.update(progress=CHUNKS_TO, counts=counts, note="changed chunks")
+    _done(current, merged, incremental=True)
+    return True
 
 
 def _claim(run_id: int) -> AnalysisRun | None:
@@ -370,16 +419,10 @@ def _snapshot(current: _Attempt) -> None:
     )
 
 
-def _chunk_count(responses: int) -> int:
-    return max(
-        1, min(settings.ANALYSIS_MAX_CHUNKS, math.ceil(responses / settings.ANALYSIS_CHUNK_SIZE))
-    )
-
-
 def _aggregate(current: _Attempt, low_id: int, high_id: int) -> dict:
     if settings.ANALYSIS_TEST_CHUNK_DELAY_MS:
         time.sleep(settings.ANALYSIS_TEST_CHUNK_DELAY_MS / 1000)
-    result = aggregate_chunk(
+    result = chunk_partial(
         questionnaire_id=current.run.questionnaire_id, low_id=low_id, high_id=high_id
     )
     current.chunk_done()
@@ -424,15 +467,26 @@ def analysis_run_finish(*, run_id: int, attempt: int, partials: list[int | None]
 
 def _finish(current: _Attempt, partials: Iterable[dict]) -> None:
     """Merge the partials as they come (one held at a time), build the tables, mark done."""
+    questionnaire_id = current.run.questionnaire_id
     merged = merge_partials([])
     for part in partials:
         merged = merge_partials([merged, part])
+        results_chunk_keep(questionnaire_id=questionnaire_id, partial=part)
+    _done(current, merged)
+
+
+def _done(current: _Attempt, merged: dict, *, incremental: bool = False) -> None:
     current.update(progress=MERGING, note="merging")
     results = tables_build(
         questionnaire_id=current.run.questionnaire_id, merged=merged, validity=current.run.counts
     )
     current.update(
-        status=Status.DONE, progress=DONE, finished_at=timezone.now(), results=results, note="done"
+        status=Status.DONE,
+        progress=DONE,
+        finished_at=timezone.now(),
+        results=results,
+        incremental=incremental,
+        note="done",
     )
     _prune_results(current.run.questionnaire_id)
     _follow_up(current.run)

@@ -29,7 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from survey.models import AuditEvent, Questionnaire, Respondent, Response
+from survey.models import AuditEvent, Questionnaire, Respondent, Response, responses_changed
 from survey.services.audit import audit_event_record
 from survey.services.identity import Identity, identity_hash
 from survey.services.notify import new_data_signal
@@ -71,6 +71,7 @@ def respondent_forget(
         deleted = 0
         if respondent is not None:
             responses = Response.objects.filter(questionnaire=questionnaire, respondent=respondent)
+            responses_changed(questionnaire.pk, list(responses.values_list("id", flat=True)))
             _rows, by_model = responses.delete()  # answer rows and status changes cascade
             deleted = by_model.get(Response._meta.label, 0)
             if not Response.objects.filter(respondent=respondent).exists():

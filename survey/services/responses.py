@@ -29,7 +29,14 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from survey.models import Answer, Questionnaire, Respondent, Response, ValidityRule
+from survey.models import (
+    Answer,
+    Questionnaire,
+    Respondent,
+    Response,
+    ValidityRule,
+    responses_changed,
+)
 from survey.services.answers import OTHER_SUFFIX, answers_check
 from survey.services.identity import Identity, respondent_upsert
 from survey.services.notify import new_data_signal
@@ -157,6 +164,7 @@ def response_submit(
                 response.over_quota = taken.over
             response.save(force_insert=True)
             _insert_answers(response.pk, answer_rows(structure, check.answers))
+            responses_changed(questionnaire.pk, [response.pk])  # for the live results
             transaction.on_commit(partial(new_data_signal, questionnaire.pk))
     except IntegrityError:
         # Another request stored this submission_id first (a double tap, a browser retry).

@@ -18,8 +18,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from survey.models import AuditEvent, Response, StatusChange
+from survey.models import AuditEvent, Response, StatusChange, responses_changed
 from survey.services.audit import audit_event_record
+from survey.services.notify import new_data_signal
 from survey.services.quotas import quotas_recount
 from wenji.errors import DomainError
 
@@ -56,6 +57,9 @@ def response_set_status(
             changed_at=now,
         )
         Response.objects.filter(pk=response.pk).update(status=status, manual_status=status)
+        responses_changed(response.questionnaire_id, [response.pk])
+        questionnaire_id = response.questionnaire_id
+        transaction.on_commit(lambda: new_data_signal(questionnaire_id))
         if (current == Response.Status.INVALID) != (status == Response.Status.INVALID):
             quotas_recount(questionnaire=response.questionnaire_id)
         audit_event_record(

@@ -238,6 +238,15 @@ def validity_recompute(*, questionnaire: Questionnaire) -> dict[str, Any]:
     return summary
 
 
+def validity_summary(*, questionnaire: Questionnaire) -> dict[str, Any]:
+    """The counts of ``validity_recompute``'s summary as the responses stand, nothing
+    re-judged (one aggregate query); ``definition_version`` too. Not the median duration and
+    speeder threshold: those are the last recompute's."""
+    summary = _summary(Response.objects.filter(questionnaire_id=questionnaire.pk))
+    summary["definition_version"] = questionnaire.definition_version
+    return summary
+
+
 def _median_duration(responses: QuerySet[Response]) -> float | None:
     """The median of every recorded duration: two small ordered reads, portable SQL."""
     timed = responses.filter(duration_seconds__isnull=False)

@@ -20,12 +20,14 @@ class SentTasks:
     """Tasks "sent to the broker" during a test, in order, as (name, args, kwargs)."""
 
     calls: list[tuple[str, list, dict]] = field(default_factory=list)
+    countdowns: list[float | None] = field(default_factory=list)  # each call's, in order
 
     def named(self, name: str) -> list[list]:
         return [args for sent, args, _kwargs in self.calls if sent == name]
 
     def clear(self) -> None:
         self.calls.clear()
+        self.countdowns.clear()
 
 
 @pytest.fixture
@@ -42,6 +44,7 @@ def sent(settings, monkeypatch) -> SentTasks:
 
     def send_task(name: str, args: Any = None, kwargs: Any = None, **options: Any) -> None:
         record.calls.append((name, list(args or []), dict(kwargs or {})))
+        record.countdowns.append(options.get("countdown"))
 
     monkeypatch.setattr(celery_app, "send_task", send_task)
     return record

@@ -70,6 +70,29 @@ def test_a_stored_submission_sends_analysis_new_data_once_committed(
     assert sent.named("analysis.new_data") == [[ipb.pk]]
 
 
+def test_new_data_within_the_debounce_window_gets_one_delayed_task_never_none(
+    ipb, sent, settings, django_capture_on_commit_callbacks
+):
+    settings.ANALYSIS_DEBOUNCE_SECONDS = 2
+    for _submission in range(4):
+        with django_capture_on_commit_callbacks(execute=True):
+            response_submit(
+                questionnaire=ipb,
+                answers=complete_answers(),
+                submission_id=uuid.uuid4(),
+                channel="api",
+            )
+    # The first at once; the rest of the window covered by one task starting after it ends.
+    assert sent.named("analysis.new_data") == [[ipb.pk], [ipb.pk]]
+    assert sent.countdowns == [None, 2.5]
+    cache.delete_many([f"analysis-new-data:{ipb.pk}", f"analysis-new-data:{ipb.pk}:trailing"])
+    with django_capture_on_commit_callbacks(execute=True):  # a new window: at once again
+        response_submit(
+            questionnaire=ipb, answers=complete_answers(), submission_id=uuid.uuid4(), channel="api"
+        )
+    assert sent.countdowns == [None, 2.5, None]
+
+
 def test_new_data_queues_one_run_however_often_it_arrives(
     ipb, sent, django_capture_on_commit_callbacks
 ):

@@ -1,0 +1,107 @@
+"""Live results: the partial aggregates of fixed ranges of response ids, kept between runs, so
+that new data recomputes only the chunks it falls in.
+
+    full run:     changes_clear → every chunk computed (chunk_ranges) → results_chunk_keep
+    incremental:  response changes → the chunks they fall in → recomputed, stored → merged
+
+Promises:
+- A chunk is a fixed range of response ids: ``index * ANALYSIS_CHUNK_SIZE`` to
+  ``(index + 1) * ANALYSIS_CHUNK_SIZE - 1``, so a response stays in its chunk for good and a
+  new one falls in the newest. Chunks without responses are not stored.
+- Every change to a response that the numbers can see (a submission, a status decision, a
+  deletion) is recorded in the same transaction (``survey.models.ResponseChange``).
+  ``results_refresh`` takes the recorded changes and recomputes their chunks in one
+  transaction: a change committed while it ran stays recorded and is taken next time, so none
+  is missed, and a refresh that fails takes none.
+- The merged partial equals, exactly, the merge of every chunk computed afresh (partials are
+  integer sums; tests check it over random sequences of submissions, status decisions and
+  deletions). When it cannot be trusted — no complete set of chunks, chunks of another
+  definition or chunk size, or valid-response counts that disagree — ``results_refresh``
+  says so (None) and the caller runs a full run instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from analysis.models import ResultsChunk
+from analysis.services.aggregate import ALL, aggregate_chunk, analysis_plan, merge_partials
+from survey.models import Response, ResponseChange
+
+
+def chunk_range(index: int) -> tuple[int, int]:
+    """The inclusive id range of chunk ``index``."""
+    size = settings.ANALYSIS_CHUNK_SIZE
+    return index * size, (index + 1) * size - 1
+
+
+def chunk_ranges(*, questionnaire_id: int) -> list[tuple[int, int]]:
+    """The id ranges of the chunks that hold the questionnaire's responses, in order."""
+    size = settings.ANALYSIS_CHUNK_SIZE
+    ids = Response.objects.filter(questionnaire_id=questionnaire_id).values_list("id", flat=True)
+    indexes = sorted({pk // size for pk in ids.iterator(chunk_size=20000)})
+    return [chunk_range(index) for index in indexes]
+
+
+def changes_clear(*, questionnaire_id: int) -> None:
+    """Forget the recorded changes and the stored chunks: a full run is about to read
+    everything (and stores the chunks it computes when it is done)."""
+    with transaction.atomic():
+        ResponseChange.objects.filter(questionnaire_id=questionnaire_id).delete()
+        ResultsChunk.objects.filter(questionnaire_id=questionnaire_id).delete()
+
+
+def results_chunk_keep(*, questionnaire_id: int, partial: dict[str, Any]) -> None:
+    """Keep a full run's chunk partial (it knows its ``low_id``) for the next refresh; a chunk
+    without valid responses is not kept."""
+    if not partial["groups"]:
+        return
+    size = settings.ANALYSIS_CHUNK_SIZE
+    ResultsChunk.objects.update_or_create(
+        questionnaire_id=questionnaire_id,
+        index=partial["low_id"] // size,
+        defaults={"size": size, "data": partial, "computed_at": timezone.now()},
+    )
+
+
+def chunk_partial(*, questionnaire_id: int, low_id: int, high_id: int) -> dict[str, Any]:
+    """One chunk's partial, labelled with its range (so it can be stored by index)."""
+    partial = aggregate_chunk(questionnaire_id=questionnaire_id, low_id=low_id, high_id=high_id)
+    return {**partial, "low_id": low_id, "high_id": high_id}
+
+
+def results_refresh(*, questionnaire_id: int, valid: int) -> dict[str, Any] | None:
+    """Recompute the chunks that changed since the stored ones were computed, store them and
+    return the merge of every chunk; None when the stored chunks cannot be used (see the module
+    docstring: the caller runs a full run). ``valid`` is the number of valid responses now, the
+    check the merge must pass."""
+    size = settings.ANALYSIS_CHUNK_SIZE
+    definition = analysis_plan(questionnaire_id=questionnaire_id).definition()
+    stored = ResultsChunk.objects.filter(questionnaire_id=questionnaire_id)
+    with transaction.atomic():
+        kept = list(stored.values_list("size", "data__definition"))
+        if not kept or any(chunk != (size, definition) for chunk in kept):
+            return None  # never computed, or under another chunk size or definition
+        taken = list(
+            ResponseChange.objects.filter(questionnaire_id=questionnaire_id).values_list(
+                "id", "response_id"
+            )
+        )
+        indexes = sorted({response_id // size for _pk, response_id in taken})
+        for index in indexes:
+            low, high = chunk_range(index)
+            part = chunk_partial(questionnaire_id=questionnaire_id, low_id=low, high_id=high)
+            stored.filter(index=index).delete()
+            results_chunk_keep(questionnaire_id=questionnaire_id, partial=part)
+        ResponseChange.objects.filter(pk__in=[pk for pk, _response in taken]).delete()
+        merged = merge_partials([])
+        for part in stored.order_by("index").values_list("data", flat=True).iterator():
+            merged = merge_partials([merged, part])
+    counted = merged["groups"].get(ALL, {}).get("n", 0)
+    if counted != valid:
+        return None
+    return merged
