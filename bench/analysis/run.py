@@ -1,7 +1,8 @@
 """Analysis benchmark: a full re-run of the reference questionnaire's analysis at scale.
 
     .venv/bin/python bench/analysis/run.py [--n 100000 1000000] [--workers 1 2]
-                                           [--chunk-size 50000] [--runs 1] [--work-mem 128MB]
+                                           [--chunk-size 25000] [--runs 1] [--work-mem 128MB]
+                                           [--live 20]
     .venv/bin/python bench/analysis/run.py --quick   # 20,000 responses, 1 worker, 2 chunks
 
 For each N: recreates the PostgreSQL database ``wenji_bench``, migrates it, imports the
@@ -12,13 +13,17 @@ reference questionnaire and bulk-loads N responses of the demo generator with CO
 - a timed full re-run with 1 and with 2 real Celery worker processes (``celery -A config
   worker -c 1`` each, Redis database 13), from the request to the row saying done, with the
   time of each phase and the peak memory (VmHWM from /proc) of every worker process;
+- live results (``--live K``): with one worker running, K single submissions through
+  ``response_submit`` (a second or so apart), each timed from its commit until the newest done
+  run's counts include it, as the results API would show it; p50 and p95 of those times;
 - the limit, in the same run: one hand-written SQL statement that computes the same counts and
   sums over all valid responses (group sizes, answer cells by banner column and segment,
   per-response multiple/score rows), with no validity recompute, no chunks and no Python;
 
 and prints each run's time over the limit's. Not a test: it prints figures, and ends with one
 JSON line for the last N and worker count (``{"bench": "analysis", "n": …, "seconds": …,
-"limit_seconds": …, "ratio": …, "workers": …, "peak_rss_mb": …, "machine": …}``).
+"limit_seconds": …, "ratio": …, "workers": …, "peak_rss_mb": …, "live_p95_s": …,
+"machine": …}``).
 """
 
 from __future__ import annotations
@@ -53,7 +58,13 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, nargs="+", default=[100_000], help="responses to load")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--chunk-size", type=int, default=50_000, help="ANALYSIS_CHUNK_SIZE")
+    parser.add_argument("--chunk-size", type=int, default=25_000, help="ANALYSIS_CHUNK_SIZE")
+    parser.add_argument(
+        "--live",
+        type=int,
+        default=20,
+        help="then this many single submissions, each timed until the results show it",
+    )
     parser.add_argument("--runs", type=int, default=1, help="timed runs per worker count")
     parser.add_argument(
         "--work-mem", default="", help="PostgreSQL work_mem for the bench database (e.g. 128MB)"
@@ -72,7 +83,7 @@ def parse_args() -> argparse.Namespace:
     )
     args = parser.parse_args()
     if args.quick:
-        args.n, args.workers, args.chunk_size = [20_000], [1], 10_000
+        args.n, args.workers, args.chunk_size, args.live = [20_000], [1], 10_000, 10
     return args
 
 
@@ -88,7 +99,6 @@ def environment(chunk_size: int) -> dict[str, str]:
         ALLOWED_HOSTS="127.0.0.1",
         LOG_LEVEL="WARNING",
         ANALYSIS_CHUNK_SIZE=str(chunk_size),
-        ANALYSIS_MAX_CHUNKS="256",
         DJANGO_SETTINGS_MODULE="config.settings",
     )
     return env
@@ -275,6 +285,69 @@ def run_with_workers(questionnaire_id: int, count: int, env: dict[str, str]) -> 
     return result
 
 
+# --- live results -----------------------------------------------------------------------------
+
+
+def live_results(questionnaire: Questionnaire, count: int, env: dict[str, str]) -> dict:
+    """``count`` single submissions with one worker running, each timed until the newest done
+    run counts it (what the results API reads)."""
+    import random
+    import uuid
+
+    from django.utils import timezone
+
+    from analysis.models import AnalysisRun
+    from demo.generate import responses_plan, segment_rules
+    from survey.models import Response
+    from survey.services.responses import response_submit
+    from survey.structure import structure_for
+
+    structure = structure_for(questionnaire)
+    plan, _ = responses_plan(
+        structure=structure,
+        rules=segment_rules(questionnaire=questionnaire, structure=structure),
+        count=count,
+        seed=11,
+        period_end=timezone.now(),
+    )
+    done = AnalysisRun.objects.filter(questionnaire=questionnaire, status="done")
+    flush_redis()
+    workers = Workers(1, env)
+    latencies, incremental = [], 0
+    try:
+        rng = random.Random(5)
+        for planned in plan:
+            response_submit(
+                questionnaire=questionnaire,
+                answers=planned.answers,
+                submission_id=uuid.uuid4(),
+                channel=Response.Channel.API,
+            )
+            stored = Response.objects.filter(questionnaire=questionnaire).count()
+            started = time.perf_counter()
+            while True:
+                row = done.order_by("-finished_at", "-id").values("counts", "incremental").first()
+                if row and row["counts"].get("collected", 0) >= stored:
+                    break
+                if time.perf_counter() - started > 120:
+                    raise SystemExit("a submission did not reach the results in 120 s")
+                time.sleep(0.02)
+            latencies.append(time.perf_counter() - started)
+            incremental += bool(row["incremental"])
+            time.sleep(rng.uniform(0, 1.5))
+        memory = workers.peak_memory_mb()
+    finally:
+        workers.stop()
+    latencies.sort()
+    return {
+        "p50": latencies[len(latencies) // 2],
+        "p95": latencies[max(0, int(len(latencies) * 0.95 + 0.5) - 1)],
+        "max": latencies[-1],
+        "incremental": incremental,
+        "memory": max((max(m["pool"], m["main"]) for m in memory), default=0),
+    }
+
+
 # --- the limit --------------------------------------------------------------------------------
 
 
@@ -394,6 +467,14 @@ def bench(n: int, args: argparse.Namespace, env: dict[str, str]) -> dict | None:
                 f" x limit; {result['chunks']} chunks; reached at (s): {phases}; "
                 f"peak memory MB: pool {pools}, main {mains}"
             )
+    if summary is not None and args.live:
+        live = live_results(questionnaire, args.live, env)
+        summary["live_p95_s"] = round(live["p95"], 3)
+        print(
+            f"  live results, {args.live} single submissions with 1 worker: shown after "
+            f"p50 {live['p50']:.2f} s, p95 {live['p95']:.2f} s, max {live['max']:.2f} s "
+            f"({live['incremental']} by incremental runs); worker peak {live['memory']:.0f} MB"
+        )
     return summary
 
 
