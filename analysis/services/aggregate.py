@@ -1,6 +1,6 @@
 """Chunked aggregation: exact, mergeable sufficient statistics over valid responses.
 
-    chunk_ranges (live) → aggregate_chunk (one per id range, in parallel) → merge_partials → tables_build
+    chunk_ranges → aggregate_chunk (one per id range, in parallel) → merge_partials → tables_build
 
 Promises:
 - ``aggregate_chunk`` runs one grouped SQL statement (plus a few reads of the definition)

@@ -26,6 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from analysis.models import ResultsChunk
@@ -42,8 +43,13 @@ def chunk_range(index: int) -> tuple[int, int]:
 def chunk_ranges(*, questionnaire_id: int) -> list[tuple[int, int]]:
     """The id ranges of the chunks that hold the questionnaire's responses, in order."""
     size = settings.ANALYSIS_CHUNK_SIZE
-    ids = Response.objects.filter(questionnaire_id=questionnaire_id).values_list("id", flat=True)
-    indexes = sorted({pk // size for pk in ids.iterator(chunk_size=20000)})
+    indexes = (
+        Response.objects.filter(questionnaire_id=questionnaire_id)
+        .annotate(chunk=F("id") / size)  # integer division, in the database
+        .values_list("chunk", flat=True)
+        .distinct()
+        .order_by("chunk")
+    )
     return [chunk_range(index) for index in indexes]
 
 
