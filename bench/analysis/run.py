@@ -19,11 +19,13 @@ reference questionnaire and bulk-loads N responses of the demo generator with CO
 - the limit, in the same run: one hand-written SQL statement that computes the same counts and
   sums over all valid responses (group sizes, answer cells by banner column and segment,
   per-response multiple/score rows), with no validity recompute, no chunks and no Python;
+- the columnar reference: the same statement in DuckDB (one thread) over the same rows copied
+  out of PostgreSQL (``requirements/bench.txt``; skipped, saying so, without it);
 
 and prints each run's time over the limit's. Not a test: it prints figures, and ends with one
 JSON line for the last N and worker count (``{"bench": "analysis", "n": …, "seconds": …,
-"limit_seconds": …, "ratio": …, "workers": …, "peak_rss_mb": …, "live_p95_s": …,
-"machine": …}``).
+"limit_seconds": …, "ratio": …, "workers": …, "peak_rss_mb": …, "duckdb_seconds": …,
+"live_p95_s": …, "machine": …}``).
 """
 
 from __future__ import annotations
@@ -422,6 +424,49 @@ def time_limit(sql: str) -> float:
     return best
 
 
+def time_duckdb(questionnaire: Questionnaire, sql: str) -> float | None:
+    """The limit's statement in DuckDB (one thread) over the same rows, copied out of
+    PostgreSQL: the columnar reference. None when DuckDB is not installed (a bench-only
+    dependency: ``pip install -r requirements/bench.txt``)."""
+    try:
+        import duckdb
+    except ImportError:
+        return None
+    import tempfile
+
+    import psycopg
+
+    tables = {
+        "survey_response": "SELECT id, questionnaire_id, status FROM survey_response "
+        f"WHERE questionnaire_id = {questionnaire.pk}",
+        "survey_answer": "SELECT a.response_id, a.question_id, a.item_id, a.option_id, a.number "
+        "FROM survey_answer a JOIN survey_response r ON r.id = a.response_id "
+        f"WHERE r.questionnaire_id = {questionnaire.pk}",
+        "survey_option": "SELECT id, score FROM survey_option",
+    }
+    with tempfile.TemporaryDirectory() as folder, psycopg.connect(f"{PG}/{DB}") as conn:
+        database = duckdb.connect()
+        database.execute("SET threads = 1")
+        for name, query in tables.items():
+            path = Path(folder) / f"{name}.csv"
+            with (
+                path.open("wb") as out,
+                conn.cursor().copy(
+                    f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)"
+                ) as copy,
+            ):
+                for block in copy:
+                    out.write(block)
+            database.execute(f"CREATE TABLE {name} AS SELECT * FROM read_csv('{path}')")
+        best = float("inf")
+        for _attempt in range(2):
+            started = time.perf_counter()
+            database.execute(sql).fetchall()
+            best = min(best, time.perf_counter() - started)
+        database.close()
+    return best
+
+
 # --- main -------------------------------------------------------------------------------------
 
 
@@ -445,6 +490,11 @@ def bench(n: int, args: argparse.Namespace, env: dict[str, str]) -> dict | None:
         print(f"  first run after the load (sets every validity flag): {first['seconds']:.1f} s")
     limit = time_limit(limit_sql(questionnaire))
     print(f"  limit (one hand-written SQL statement, best of 2): {limit:.2f} s")
+    columnar = time_duckdb(questionnaire, limit_sql(questionnaire))
+    if columnar is None:
+        print("  DuckDB: not installed (pip install -r requirements/bench.txt)")
+    else:
+        print(f"  the same statement in DuckDB, 1 thread, best of 2: {columnar:.2f} s")
     summary = None
     for count in args.workers:
         for _run in range(args.runs):
@@ -458,6 +508,7 @@ def bench(n: int, args: argparse.Namespace, env: dict[str, str]) -> dict | None:
                 "ratio": round(result["seconds"] / limit, 3),
                 "workers": count,
                 "peak_rss_mb": round(peak, 1),
+                "duckdb_seconds": None if columnar is None else round(columnar, 3),
             }
             phases = ", ".join(f"{k} {v:.1f}" for k, v in result["phases"].items())
             pools = [round(m["pool"]) for m in result["memory"]]
