@@ -13,11 +13,12 @@ Promises:
   ``results_refresh`` takes the recorded changes and recomputes their chunks in one
   transaction: a change committed while it ran stays recorded and is taken next time, so none
   is missed, and a refresh that fails takes none.
-- The merged partial equals, exactly, the merge of every chunk computed afresh (partials are
-  integer sums; tests check it over random sequences of submissions, status decisions and
-  deletions). When it cannot be trusted — no complete set of chunks, chunks of another
-  definition or chunk size, or valid-response counts that disagree — ``results_refresh``
-  says so (None) and the caller runs a full run instead.
+- The merged partial, and the validity counts each chunk also keeps, equal exactly those of
+  every chunk computed afresh (integer sums; tests check it over random sequences of
+  submissions, status decisions and deletions). When they cannot be trusted — no complete set
+  of chunks, chunks of another definition or chunk size, or a number of responses that
+  disagrees with the database's — ``results_refresh`` says so (None) and the caller runs a
+  full run instead.
 """
 
 from __future__ import annotations
@@ -25,13 +26,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from analysis.models import ResultsChunk
-from analysis.services.aggregate import ALL, aggregate_chunk, analysis_plan, merge_partials
+from analysis.services.aggregate import aggregate_chunk, analysis_plan, merge_partials
 from survey.models import Response, ResponseChange
+from survey.services.validity import validity_counts
 
 
 def chunk_range(index: int) -> tuple[int, int]:
@@ -62,52 +64,65 @@ def changes_clear(*, questionnaire_id: int) -> None:
 
 
 def results_chunk_keep(*, questionnaire_id: int, partial: dict[str, Any]) -> None:
-    """Keep a full run's chunk partial (it knows its ``low_id``) for the next refresh; a chunk
-    without valid responses is not kept."""
-    if not partial["groups"]:
-        return
+    """Keep a chunk's partial (it knows its ``low_id``) for the next refresh; a chunk no
+    response is left in is not kept."""
     size = settings.ANALYSIS_CHUNK_SIZE
+    index = partial["low_id"] // size
+    if not partial["validity"]["collected"]:
+        ResultsChunk.objects.filter(questionnaire_id=questionnaire_id, index=index).delete()
+        return
     ResultsChunk.objects.update_or_create(
         questionnaire_id=questionnaire_id,
-        index=partial["low_id"] // size,
+        index=index,
         defaults={"size": size, "data": partial, "computed_at": timezone.now()},
     )
 
 
 def chunk_partial(*, questionnaire_id: int, low_id: int, high_id: int) -> dict[str, Any]:
-    """One chunk's partial, labelled with its range (so it can be stored by index)."""
+    """One chunk's partial, labelled with its range (so it can be stored by index), with the
+    validity counts of every response in it (``validity``, summed across chunks)."""
     partial = aggregate_chunk(questionnaire_id=questionnaire_id, low_id=low_id, high_id=high_id)
-    return {**partial, "low_id": low_id, "high_id": high_id}
+    responses = Response.objects.filter(
+        questionnaire_id=questionnaire_id, id__gte=low_id, id__lte=high_id
+    )
+    return {**partial, "low_id": low_id, "high_id": high_id, "validity": validity_counts(responses)}
 
 
-def results_refresh(*, questionnaire_id: int, valid: int) -> dict[str, Any] | None:
-    """Recompute the chunks that changed since the stored ones were computed, store them and
-    return the merge of every chunk; None when the stored chunks cannot be used (see the module
-    docstring: the caller runs a full run). ``valid`` is the number of valid responses now, the
-    check the merge must pass."""
+def results_refresh(*, questionnaire_id: int) -> tuple[dict[str, Any], dict[str, int]] | None:
+    """Recompute the chunks that changed since the stored ones were computed, store them, and
+    return the merge of every chunk's partial and the sum of their validity counts; None when
+    the stored chunks cannot be used (see the module docstring: the caller runs a full run).
+
+    One transaction that sees one snapshot of the data (REPEATABLE READ on PostgreSQL): the
+    changes taken, the chunks recomputed and the count of responses the merge is checked
+    against all agree, however many submissions commit meanwhile."""
     size = settings.ANALYSIS_CHUNK_SIZE
-    definition = analysis_plan(questionnaire_id=questionnaire_id).definition()
     stored = ResultsChunk.objects.filter(questionnaire_id=questionnaire_id)
     with transaction.atomic():
-        kept = list(stored.values_list("size", "data__definition"))
-        if not kept or any(chunk != (size, definition) for chunk in kept):
-            return None  # never computed, or under another chunk size or definition
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        definition = analysis_plan(questionnaire_id=questionnaire_id).definition()
+        kept = stored.values_list("size", "data__definition")
+        if any(chunk != (size, definition) for chunk in kept):
+            return None  # computed under another chunk size or definition
         taken = list(
             ResponseChange.objects.filter(questionnaire_id=questionnaire_id).values_list(
                 "id", "response_id"
             )
         )
-        indexes = sorted({response_id // size for _pk, response_id in taken})
-        for index in indexes:
+        for index in sorted({response_id // size for _pk, response_id in taken}):
             low, high = chunk_range(index)
             part = chunk_partial(questionnaire_id=questionnaire_id, low_id=low, high_id=high)
-            stored.filter(index=index).delete()
             results_chunk_keep(questionnaire_id=questionnaire_id, partial=part)
         ResponseChange.objects.filter(pk__in=[pk for pk, _response in taken]).delete()
         merged = merge_partials([])
+        counts: dict[str, int] = {}
         for part in stored.order_by("index").values_list("data", flat=True).iterator():
             merged = merge_partials([merged, part])
-    counted = merged["groups"].get(ALL, {}).get("n", 0)
-    if counted != valid:
-        return None
-    return merged
+            for key, value in part["validity"].items():
+                counts[key] = counts.get(key, 0) + value
+        collected = Response.objects.filter(questionnaire_id=questionnaire_id).count()
+    if counts.get("collected", 0) != collected:
+        return None  # a change no service recorded, or chunks a failed full run cleared
+    return merged, counts

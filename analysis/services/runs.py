@@ -62,7 +62,7 @@ from analysis.services.live import (
 from analysis.services.tables import tables_build
 from analysis.services.weighting import weights_recompute
 from survey.models import Questionnaire, Response
-from survey.services.validity import validity_recompute, validity_summary
+from survey.services.validity import validity_recompute, validity_summary_of
 from wenji.background import run_here
 
 logger = logging.getLogger(__name__)
@@ -351,7 +351,12 @@ def _refresh(current: _Attempt) -> bool:
     chunks cannot be used (``results_refresh``): the caller goes on with a full run."""
     run = current.run
     _snapshot(current)
-    judged = (
+    refreshed = results_refresh(questionnaire_id=run.questionnaire_id)
+    if refreshed is None:
+        logger.info("analysis run %s: stored chunks unusable, running in full", run.pk)
+        return False
+    merged, counts = refreshed
+    judged = (  # the median duration and speeder threshold of the last full run
         AnalysisRun.objects.filter(
             questionnaire_id=run.questionnaire_id, status=Status.DONE, incremental=False
         )
@@ -359,12 +364,12 @@ def _refresh(current: _Attempt) -> bool:
         .values_list("counts", flat=True)
         .first()
     )
-    counts = {**(judged or {}), **validity_summary(questionnaire=run.questionnaire)}
-    merged = results_refresh(questionnaire_id=run.questionnaire_id, valid=counts["valid"])
-    if merged is None:
-        logger.info("analysis run %s: stored chunks unusable, running in full", run.pk)
-        return False
-    current.update(progress=CHUNKS_TO, counts=counts, note="changed chunks")
+    validity = {
+        **(judged or {}),
+        **validity_summary_of(counts),
+        "definition_version": run.questionnaire.definition_version,
+    }
+    current.update(progress=CHUNKS_TO, counts=validity, note="changed chunks")
     _done(current, merged, incremental=True)
     return True
 

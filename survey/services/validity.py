@@ -238,15 +238,6 @@ def validity_recompute(*, questionnaire: Questionnaire) -> dict[str, Any]:
     return summary
 
 
-def validity_summary(*, questionnaire: Questionnaire) -> dict[str, Any]:
-    """The counts of ``validity_recompute``'s summary as the responses stand, nothing
-    re-judged (one aggregate query); ``definition_version`` too. Not the median duration and
-    speeder threshold: those are the last recompute's."""
-    summary = _summary(Response.objects.filter(questionnaire_id=questionnaire.pk))
-    summary["definition_version"] = questionnaire.definition_version
-    return summary
-
-
 def _median_duration(responses: QuerySet[Response]) -> float | None:
     """The median of every recorded duration: two small ordered reads, portable SQL."""
     timed = responses.filter(duration_seconds__isnull=False)
@@ -352,6 +343,13 @@ def _set_status(responses: QuerySet[Response], structure: Structure) -> None:
 
 def _summary(responses: QuerySet[Response]) -> dict[str, Any]:
     """Counts by status and reason, in one aggregate query."""
+    return validity_summary_of(validity_counts(responses))
+
+
+def validity_counts(responses: QuerySet[Response]) -> dict[str, int]:
+    """The summary's counts over ``responses`` as flat integers (one aggregate query): sums
+    of these over any split of the responses are the counts of the whole, so the live results
+    keep them per chunk (``validity_summary_of`` shapes them)."""
     counts: dict[str, Any] = {
         "collected": Count("id"),
         "valid": Count("id", filter=~Q(status=Status.INVALID)),
@@ -362,14 +360,23 @@ def _summary(responses: QuerySet[Response]) -> dict[str, Any]:
         counts[f"{status}_manual"] = Count("id", filter=Q(status=status) & ~Q(manual_status=""))
         for kind, field in Response.REASON_FIELDS.items():
             counts[f"{status}:{kind}"] = Count("id", filter=Q(status=status, **{field: True}))
-    row = responses.aggregate(**counts)
+    return responses.aggregate(**counts)
+
+
+def validity_summary_of(row: dict[str, int]) -> dict[str, Any]:
+    """The summary's counts (see ``validity_recompute``) from ``validity_counts`` (a count
+    missing is 0: no responses)."""
+
+    def count(key: str) -> int:
+        return row.get(key) or 0
+
     summary: dict[str, Any] = {
-        key: row[key] for key in ("collected", "valid", "invalid", "flagged")
+        key: count(key) for key in ("collected", "valid", "invalid", "flagged")
     }
-    summary["valid_rate"] = row["valid"] / row["collected"] if row["collected"] else None
+    summary["valid_rate"] = count("valid") / count("collected") if count("collected") else None
     for status in (Status.INVALID, Status.FLAGGED):
         summary[f"{status}_by_reason"] = {
-            kind: row[f"{status}:{kind}"] for kind in Response.REASON_FIELDS
+            kind: count(f"{status}:{kind}") for kind in Response.REASON_FIELDS
         }
-        summary[f"{status}_manual"] = row[f"{status}_manual"]
+        summary[f"{status}_manual"] = count(f"{status}_manual")
     return summary

@@ -21,6 +21,7 @@ from survey.models import Response, ResponseChange
 from survey.services.forget import respondent_forget
 from survey.services.identity import Identity
 from survey.services.review import response_set_status
+from survey.services.validity import validity_counts, validity_summary_of
 from tests.analysis import jobs
 from tests.exports.support import submit
 
@@ -190,4 +191,6 @@ def test_incremental_results_equal_every_chunk_computed_afresh(ipb, eager, setti
     latest = run(ipb)
     assert latest.incremental
     assert latest.results == afresh(ipb, latest.counts)
+    now = validity_summary_of(validity_counts(Response.objects.filter(questionnaire=ipb)))
+    assert {key: latest.counts[key] for key in now} == now  # statuses and reasons too
     assert latest.counts["collected"] == Response.objects.filter(questionnaire=ipb).count()
