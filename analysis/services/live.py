@@ -98,8 +98,11 @@ def results_refresh(*, questionnaire_id: int) -> tuple[dict[str, Any], dict[str,
     against all agree, however many submissions commit meanwhile."""
     size = settings.ANALYSIS_CHUNK_SIZE
     stored = ResultsChunk.objects.filter(questionnaire_id=questionnaire_id)
+    # Inside a caller's transaction (a test's) its snapshot rules: the level is set only when
+    # this transaction is the outermost.
+    outermost = not connection.in_atomic_block
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and outermost:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         definition = analysis_plan(questionnaire_id=questionnaire_id).definition()

@@ -194,3 +194,47 @@ def test_incremental_results_equal_every_chunk_computed_afresh(ipb, eager, setti
     now = validity_summary_of(validity_counts(Response.objects.filter(questionnaire=ipb)))
     assert {key: latest.counts[key] for key in now} == now  # statuses and reasons too
     assert latest.counts["collected"] == Response.objects.filter(questionnaire=ipb).count()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_submission_committed_during_a_refresh_is_taken_by_the_next(ipb, eager, settings):
+    """The refresh reads one snapshot: a response committed by another connection while it
+    works neither makes it fall back to a full run nor is lost."""
+    import threading
+
+    from django.db import connection
+
+    settings.ANALYSIS_CHUNK_SIZE = 4
+    for index in range(6):
+        respond(ipb, index % 3)
+    run(ipb, Trigger.MANUAL)
+    original = live.chunk_partial
+    meanwhile: list[Response] = []
+
+    def while_computing(**kwargs):
+        if not meanwhile:
+
+            def elsewhere():
+                try:
+                    meanwhile.append(respond(ipb, 2))
+                finally:
+                    connection.close()
+
+            thread = threading.Thread(target=elsewhere)
+            thread.start()
+            thread.join()
+        return original(**kwargs)
+
+    respond(ipb, 1)
+    patch = pytest.MonkeyPatch()
+    patch.setattr(live, "chunk_partial", while_computing)
+    try:
+        during = run(ipb)
+    finally:
+        patch.undo()
+    assert meanwhile and during.incremental  # no fall-back to a full run
+    assert during.counts["collected"] == 7  # the snapshot before the other commit
+    after = run(ipb)
+    assert after.incremental and after.counts["collected"] == 8
+    assert after.results == afresh(ipb, after.counts)
