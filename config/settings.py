@@ -358,5 +358,7 @@ EXPORT_RETENTION_HOURS = env_int("EXPORT_RETENTION_HOURS", 24, minimum=1)
 # with a message suggesting CSV. ~2.8 KB per response of the reference questionnaire: 250,000
 # responses peak at ~700 MB (bench/export/README.md).
 EXPORT_SAV_MAX_ROWS = env_int("EXPORT_SAV_MAX_ROWS", 250000, minimum=1)
+# Responses per statement of the wide CSV made by PostgreSQL (a page of lines held at a time).
+EXPORT_PAGE_SIZE = env_int("EXPORT_PAGE_SIZE", 10000, minimum=1)
 # Responses fetched per round trip while an export streams (server-side cursor on PostgreSQL).
 EXPORT_CHUNK_SIZE = env_int("EXPORT_CHUNK_SIZE", 2000, minimum=1)

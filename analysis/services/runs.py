@@ -19,6 +19,10 @@ Promises:
   one follow-up run.
 - Tasks are sent after the transaction commits; a broker that is down never fails the caller:
   the run stays queued and the scheduled catch-up sends it again.
+- A run for new data of an unweighted questionnaire, within ANALYSIS_FULL_EVERY_SECONDS of a
+  full run under the same definition, recomputes only the chunks the data changed
+  (``analysis.services.live``; marked ``incremental``); anything it cannot trust makes it a
+  full run instead.
 """
 
 from __future__ import annotations
@@ -323,20 +327,26 @@ def analysis_run_execute(
     return AnalysisRun.objects.defer("results").filter(pk=run_id).first()
 
 
+def _last_full(questionnaire_id: int) -> dict[str, Any] | None:
+    """The newest done full (not incremental) run: when it finished, under which definition
+    version, and its counts (the median duration and speeder threshold it judged by)."""
+    return (
+        AnalysisRun.objects.filter(
+            questionnaire_id=questionnaire_id, status=Status.DONE, incremental=False
+        )
+        .order_by("-finished_at", "-id")
+        .values("finished_at", "definition_version", "counts")
+        .first()
+    )
+
+
 def _refreshable(run: AnalysisRun) -> bool:
     """Whether new data may be analysed by recomputing only the chunks it changed: an
     unweighted questionnaire (raking moves every weight) whose last full run, of the same
     definition, is recent enough (a full run re-judges every response's validity)."""
     if run.trigger != Trigger.NEW_DATA or run.questionnaire.weighted:
         return False
-    last_full = (
-        AnalysisRun.objects.filter(
-            questionnaire_id=run.questionnaire_id, status=Status.DONE, incremental=False
-        )
-        .order_by("-finished_at", "-id")
-        .values("finished_at", "definition_version")
-        .first()
-    )
+    last_full = _last_full(run.questionnaire_id)
     if last_full is None:
         return False
     recent = timezone.now() - timedelta(seconds=settings.ANALYSIS_FULL_EVERY_SECONDS)
@@ -356,16 +366,9 @@ def _refresh(current: _Attempt) -> bool:
         logger.info("analysis run %s: stored chunks unusable, running in full", run.pk)
         return False
     merged, counts = refreshed
-    judged = (  # the median duration and speeder threshold of the last full run
-        AnalysisRun.objects.filter(
-            questionnaire_id=run.questionnaire_id, status=Status.DONE, incremental=False
-        )
-        .order_by("-finished_at", "-id")
-        .values_list("counts", flat=True)
-        .first()
-    )
+    last_full = _last_full(run.questionnaire_id) or {"counts": {}}
     validity = {
-        **(judged or {}),
+        **last_full["counts"],  # its median duration and speeder threshold
         **validity_summary_of(counts),
         "definition_version": run.questionnaire.definition_version,
     }

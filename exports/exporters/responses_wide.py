@@ -414,22 +414,22 @@ class ResponsesWide(Exporter):
 
 
 def _stream(connection, sql: str, params: list, exporter: ResponsesWide) -> Iterator[str]:
-    """The statement's lines through a server-side cursor, ``EXPORT_CHUNK_SIZE`` at a time."""
-    server_side = not connection.settings_dict.get("DISABLE_SERVER_SIDE_CURSORS")
-    with connection.chunked_cursor() if server_side else connection.cursor() as cursor:
-        # The statement is long but each row's work small: compiling it (JIT, for the cost
-        # the planner foresees at 100,000 rows) took longer than running it.
-        with connection.cursor() as setting:
-            setting.execute("SET jit = off")
-        try:
-            cursor.execute(sql, params)
-        finally:
-            with connection.cursor() as setting:
-                setting.execute("RESET jit")
-        while True:
-            rows = cursor.fetchmany(settings.EXPORT_CHUNK_SIZE)
-            if not rows:
-                return
-            exporter.responses_done += len(rows)
-            for (line,) in rows:
-                yield line
+    """The statement's lines, a page at a time: each page starts after the last id of the one
+    before, so no cursor or transaction stays open while the lines are written out."""
+    after, size = 0, settings.EXPORT_PAGE_SIZE
+    while True:
+        with connection.cursor() as cursor:
+            # The statement is long but each row's work small: JIT-compiling it (for the cost
+            # the planner foresees) took longer than running it.
+            cursor.execute("SET jit = off")
+            try:
+                cursor.execute(sql, [*params, after, size])
+                rows = cursor.fetchall()
+            finally:
+                cursor.execute("RESET jit")
+        exporter.responses_done += len(rows)
+        for line, _id in rows:
+            yield line
+        if len(rows) < size:
+            return
+        after = rows[-1][1]

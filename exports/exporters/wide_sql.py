@@ -8,8 +8,10 @@ Promises:
   writes them, times as ISO 8601 in ``settings.TIME_ZONE``); the tests compare the two on the
   reference questionnaire and on answers chosen to be awkward (quotes, commas, line breaks,
   formula triggers, hidden options, values no option has).
-- One statement over the already-filtered responses, streamed through a server-side cursor:
-  constant memory whatever the number of responses, and no work per cell in Python.
+- One statement over the already-filtered responses, run a page of ``EXPORT_PAGE_SIZE``
+  responses at a time (keyset pagination on the id): constant memory whatever the number of
+  responses, the first lines out after one page's work, no transaction held open between
+  pages, and no work per cell in Python.
 - Everything that varies (answer keys, labels, status words) is a query parameter, never text
   pasted into the SQL.
 
@@ -152,10 +154,14 @@ class WideLines:
         )
 
     def statement(self) -> tuple[str, list[Any]]:
+        """The statement of one page of lines: each row is a line (CRLF included) and its
+        response's id. Two parameters go last: the id the page starts after, and its size
+        (the caller appends them; PostgreSQL pushes the first down to the primary key)."""
         line = "array_to_string(ARRAY[" + ", ".join(self.cells) + "]::text[], ',', '')"
         values = ", ".join(self.values) or "NULL AS a0"
         sql = (
-            f"SELECT {line} || E'\\r\\n' FROM ({self.base_sql}) AS s "
-            f"CROSS JOIN LATERAL (SELECT {values} OFFSET 0) AS v ORDER BY s.c_id"
+            f"SELECT {line} || E'\\r\\n', s.c_id FROM ({self.base_sql}) AS s "
+            f"CROSS JOIN LATERAL (SELECT {values} OFFSET 0) AS v "
+            "WHERE s.c_id > %s ORDER BY s.c_id LIMIT %s"
         )
         return sql, [*self.cell_params, *self.base_params, *self.value_params]

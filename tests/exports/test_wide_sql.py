@@ -114,6 +114,13 @@ def test_tricky_text_is_quoted_and_escaped_in_the_database_as_in_python(ipb):
     assert made_by_sql == made_by_python
 
 
+@pytest.mark.parametrize("page", [1, 3, 10000])
+def test_pages_of_any_size_give_the_same_bytes_in_order(awkward, settings, page):
+    settings.EXPORT_PAGE_SIZE = page  # one response, a few, all at once
+    made_by_sql, made_by_python = both(awkward)
+    assert made_by_sql == made_by_python
+
+
 def test_the_lines_come_from_one_statement_whatever_the_number_of_responses(ipb):
     for _ in range(3):
         submit(ipb)
