@@ -239,3 +239,70 @@ def test_messages_follow_the_active_language(ipb):
     with translation.override("zh-hans"):
         fields = errors_of(ipb, complete_answers(Q2={"a": 1.5, "b": 1, "c": 1, "d": 1}))
     assert fields["Q2.a"] == ["输入整数。"]
+
+
+@pytest.mark.parametrize("hours", [-5.5, 10.25, 0.000001, 7, 0])
+def test_every_answer_row_is_stored_as_sent_awkward_text_and_numbers_included(
+    full_definition, hours
+):
+    """The rows written with the response (one statement on PostgreSQL) hold exactly the
+    normalised answers: numbers to the last place, text with quotes, backslashes, line
+    breaks, JSON-looking and non-BMP characters, and the ``other`` text on its option."""
+    from decimal import Decimal
+
+    from survey.models import ResponseChange
+    from survey.services.questionnaires import questionnaire_import, questionnaire_publish
+
+    questionnaire = questionnaire_publish(
+        questionnaire=questionnaire_import(definition=full_definition)
+    )
+    awkward = '自述 \'single\' "quoted" \\ back\\slash\nnew line, {"json": [1]} 🙂 $1 %s ü'
+    answers = {
+        "gender": 1,
+        "check": "b",
+        "channels": [1, 3],
+        "channels.other": awkward,
+        "rating": {"a": 1, "b": 3},
+        "hours": hours,
+        "counts": {"1": 99, "two": 0},
+        "why": awkward,
+        "more": "  x  ",
+    }
+    try:
+        response = submit(questionnaire, answers).response
+    except AnswersInvalid as exc:
+        raise AssertionError(exc.fields) from exc
+    stored = sorted(
+        (
+            row.question.code,
+            row.item.code if row.item else "",
+            row.option.code if row.option else "",
+            row.number,
+            row.text,
+        )
+        for row in Answer.objects.filter(response=response).select_related(
+            "question", "item", "option"
+        )
+    )
+    assert stored == sorted(
+        [
+            ("gender", "", "1", None, ""),
+            ("check", "", "b", None, ""),
+            ("channels", "", "1", None, ""),
+            ("channels", "", "3", None, awkward),
+            ("rating", "a", "1", None, ""),
+            ("rating", "b", "3", None, ""),
+            ("hours", "", "", Decimal(str(hours)), ""),
+            ("counts", "1", "", Decimal(99), ""),
+            ("counts", "two", "", Decimal(0), ""),
+            ("why", "", "", None, awkward),
+            ("more", "", "", None, "x"),
+        ]
+    )
+    assert ResponseChange.objects.filter(response_id=response.pk).count() == 1
+    fresh = Response.objects.get(pk=response.pk)
+    assert (fresh.answers, fresh.submission_id, fresh.status) == (
+        response.answers,
+        response.submission_id,
+        response.status,
+    )
