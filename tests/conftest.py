@@ -88,6 +88,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.skip(message)
 
 
+@pytest.fixture(autouse=True)
+def no_new_data_window_known():
+    """No test counts on a delayed analysis trigger that an earlier test sent."""
+    from survey.services.notify import new_data_windows_forget
+
+    new_data_windows_forget()
+
+
 @pytest.fixture(scope="session")
 def reference_definition_path() -> Path:
     """The reference questionnaire file shipped in the repo (a copy of shared/reference's)."""

@@ -8,6 +8,7 @@ limit's read and write, the new-data debounce) on every submission. A client is 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.cache.backends import redis as django_redis
@@ -32,3 +33,26 @@ class RedisCache(django_redis.RedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = ReusedClientRedisCacheClient
+
+
+def redis_script(django_cache: Any, key: str, lua: str) -> Callable[..., Any] | None:
+    """A Lua script registered on the Redis server that holds ``key`` in ``django_cache``,
+    called as ``script(keys=[…], args=[…])``; ``None`` when that cache is not Redis (a
+    laptop's memory cache). Keys given to the script must be the cache's own (``stored_key``).
+    The script is registered once per client: later calls send only its SHA1."""
+    client_of = getattr(getattr(django_cache, "_cache", None), "get_client", None)
+    if client_of is None:
+        return None
+    client = client_of(key, write=True)
+    script = _scripts.get((id(client), lua))
+    if script is None:
+        script = _scripts[(id(client), lua)] = client.register_script(lua)
+    return script
+
+
+def stored_key(django_cache: Any, key: str) -> str:
+    """``key`` as the cache stores it (prefix and version), for scripts that touch it."""
+    return django_cache.make_and_validate_key(key)
+
+
+_scripts: dict[tuple[int, str], Any] = {}  # by id() of the client and the script's text

@@ -8,6 +8,7 @@ and the analysis' scheduled catch-up run finds the data anyway.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from celery import current_app
@@ -15,6 +16,8 @@ from django.conf import settings
 from django.core.cache import cache
 from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
+
+from wenji.cache import redis_script, stored_key
 
 logger = logging.getLogger(__name__)
 
@@ -26,20 +29,61 @@ def new_data_signal(questionnaire_id: int) -> None:
     """Send ``analysis.new_data`` at once for the first new data of a debounce window, and at
     most one more, delayed to the window's end, for all that follows within it: every change
     is followed by a task that starts after it (never dropped), and a questionnaire taking
-    hundreds of submissions a second sends two tasks per ``ANALYSIS_DEBOUNCE_SECONDS``."""
+    hundreds of submissions a second sends two tasks per ``ANALYSIS_DEBOUNCE_SECONDS``.
+
+    On Redis one round trip (a script), and none while this process knows a delayed task is
+    on its way: a submission then costs the debounce nothing (it cost two round trips)."""
     window = settings.ANALYSIS_DEBOUNCE_SECONDS
     key = f"analysis-new-data:{questionnaire_id}"
 
     def delay() -> float | None:
-        if cache.add(key, 1, timeout=window):
+        if time.monotonic() < _covered.get(questionnaire_id, 0):
+            return None
+        asked = time.monotonic()
+        keys = [stored_key(cache, key), stored_key(cache, f"{key}:trailing")]
+        script = redis_script(cache, keys[0], _DEBOUNCE_LUA)
+        if script is not None:
+            answer = int(script(keys=keys, args=[max(1, round(window * 1000))]))
+        elif cache.add(key, 1, timeout=window):  # not Redis: the same steps, one call each
+            answer = -1
+        else:
+            answer = 0 if cache.add(f"{key}:trailing", 1, timeout=window) else -3
+        if answer == -1:
             return 0
-        if cache.add(f"{key}:trailing", 1, timeout=window):
-            # Half a second after its key is gone: what arrives while the key lives is always
-            # before it, whatever the small difference between Redis's and a worker's clock.
+        if answer == 0:
+            # Sent by this call, to start half a second after its key is gone: what arrives
+            # while the key lives is always before it, whatever the small difference between
+            # Redis's and a worker's clock. Until then, nothing more to send from here.
+            _covered[questionnaire_id] = asked + window
             return window + 0.5
+        if answer > 0:  # another's delayed task starts after its key, alive for `answer` ms
+            _covered[questionnaire_id] = asked + answer / 1000
         return None  # a delayed task is on its way and starts after this change
 
     _send(NEW_DATA_TASK, questionnaire_id, delay=delay)
+
+
+# Per questionnaire, the monotonic time until which a delayed new-data task known to this
+# process starts after any change: a change before it needs no signal.
+_covered: dict[int, float] = {}
+
+
+def new_data_windows_forget() -> None:
+    """Forget the delayed tasks this process knows of (tests: the cache they lived in was
+    cleared, or the worker that would run them is gone)."""
+    _covered.clear()
+
+
+# KEYS: the leading and the trailing key; ARGV: the window in ms. Returns -1 when the
+# leading key was set (send now), 0 when the trailing one was (send delayed), else the
+# trailing key's remaining ms (a delayed task is on its way), or -3 when that is unknown.
+_DEBOUNCE_LUA = """
+if redis.call('SET', KEYS[1], 1, 'NX', 'PX', ARGV[1]) then return -1 end
+if redis.call('SET', KEYS[2], 1, 'NX', 'PX', ARGV[1]) then return 0 end
+local left = redis.call('PTTL', KEYS[2])
+if left < 1 then return -3 end
+return left
+"""
 
 
 def definition_changed_signal(questionnaire_id: int) -> None:

@@ -21,6 +21,7 @@ from analysis import tasks
 from analysis.models import AnalysisRun
 from analysis.services.runs import analysis_catch_up, analysis_run_execute, analysis_run_request
 from config.celery import app as celery_app
+from survey.services.notify import new_data_windows_forget
 from survey.services.questionnaires import (
     questionnaire_definition_changed,
     questionnaire_export,
@@ -86,11 +87,46 @@ def test_new_data_within_the_debounce_window_gets_one_delayed_task_never_none(
     assert sent.named("analysis.new_data") == [[ipb.pk], [ipb.pk]]
     assert sent.countdowns == [None, 2.5]
     cache.delete_many([f"analysis-new-data:{ipb.pk}", f"analysis-new-data:{ipb.pk}:trailing"])
+    new_data_windows_forget()  # the window is over: the delayed task has started
     with django_capture_on_commit_callbacks(execute=True):  # a new window: at once again
         response_submit(
             questionnaire=ipb, answers=complete_answers(), submission_id=uuid.uuid4(), channel="api"
         )
     assert sent.countdowns == [None, 2.5, None]
+
+
+@pytest.mark.redis
+def test_a_delayed_task_on_its_way_is_counted_on_without_asking_redis_again(
+    ipb, sent, settings, django_capture_on_commit_callbacks
+):
+    """Another process opened the window and sent the delayed task: this one sends nothing,
+    asks Redis once (one script call) for how long that task's window lasts, and not again
+    within it; after it, new data is sent at once."""
+    import time
+
+    settings.ANALYSIS_DEBOUNCE_SECONDS = 1
+    cache.set(f"analysis-new-data:{ipb.pk}", 1, timeout=1)
+    cache.set(f"analysis-new-data:{ipb.pk}:trailing", 1, timeout=1)
+    client = cache._cache.get_client(write=True)
+    before = client.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
+    for _submission in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            response_submit(
+                questionnaire=ipb,
+                answers=complete_answers(),
+                submission_id=uuid.uuid4(),
+                channel="api",
+            )
+    assert sent.calls == []
+    calls = client.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0) - before
+    assert 1 <= calls <= 2  # one script call (+1 if Redis had to load it first), not 3
+    time.sleep(1.1)  # that window is over (its key gone, its task started)
+    with django_capture_on_commit_callbacks(execute=True):
+        response_submit(
+            questionnaire=ipb, answers=complete_answers(), submission_id=uuid.uuid4(), channel="api"
+        )
+    assert sent.named("analysis.new_data") == [[ipb.pk]]
+    assert sent.countdowns == [None]
 
 
 def test_new_data_queues_one_run_however_often_it_arrives(
