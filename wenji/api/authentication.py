@@ -5,7 +5,8 @@ collector's submissions do not read them each time. A token's user must be activ
 
 Wrong tokens are counted per hashed address (``wenji.api.throttling.TokenFailures``): past
 ``API_TOKEN_FAILURE_LIMIT`` the address gets 429 for any token, right or wrong, until the
-window ends, so tokens cannot be guessed by trying many."""
+window ends, so tokens cannot be guessed by trying many. The address's failures and the
+offered token's cache entry are read in one round trip."""
 
 from __future__ import annotations
 
@@ -21,15 +22,27 @@ from rest_framework.request import Request
 
 from wenji.access import ROLES, remember_roles
 from wenji.api.throttling import TokenFailures
-from wenji.api.token_cache import token_user_get, token_user_remember
+from wenji.api.token_cache import (
+    token_cache_key,
+    token_user_get,
+    token_user_of,
+    token_user_remember,
+)
 
 
 class TokenRolesAuthentication(TokenAuthentication):
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
-        if not get_authorization_header(request):
+        header = get_authorization_header(request)
+        if not header:
             return None  # no token offered: nothing to count
         failures = TokenFailures(request)
-        if failures.exceeded():
+        # The address's failures and the offered token's cache entry: one round trip.
+        self._offered = _offered_key(header, self.keyword)
+        if self._offered is None:
+            exceeded, self._entry = failures.exceeded(), None
+        else:
+            exceeded, self._entry = failures.exceeded_reading(token_cache_key(self._offered))
+        if exceeded:
             raise exceptions.Throttled(
                 wait=failures.window,
                 detail=_("Too many wrong API tokens from this address; try again later."),
@@ -41,7 +54,10 @@ class TokenRolesAuthentication(TokenAuthentication):
             raise
 
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
-        remembered = token_user_get(key)
+        if key == getattr(self, "_offered", None):
+            remembered = token_user_of(self._entry)
+        else:
+            remembered = token_user_get(key)
         if remembered is not None:
             user, roles = remembered
             remember_roles(user, roles)
@@ -58,3 +74,15 @@ class TokenRolesAuthentication(TokenAuthentication):
         )
         token_user_remember(key, token.user, roles)
         return token.user, token
+
+
+def _offered_key(header: bytes, keyword: str) -> str | None:
+    """The token in an ``Authorization: Token <key>`` header, if it has that shape (DRF's
+    own parsing still decides, and words any refusal)."""
+    parts = header.split()
+    if len(parts) != 2 or parts[0].lower() != keyword.lower().encode():
+        return None
+    try:
+        return parts[1].decode()
+    except UnicodeError:
+        return None

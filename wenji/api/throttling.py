@@ -30,6 +30,7 @@ from redis.exceptions import RedisError
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
+from wenji.cache import redis_script, stored_key
 from wenji.hashing import ip_hash
 
 if TYPE_CHECKING:  # authentication imports this module while DRF's views are being loaded
@@ -135,14 +136,10 @@ class _SettingsRateThrottle(BaseThrottle):
 
     @staticmethod
     def _shared(key: str, interval: float, tolerance: float) -> float:
-        client_of = getattr(getattr(cache, "_cache", None), "get_client", None)
-        if client_of is None:  # not Redis (a laptop's memory cache): no scripts
+        stored = stored_key(cache, key)
+        script = redis_script(cache, stored, _GCRA_LUA)
+        if script is None:  # not Redis (a laptop's memory cache): no scripts
             return _gcra_local(cache, key, interval, tolerance)
-        stored = cache.make_and_validate_key(key)
-        client = client_of(stored, write=True)
-        script = _scripts.get(id(client))
-        if script is None:
-            script = _scripts[id(client)] = client.register_script(_GCRA_LUA)
         return int(script(keys=[stored], args=[interval, tolerance])) / 1_000_000
 
     def wait(self) -> float | None:
@@ -155,9 +152,6 @@ class _SettingsRateThrottle(BaseThrottle):
         else:
             ident = f"ip:{ip_hash(client_ip(request))}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
-
-
-_scripts: dict[int, Any] = {}  # the registered script, by id() of the Redis client
 
 
 class SubmitThrottle(_SettingsRateThrottle):
@@ -191,6 +185,19 @@ class TokenFailures:
 
     def exceeded(self) -> bool:
         return (_on_buckets(lambda buckets: buckets.get(self.key)) or 0) >= self.limit
+
+    def exceeded_reading(self, other_key: str) -> tuple[bool, Any]:
+        """``exceeded()``, and the shared cache's value of ``other_key`` read in the same
+        round trip (``None`` while the cache is down)."""
+
+        def read(buckets: Any) -> tuple[Any, Any]:
+            if buckets is _LOCAL_BUCKETS:
+                return buckets.get(self.key), None
+            found = buckets.get_many([self.key, other_key])
+            return found.get(self.key), found.get(other_key)
+
+        count, value = _on_buckets(read)
+        return (count or 0) >= self.limit, value
 
     def record(self) -> None:
         def add_one(buckets: Any) -> None:

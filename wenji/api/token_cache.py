@@ -29,16 +29,22 @@ from wenji.hashing import keyed_hash
 PREFIX = "api-token:"
 
 
-def _key(token_key: str) -> str:
+def token_cache_key(token_key: str) -> str:
+    """The cache key of a token's entry (to read it with other keys in one round trip)."""
     return PREFIX + keyed_hash(f"api-token:{token_key}")[:40]
 
 
 def token_user_get(token_key: str) -> tuple[Any, frozenset[str]] | None:
     """The active user of this token and their roles, if remembered."""
     try:
-        found = cache.get(_key(token_key))
+        found = cache.get(token_cache_key(token_key))
     except (RedisError, OSError):
         return None
+    return token_user_of(found)
+
+
+def token_user_of(found: Any) -> tuple[Any, frozenset[str]] | None:
+    """The user and roles of a cache entry read by ``token_cache_key`` (None: not remembered)."""
     if not found:
         return None
     return found["user"], frozenset(found["roles"])
@@ -47,14 +53,14 @@ def token_user_get(token_key: str) -> tuple[Any, frozenset[str]] | None:
 def token_user_remember(token_key: str, user: Any, roles: Iterable[str]) -> None:
     with contextlib.suppress(RedisError, OSError):  # down: the next request reads the database
         cache.set(
-            _key(token_key),
+            token_cache_key(token_key),
             {"user": user, "roles": sorted(roles)},
             settings.API_TOKEN_CACHE_SECONDS,
         )
 
 
 def token_users_forget(token_keys: Iterable[str]) -> None:
-    keys = [_key(key) for key in token_keys]
+    keys = [token_cache_key(key) for key in token_keys]
     if not keys:
         return
     with contextlib.suppress(RedisError, OSError):  # down: bounded by the TTL
