@@ -18,6 +18,7 @@ from rest_framework import serializers
 
 from survey.models import Questionnaire, Response, StatusChange
 from survey.services.review import REASON_MAX_LENGTH
+from wenji.api.serializers import CopiedFieldsMixin
 
 # Times before this are garbage from a broken clock (and far enough from year 1 that time zone
 # arithmetic cannot overflow).
@@ -126,7 +127,7 @@ class AnswersField(serializers.JSONField):
 
 
 @extend_schema_serializer(component_name="Submission")
-class SubmissionIn(serializers.Serializer):
+class SubmissionIn(CopiedFieldsMixin, serializers.Serializer):
     submission_id = StrictUUIDField(
         required=False,
         help_text=_(
@@ -177,7 +178,7 @@ def _field_label(name: str) -> Any:
 
 
 @extend_schema_serializer(component_name="SubmissionResult")
-class SubmissionOut(serializers.Serializer):
+class SubmissionOut(CopiedFieldsMixin, serializers.Serializer):
     # Declared field by field, not a ModelSerializer: this answers every submission, and a
     # ModelSerializer builds its fields from the model anew for each instance (0.7 ms).
     id = serializers.IntegerField(read_only=True)

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
@@ -11,6 +14,20 @@ from wenji.api.errors import ERROR_CODES
 
 
 @extend_schema_serializer(component_name="DefinitionProblem")
+class CopiedFieldsMixin:
+    """A serializer whose fields are shallow copies of the declared ones.
+
+    DRF deep-copies every declared field for each serializer instance, which runs each field's
+    ``__init__`` again with deep copies of its arguments: 0.2–0.4 ms for each of the two
+    serializers of a submission. A shallow copy is enough for flat serializers whose fields
+    hold no state of their own between requests (``bind`` sets the name, parent and label on
+    the copy only): use it only there, on hot paths."""
+
+    def get_fields(self) -> dict[str, Any]:
+        declared = self._declared_fields  # type: ignore[attr-defined]
+        return {name: copy.copy(field) for name, field in declared.items()}
+
+
 class ProblemOut(serializers.Serializer):
     code = serializers.CharField(help_text=_("A stable code: duplicate_code, unknown_reference…"))
     path = serializers.CharField(help_text=_("Where: sections[1].questions[3].options[2].code"))
