@@ -8,9 +8,10 @@ and Redis (db 14), posts N submissions (answers planned by the demo generator,
 ``demo.generate``) from C concurrent keep-alive clients to the collector API, then prints
 submissions/s, p50/p99 latency, 201s received versus rows stored (lost must be 0), and, in
 the same run, the raw limit: the same rows written with plain psycopg 3, one transaction per
-submission, on one and on two connections. Not a test: it prints figures, and ends with one
-JSON line (``{"bench": "ingest", "n": …, "project": …, "limit": …, "ratio": …, "p99_ms": …,
-"lost": …, "machine": …}``).
+submission, on one and on two connections. The two are measured in interleaved rounds
+(``--rounds``, 5), so a machine whose speed drifts during the run slows both alike. Not a
+test: it prints figures, and ends with one JSON line (``{"bench": "ingest", "n": …,
+"project": …, "limit": …, "ratio": …, "p99_ms": …, "lost": …, "machine": …}``).
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
     parser.add_argument("--db", default="wenji_bench_ingest")
     parser.add_argument("--port", type=int, default=0, help="0: a free port")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="interleaved rounds of the stack and the raw limit"
+    )
     parser.add_argument("--quick", action="store_true", help="2,000 submissions")
     args = parser.parse_args()
     if args.quick:
@@ -196,8 +200,25 @@ def run_http(port: int, token: str, answers: list[dict], clients: int) -> dict:
     elapsed = time.perf_counter() - started
     latencies.sort()
     return {
+        "latencies": latencies,
+        "statuses": statuses,
         "elapsed": elapsed,
         "rate": n / elapsed,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "created": statuses.count(201),
+        "other": {s: statuses.count(s) for s in set(statuses) if s != 201},
+    }
+
+
+def merged(rounds: list[dict]) -> dict:
+    """The rounds of ``run_http`` as one run: submissions over the summed time, latencies
+    pooled."""
+    latencies = sorted(lat for one in rounds for lat in one["latencies"])
+    statuses = [code for one in rounds for code in one["statuses"]]
+    elapsed = sum(one["elapsed"] for one in rounds)
+    return {
+        "rate": len(latencies) / elapsed,
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
         "created": statuses.count(201),
@@ -269,17 +290,33 @@ def main() -> None:
     token, questionnaire_id, answers = prepare(env, args.n)
     port = args.port or free_port()
     server = start_gunicorn(env, port, args.workers, args.threads)
+    raw_n = min(args.n, 5000)
+    http_rounds: list[dict] = []
+    raw_rounds: dict[int, list[tuple[int, float]]] = {1: [], 2: []}
     try:
         warm_up, measured = answers[: min(500, args.n)], answers[500 : 500 + args.n]
         run_http(port, token, warm_up, args.clients)  # not counted
         before = stored_rows(args.db, questionnaire_id)
-        result = run_http(port, token, measured, args.clients)
+        # Interleaved rounds (the stack, then the raw limit on 1 and 2 connections), so that a
+        # machine whose speed drifts during the run (a shared host) slows both alike.
+        for part in range(args.rounds):
+            share = measured[
+                part * len(measured) // args.rounds : (part + 1) * len(measured) // args.rounds
+            ]
+            http_rounds.append(run_http(port, token, share, args.clients))
+            for connections in (1, 2):
+                count = raw_n // args.rounds
+                rate = raw_limit(args.db, questionnaire_id, count, connections)
+                raw_rounds[connections].append((count - count % connections, rate))
+        stored_raw = sum(count for rounds in raw_rounds.values() for count, _rate in rounds)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-    stored = stored_rows(args.db, questionnaire_id) - before
-    raw_one = raw_limit(args.db, questionnaire_id, min(args.n, 5000), 1)
-    raw_two = raw_limit(args.db, questionnaire_id, min(args.n, 5000), 2)
+    result = merged(http_rounds)
+    stored = stored_rows(args.db, questionnaire_id) - before - stored_raw
+    raw_one, raw_two = (
+        sum(c for c, _ in raw_rounds[k]) / sum(c / r for c, r in raw_rounds[k]) for k in (1, 2)
+    )
     limit = max(raw_one, raw_two)
     print(
         f"ingest: {args.n} submissions, {args.clients} clients, gunicorn "
