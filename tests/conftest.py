@@ -96,6 +96,29 @@ def no_new_data_window_known():
     new_data_windows_forget()
 
 
+@pytest.fixture
+def redis_commands(monkeypatch):
+    """``record(*names)``: from now on, the list of those commands the cache's Redis client
+    sends (by this process only, unlike Redis's server-wide counters)."""
+
+    def record(*names: str) -> list[str]:
+        from django.core.cache import cache
+
+        client_class = type(cache._cache.get_client(write=True))
+        execute = client_class.execute_command
+        sent: list[str] = []
+
+        def spy(self, *args, **options):
+            if args[0] in names:
+                sent.append(args[0])
+            return execute(self, *args, **options)
+
+        monkeypatch.setattr(client_class, "execute_command", spy)
+        return sent
+
+    return record
+
+
 @pytest.fixture(scope="session")
 def reference_definition_path() -> Path:
     """The reference questionnaire file shipped in the repo (a copy of shared/reference's)."""

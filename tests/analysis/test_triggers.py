@@ -99,7 +99,7 @@ def test_new_data_within_the_debounce_window_gets_one_delayed_task_never_none(
 
 @pytest.mark.redis
 def test_a_delayed_task_on_its_way_is_counted_on_without_asking_redis_again(
-    ipb, sent, settings, django_capture_on_commit_callbacks, monkeypatch
+    ipb, sent, settings, django_capture_on_commit_callbacks, redis_commands
 ):
     """Another process opened the window and sent the delayed task: this one sends nothing,
     asks Redis once (one script call) how long that task's window lasts, and not again
@@ -109,16 +109,7 @@ def test_a_delayed_task_on_its_way_is_counted_on_without_asking_redis_again(
     settings.ANALYSIS_DEBOUNCE_SECONDS = 1
     cache.set(f"analysis-new-data:{ipb.pk}", 1, timeout=1)
     cache.set(f"analysis-new-data:{ipb.pk}:trailing", 1, timeout=1)
-    client = cache._cache.get_client(write=True)
-    scripts: list[str] = []
-    execute = type(client).execute_command
-
-    def spy(self, *args, **options):
-        if args[0] in ("EVALSHA", "EVAL"):
-            scripts.append(args[0])
-        return execute(self, *args, **options)
-
-    monkeypatch.setattr(type(client), "execute_command", spy)
+    scripts = redis_commands("EVALSHA", "EVAL")
     _submitted(ipb, django_capture_on_commit_callbacks, 3)
     assert sent.calls == []
     assert len(scripts) in (1, 2)  # one call (a second if Redis had to load the script first)

@@ -112,20 +112,9 @@ def test_with_the_cache_down_the_token_is_read_from_the_database(collector_clien
 
 @pytest.mark.redis
 def test_a_remembered_token_and_the_address_failures_are_read_in_one_round_trip(
-    collector_client, monkeypatch
+    collector_client, redis_commands
 ):
-    from django.core.cache import cache
-
     assert _token_reads(collector_client) == 1  # now remembered
-    client = cache._cache.get_client(write=True)
-    reads: list[str] = []
-    execute = type(client).execute_command
-
-    def spy(self, *args, **options):
-        if args[0] in ("GET", "MGET"):
-            reads.append(args[0])
-        return execute(self, *args, **options)
-
-    monkeypatch.setattr(type(client), "execute_command", spy)
+    reads = redis_commands("GET", "MGET")
     assert _token_reads(collector_client) == 0
     assert reads == ["MGET"]
