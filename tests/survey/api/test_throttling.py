@@ -97,7 +97,9 @@ def test_behind_a_trusted_proxy_the_forwarded_client_has_its_own_budget(client_f
 
 
 @pytest.mark.redis
-def test_in_redis_a_budget_is_one_number_kept_by_one_script_call(collector_client, settings):
+def test_in_redis_a_budget_is_one_number_kept_by_one_script_call(
+    collector_client, settings, redis_commands
+):
     """GCRA in one round trip: a burst up to the count, then one request per period/count;
     the bucket is one number (no list of timestamps), refused requests do not change it."""
     import time
@@ -107,14 +109,13 @@ def test_in_redis_a_budget_is_one_number_kept_by_one_script_call(collector_clien
     settings.SUBMIT_RATE_LIMIT = "4/second"
     cache.clear()
     client = cache._cache.get_client(write=True)
-    before = client.info("commandstats").get("cmdstat_evalsha", {}).get("calls", 0)
+    scripts = redis_commands("EVALSHA")
     codes = [
         collector_client.post(submission_url(), submission_body(), format="json").status_code
         for _ in range(6)
     ]
     assert codes == [201] * 4 + [429] * 2
-    calls = client.info("commandstats")["cmdstat_evalsha"]["calls"] - before
-    assert 6 <= calls <= 7  # one script call a request (+1 if Redis had to load it first)
+    assert 6 <= len(scripts) <= 7  # one script call a request (+1 if Redis had to load it first)
     (key,) = client.keys("*throttle_submit_user*")
     stored = float(client.get(key))
     assert stored > time.time() * 1_000_000  # the next free time, in microseconds
