@@ -280,9 +280,9 @@ def _store(response: Response, rows: list[AnswerRow]) -> None:
     record inserted in data-modifying CTEs from its ``RETURNING`` id, so a submission costs
     one round trip where it cost three (and, alone, five). The INSERT's text is the ORM's,
     compiled once; its values are prepared by each field as ``Model.save`` prepares them. The
-    answer rows go as one JSON parameter (``jsonb_to_recordset``): one C-encoded string, where
-    five arrays were dumped value by value in Python. Elsewhere three statements, in the
-    caller's transaction."""
+    answer rows go as one JSON array parameter (``jsonb_array_elements``): one C-encoded
+    string, where five arrays were dumped value by value in Python. Elsewhere three
+    statements, in the caller's transaction."""
     if connection.vendor != "postgresql":
         response.save(force_insert=True)
         _insert_answers_values(response.pk, rows)
