@@ -64,7 +64,7 @@ def test_the_count_goes_on_in_this_process_while_the_cache_is_down(
     def down(*args, **kwargs):
         raise RedisConnectionError("refused")
 
-    for name in ("get", "add", "incr", "set"):
+    for name in ("get", "get_many", "add", "incr", "set"):
         monkeypatch.setattr(cache, name, down)
     right = client_for(make_user("collector", "collector", grants=(ipb,)))
     for _attempt in range(3):
