@@ -309,7 +309,8 @@ def analysis_run_execute(
         return None
     with _Attempt(run, on_progress) as current:
         current.update(progress=STARTED, note="started")
-        if _refreshable(run) and _refresh(current):
+        last_full = _refresh_base(run)
+        if last_full is not None and _refresh(current, last_full):
             return AnalysisRun.objects.defer("results").filter(pk=run_id).first()
         _snapshot(current)
         changes_clear(questionnaire_id=run.questionnaire_id)  # this run reads everything
@@ -340,25 +341,29 @@ def _last_full(questionnaire_id: int) -> dict[str, Any] | None:
     )
 
 
-def _refreshable(run: AnalysisRun) -> bool:
-    """Whether new data may be analysed by recomputing only the chunks it changed: an
-    unweighted questionnaire (raking moves every weight) whose last full run, of the same
-    definition, is recent enough (a full run re-judges every response's validity)."""
+def _refresh_base(run: AnalysisRun) -> dict[str, Any] | None:
+    """The last full run (``_last_full``) if new data may be analysed by recomputing only the
+    chunks it changed: an unweighted questionnaire (raking moves every weight) whose last
+    full run, of the same definition, is recent enough (a full run re-judges every response's
+    validity); None when a full run is needed."""
     if run.trigger != Trigger.NEW_DATA or run.questionnaire.weighted:
-        return False
+        return None
     last_full = _last_full(run.questionnaire_id)
     if last_full is None:
-        return False
+        return None
     recent = timezone.now() - timedelta(seconds=settings.ANALYSIS_FULL_EVERY_SECONDS)
-    return (
+    if (
         last_full["finished_at"] >= recent
         and last_full["definition_version"] == run.questionnaire.definition_version
-    )
+    ):
+        return last_full
+    return None
 
 
-def _refresh(current: _Attempt) -> bool:
-    """Live results: recompute the chunks that changed, merge, done. False when the stored
-    chunks cannot be used (``results_refresh``): the caller goes on with a full run."""
+def _refresh(current: _Attempt, last_full: dict[str, Any]) -> bool:
+    """Live results: recompute the chunks that changed, merge, done (judged by the median
+    duration and speeder threshold of ``last_full``). False when the stored chunks cannot be
+    used (``results_refresh``): the caller goes on with a full run."""
     run = current.run
     _snapshot(current)
     refreshed = results_refresh(questionnaire_id=run.questionnaire_id)
@@ -366,9 +371,8 @@ def _refresh(current: _Attempt) -> bool:
         logger.info("analysis run %s: stored chunks unusable, running in full", run.pk)
         return False
     merged, counts = refreshed
-    last_full = _last_full(run.questionnaire_id) or {"counts": {}}
     validity = {
-        **last_full["counts"],  # its median duration and speeder threshold
+        **(last_full["counts"] or {}),  # its median duration and speeder threshold
         **validity_summary_of(counts),
         "definition_version": run.questionnaire.definition_version,
     }

@@ -37,9 +37,9 @@ def new_data_signal(questionnaire_id: int) -> None:
     key = f"analysis-new-data:{questionnaire_id}"
 
     def delay() -> float | None:
-        if time.monotonic() < _covered.get(questionnaire_id, 0):
-            return None
         asked = time.monotonic()
+        if asked < _covered.get(questionnaire_id, 0):
+            return None
         keys = [stored_key(cache, key), stored_key(cache, f"{key}:trailing")]
         script = redis_script(cache, keys[0], _DEBOUNCE_LUA)
         if script is not None:

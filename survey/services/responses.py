@@ -290,8 +290,6 @@ def _store(response: Response, rows: list[AnswerRow]) -> None:
         return
     statement, fields = _store_statement()
     params = [f.get_db_prep_save(f.pre_save(response, True), connection) for f in fields]
-    if any(hasattr(value, "resolve_expression") for value in params):
-        raise ValueError("a response is stored with values, not expressions")
     answers = json.dumps(
         [
             [question, item, option, None if number is None else str(_decimal(number)), text]
