@@ -9,8 +9,10 @@ path's per-response round trips, which would take hours at a million.
 
 Promises:
 - The same questionnaire, count, seed and ``period_end`` give the same rows.
-- Every response is stored ``status_provisional`` (status ``valid``, no flags), as after any
-  bulk import: the analysis' validity recompute marks them; until then ``kinds`` says how many
+- Every response is judged as the submit path judges it: the rules that read its own answers
+  alone (attention, straight-lining) set its flags, its status and its ``validity_judged``
+  stamp; it is stored ``status_provisional``, and the rules that need the other responses
+  (speeder, duplicate) are left to the analysis' validity recompute. ``kinds`` says how many
   were planned to break which rule.
 - PostgreSQL only. Foreign-key triggers are off while copying (as a restore does) and the
   answer table's secondary indexes are rebuilt once at the end; the tables are analysed.
@@ -29,20 +31,23 @@ from django.utils import timezone
 
 from demo.calibration import Calibration
 from demo.generate import PlannedResponse, responses_plan, segment_rules
-from survey.models import Answer, Questionnaire, Respondent, Response
+from survey.models import Answer, Questionnaire, Respondent, Response, ValidityRule
 from survey.services.answers import answers_check
 from survey.services.identity import Identity, identity_hash
 from survey.services.responses import answer_rows, answers_digest
+from survey.services.validity import single_response_reasons, status_for
 from survey.structure import Structure, structure_for
 
 BATCH_SIZE = 20_000
 _SEED_STRIDE = 1_000_003  # batch b of seed s plans with seed s * stride + b
 
+Kind = ValidityRule.Kind
+
 RESPONSE_COLUMNS = (
     "id, questionnaire_id, respondent_id, submission_id, answers_digest, answers, channel, "
     "definition_version, status, speeder, attention_failed, duplicate, straightlined, "
     "status_provisional, manual_status, started_at, submitted_at, duration_seconds, ip_hash, "
-    "received_at"
+    "received_at, validity_judged"
 )
 ANSWER_COLUMNS = "response_id, question_id, item_id, option_id, number, text"
 RESPONDENT_COLUMNS = "id, kind, identity_hash, created_at"
@@ -134,17 +139,21 @@ class _Batch:
             yield _line((number, kind, identity_hash(Identity(kind=kind, raw=raw)), first_seen))
 
     def response_lines(self) -> Iterator[str]:
-        version = self.structure.definition_version
+        structure = self.structure
+        version, stamp = structure.definition_version, structure.validity_stamp
         for offset, (planned, answers) in enumerate(zip(self.plan, self.answers, strict=True)):
             duration = (planned.submitted_at - planned.started_at).total_seconds()
             document = json.dumps(answers, ensure_ascii=False, separators=(",", ":"))
+            reasons = single_response_reasons(structure, answers)
             yield _line(
                 (
-                    self.first + offset, self.structure.questionnaire_id,
+                    self.first + offset, structure.questionnaire_id,
                     self.respondents[planned.respondent][0], planned.submission_id,
                     answers_digest(answers), document, Response.Channel.IMPORT, version,
-                    Response.Status.VALID, False, False, False, False, True, "",
-                    planned.started_at, planned.submitted_at, duration, "", planned.submitted_at,
+                    status_for(structure.validity, reasons), False,
+                    Kind.ATTENTION.value in reasons, False, Kind.STRAIGHTLINING.value in reasons,
+                    True, "", planned.started_at, planned.submitted_at, duration, "",
+                    planned.submitted_at, stamp,
                 )
             )  # fmt: skip
 

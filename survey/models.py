@@ -543,6 +543,11 @@ class Response(models.Model):
     straightlined = models.BooleanField(_("straight-lined"), default=False)
     # True until an analysis run has applied the rules that need all submissions (speeder).
     status_provisional = models.BooleanField(default=True)
+    # The rules ``attention_failed`` and ``straightlined`` were judged by: their stamp
+    # (``survey.services.validity.judging_stamp``), 0 for never (rows loaded by COPY). Those
+    # flags depend on this response's answers and those rules alone, so a recompute judges
+    # again only the responses whose stamp is not the current rules'.
+    validity_judged = models.BigIntegerField(default=0, db_default=0)
     # It fell in a quota cell that was already full (see ``Quota``): kept, not counted.
     over_quota = models.BooleanField(_("over quota"), default=False, db_default=False)
     # Its weight from the latest analysis run's raking (None: unweighted, or not counted).

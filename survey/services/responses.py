@@ -143,6 +143,7 @@ def response_submit(
         channel=channel,
         definition_version=structure.definition_version,
         status_provisional=ValidityRule.Kind.SPEEDER in structure.validity,
+        validity_judged=structure.validity_stamp,  # ``reasons`` judged it by these rules
         started_at=started_at,
         submitted_at=submitted_at,
         duration_seconds=(submitted_at - started_at).total_seconds() if started_at else None,

@@ -15,6 +15,11 @@ Promises of ``validity_recompute``:
   by filters and correlated EXISTS subqueries); no Python loop over rows.
   Each UPDATE touches only the rows whose value changes, so a recompute with nothing new
   writes nothing. Runs on SQLite and PostgreSQL, in one transaction.
+- The rules that judge a response by its own answers alone (attention, straight-lining) read
+  only the responses not stamped with the current rules (``validity_judged``, see
+  ``judging_stamp``): what was collected before the rules last changed, and what was loaded
+  without judging. A response the submit path judged by the current rules already carries
+  the same judgement: answers do not change after submission.
 - ``manual_status`` (a person's decision) always wins over the rules.
 - Flags follow the submit path (``survey.services.responses``): ``speeder``, ``attention_failed``
   and ``straightlined`` are set only while their rule exists; ``duplicate`` whenever the
@@ -34,6 +39,8 @@ The rules (``validity`` in the definition):
 
 from __future__ import annotations
 
+import hashlib
+import json
 import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -93,6 +100,40 @@ def straightlined(structure: Structure, answers: Mapping[str, Any], min_items: i
         ):
             return True
     return False
+
+
+# Raise when what ``attention_failed`` or ``straightlined`` mean changes: every response is
+# then judged again by the next recompute.
+JUDGING = 1
+
+
+def judging_stamp(structure: Structure) -> int:
+    """A 64-bit stamp (never 0) of everything the rules that judge one response by its own
+    answers read (``attention_failed``, ``straightlined``, in both paths): which of the two
+    rules exist, ``min_items``, and each checked question's id, expected option, whether a
+    ``show_if`` may hide it and its number of items. Stored on each response as
+    ``validity_judged``; equal stamps, equal judgements of the same answers."""
+    straightlining = structure.validity.get(Kind.STRAIGHTLINING)
+    described = {
+        "judging": JUDGING,
+        "attention": Kind.ATTENTION in structure.validity,
+        "min_items": None if straightlining is None else int(straightlining[1].get("min_items", 2)),
+        "questions": [
+            [
+                question.id,
+                question.attention_expect,
+                getattr(question.options.get(question.attention_expect), "id", None),
+                question.show_if is None,
+                question.straightlining_check,
+                len(question.items),
+            ]
+            for question in structure.questions.values()
+            if question.attention_expect or question.straightlining_check
+        ],
+    }
+    text = json.dumps(described, sort_keys=True, separators=(",", ":"))
+    stamp = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
+    return stamp or 1
 
 
 def single_response_reasons(structure: Structure, answers: Mapping[str, Any]) -> list[str]:
@@ -217,14 +258,10 @@ def validity_recompute(*, questionnaire: Questionnaire) -> dict[str, Any]:
                 cursor.execute("SET LOCAL jit = off")
         median = _median_duration(responses)
         threshold = speeder_threshold(structure, median)
-        conditions = {
-            "speeder": None if threshold is None else Q(duration_seconds__lt=threshold),
-            "attention_failed": _attention_condition(structure),
-            "straightlined": _straightlining_condition(structure),
-            "duplicate": _duplicate_condition(structure),
-        }
-        for field, condition in conditions.items():
-            _set_flag(responses, field, condition)
+        speeder = None if threshold is None else Q(duration_seconds__lt=threshold)
+        _set_flag(responses, "speeder", speeder)
+        _judge(responses, structure)
+        _set_flag(responses, "duplicate", _duplicate_condition(structure))
         _set_status(responses, structure)
         responses.filter(status_provisional=True).update(status_provisional=False)
         if structure.quotas:
@@ -312,11 +349,29 @@ def _duplicate_condition(structure: Structure) -> Q | None:
     return Q(respondent__isnull=False) & Q(Exists(earlier))
 
 
+def _judge(responses: QuerySet[Response], structure: Structure) -> None:
+    """``attention_failed`` and ``straightlined`` by the current rules, for the responses not
+    stamped with them (``validity_judged``; see ``judging_stamp``): one UPDATE, which writes
+    only the rows whose flags change, and stamps those. Responses the submit path judged by
+    the current rules are not read. A response stored while it runs is judged by this UPDATE
+    or by the next recompute: the stamp is only ever written with the flags it judged."""
+    stamp = structure.validity_stamp
+    attention = _flag_value(_attention_condition(structure))
+    straight = _flag_value(_straightlining_condition(structure))
+    responses.exclude(validity_judged=stamp).exclude(
+        attention_failed=attention, straightlined=straight
+    ).update(attention_failed=attention, straightlined=straight, validity_judged=stamp)
+
+
+def _flag_value(condition: Q | None) -> Value | Case:
+    if condition is None:
+        return Value(False)
+    return Case(When(condition, then=Value(True)), default=Value(False))
+
+
 def _set_flag(responses: QuerySet[Response], field: str, condition: Q | None) -> None:
     """One UPDATE that writes only the rows whose flag changes."""
-    value = Value(False)
-    if condition is not None:
-        value = Case(When(condition, then=Value(True)), default=Value(False))
+    value = _flag_value(condition)
     responses.exclude(**{field: value}).update(**{field: value})
 
 

@@ -19,6 +19,7 @@ from survey.services.questionnaires import questionnaire_import
 from survey.services.responses import response_submit
 from survey.services.review import response_set_status
 from survey.services.validity import validity_recompute
+from survey.structure import structure_build
 from tests.analysis.generate import generate_responses
 from tests.conftest import EXAMPLE_DEFINITION
 from tests.survey.answers import complete_answers
@@ -188,3 +189,71 @@ def test_the_number_of_queries_does_not_grow_with_responses(ipb, django_assert_n
     generate_responses(questionnaire=ipb, count=60, seed=2)
     with django_assert_num_queries(len(few.captured_queries)):
         validity_recompute(questionnaire=ipb)
+
+
+def judged(*responses: Response) -> list[tuple[bool, bool, int]]:
+    rows = Response.objects.in_bulk([r.pk for r in responses])
+    return [
+        (rows[r.pk].attention_failed, rows[r.pk].straightlined, rows[r.pk].validity_judged)
+        for r in responses
+    ]
+
+
+def test_submissions_carry_the_stamp_of_the_rules_that_judged_them(ipb):
+    careless = submit(ipb, complete_answers(Q17=1))
+    stamp = structure_build(ipb).validity_stamp
+    assert stamp != 0
+    assert judged(careless) == [(True, False, stamp)]
+
+
+def test_a_recompute_judges_again_only_what_the_current_rules_have_not_judged(ipb):
+    lined = {key: 1 for key in "abcdefg"}
+    current, older, never = (submit(ipb, complete_answers(Q7=lined)) for _ in range(3))
+    stamp = structure_build(ipb).validity_stamp
+    # Wrong flags planted on three judgements: by the current rules, by older rules (stored
+    # by a request that read the definition before it changed), never (loaded by COPY).
+    Response.objects.update(attention_failed=True, straightlined=False)
+    Response.objects.filter(pk=older.pk).update(validity_judged=stamp + 1)
+    Response.objects.filter(pk=never.pk).update(validity_judged=0)
+
+    validity_recompute(questionnaire=ipb)
+
+    # The current rules' judgement is not read again (the planted flags stand); the others
+    # are judged from their answers and stamped.
+    assert judged(current, older, never) == [
+        (True, False, stamp),
+        (False, True, stamp),
+        (False, True, stamp),
+    ]
+
+
+def test_changing_a_rule_judges_every_response_again_and_a_label_does_not(ipb):
+    careless = submit(ipb, complete_answers(Q17=1))
+    chose_two = submit(ipb, complete_answers(Q17=2))
+    validity_recompute(questionnaire=ipb)
+    before = structure_build(ipb).validity_stamp
+
+    def relabel(definition):
+        definition["validity"]["attention"]["action"] = "flag"  # the status, not the flag
+        question = next(
+            q for s in definition["sections"] for q in s["questions"] if q["code"] == "Q17"
+        )
+        question["label"] = {"zh-hans": "请选择“较好”", "en": "Choose Good"}
+
+    reimport(relabel)
+    assert structure_build(ipb).validity_stamp == before
+    validity_recompute(questionnaire=ipb)
+    assert statuses(careless, chose_two) == ["flagged", "valid"]
+
+    def expect_one(definition):
+        relabel(definition)
+        question = next(
+            q for s in definition["sections"] for q in s["questions"] if q["code"] == "Q17"
+        )
+        question["attention_check"]["expect"] = 1
+
+    reimport(expect_one)
+    after = structure_build(ipb).validity_stamp
+    assert after != before
+    validity_recompute(questionnaire=ipb)
+    assert judged(careless, chose_two) == [(False, False, after), (True, False, after)]

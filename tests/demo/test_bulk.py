@@ -15,7 +15,7 @@ from demo.draws import VALID
 from demo.generate import responses_plan, segment_rules
 from survey.models import Answer, Respondent, Response
 from survey.services.responses import answer_rows
-from survey.services.validity import validity_recompute
+from survey.services.validity import single_response_reasons, status_for, validity_recompute
 from survey.structure import structure_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -57,6 +57,21 @@ def test_bulk_loaded_responses_are_the_planned_ones_stored_as_the_submit_path_st
         )
         assert _plain(rows) == _plain(answer_rows(structure, response.answers))
     assert Answer.objects.filter(response__questionnaire=ipb).count() == result.answers
+    # Judged as the submit path judges: the rules reading one response's answers alone.
+    for response in stored.values():
+        reasons = single_response_reasons(structure, response.answers)
+        assert (
+            response.attention_failed,
+            response.straightlined,
+            response.status,
+            response.validity_judged,
+        ) == (
+            "attention" in reasons,
+            "straightlining" in reasons,
+            status_for(structure.validity, reasons),
+            structure.validity_stamp,
+        )
+    assert any(r.attention_failed for r in stored.values())
 
     summary = validity_recompute(questionnaire=ipb)
     assert summary["valid"] == result.kinds[VALID]

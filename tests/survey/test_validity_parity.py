@@ -68,6 +68,8 @@ def _python_marks(questionnaire) -> dict[int, Marks]:
 
 
 def _assert_paths_agree(questionnaire, submitted: dict[int, Marks] | None) -> dict[str, Counter]:
+    # The SQL path judges every response, not only those no current judgement covers.
+    Response.objects.filter(questionnaire=questionnaire).update(validity_judged=0)
     summary = validity_recompute(questionnaire=questionnaire)
     sql, python = _stored_marks(questionnaire), _python_marks(questionnaire)
     assert sql.keys() == python.keys()
