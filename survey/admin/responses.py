@@ -89,7 +89,7 @@ class ResponseAdmin(ExportMixin, ReadOnlyAdmin):
     list_select_related = ("questionnaire",)
     date_hierarchy = "submitted_at"
     search_fields = ("=submission_id",)
-    exclude = ("ip_hash", "respondent")
+    exclude = ("ip_hash", "respondent", "validity_judged")
     inlines = (StatusChangeInline,)
 
     @admin.display(description=_("reasons"))
