@@ -213,7 +213,7 @@ def test_a_recompute_judges_again_only_what_the_current_rules_have_not_judged(ip
     # Wrong flags planted on three judgements: by the current rules, by older rules (stored
     # by a request that read the definition before it changed), never (loaded by COPY).
     Response.objects.update(attention_failed=True, straightlined=False)
-    Response.objects.filter(pk=older.pk).update(validity_judged=stamp + 1)
+    Response.objects.filter(pk=older.pk).update(validity_judged=stamp ^ 1)
     Response.objects.filter(pk=never.pk).update(validity_judged=0)
 
     validity_recompute(questionnaire=ipb)
