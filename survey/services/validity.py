@@ -263,7 +263,6 @@ def validity_recompute(*, questionnaire: Questionnaire) -> dict[str, Any]:
         _judge(responses, structure)
         _set_flag(responses, "duplicate", _duplicate_condition(structure))
         _set_status(responses, structure)
-        responses.filter(status_provisional=True).update(status_provisional=False)
         if structure.quotas:
             quotas_recount(questionnaire=questionnaire)
         summary = _summary(responses)
@@ -385,7 +384,8 @@ def _any_flag(structure: Structure, action: str) -> Q | None:
 
 
 def _set_status(responses: QuerySet[Response], structure: Structure) -> None:
-    """status = manual_status if a person set one, else what the broken rules say (one UPDATE)."""
+    """status = manual_status if a person set one, else what the broken rules say, and no
+    longer provisional: one UPDATE of the rows where either changes."""
     whens = [When(~Q(manual_status=""), then=F("manual_status"))]
     invalid, flagged = _any_flag(structure, Action.INVALIDATE), _any_flag(structure, Action.FLAG)
     if invalid is not None:
@@ -393,7 +393,8 @@ def _set_status(responses: QuerySet[Response], structure: Structure) -> None:
     if flagged is not None:
         whens.append(When(flagged, then=Value(Status.FLAGGED)))
     status = Case(*whens, default=Value(Status.VALID), output_field=CharField())
-    responses.exclude(status=status).update(status=status)
+    changed = ~Q(status=status) | Q(status_provisional=True)
+    responses.filter(changed).update(status=status, status_provisional=False)
 
 
 def _summary(responses: QuerySet[Response]) -> dict[str, Any]:
