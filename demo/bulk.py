@@ -35,7 +35,7 @@ from survey.models import Answer, Questionnaire, Respondent, Response, ValidityR
 from survey.services.answers import answers_check
 from survey.services.identity import Identity, identity_hash
 from survey.services.responses import answer_rows, answers_digest
-from survey.services.validity import single_response_reasons, status_for
+from survey.services.validity import judging_stamp, single_response_reasons, status_for
 from survey.structure import Structure, structure_for
 
 BATCH_SIZE = 20_000
@@ -140,7 +140,7 @@ class _Batch:
 
     def response_lines(self) -> Iterator[str]:
         structure = self.structure
-        version, stamp = structure.definition_version, structure.validity_stamp
+        version, stamp = structure.definition_version, judging_stamp(structure)
         for offset, (planned, answers) in enumerate(zip(self.plan, self.answers, strict=True)):
             duration = (planned.submitted_at - planned.started_at).total_seconds()
             document = json.dumps(answers, ensure_ascii=False, separators=(",", ":"))

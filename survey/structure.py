@@ -13,7 +13,6 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from functools import cached_property
 from typing import Any
 
 from survey.expressions import QuestionSpec, canonical_code, compile_expression
@@ -96,14 +95,6 @@ class Structure:
     # Section code → title (a label), in order; for the form.
     section_titles: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     quotas: tuple[QuotaDef, ...] = ()
-
-    @cached_property
-    def validity_stamp(self) -> int:
-        """The stamp of the rules that judge one response by its answers alone
-        (``survey.services.validity.judging_stamp``), computed once per structure."""
-        from survey.services.validity import judging_stamp  # validity reads this module
-
-        return judging_stamp(self)
 
     def question_specs(self) -> dict[str, QuestionSpec]:
         return {

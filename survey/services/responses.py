@@ -45,7 +45,7 @@ from survey.services.answers import OTHER_SUFFIX, answers_check
 from survey.services.identity import Identity, respondent_upsert
 from survey.services.notify import new_data_signal
 from survey.services.quotas import QuotaTaken, quota_take
-from survey.services.validity import single_response_reasons, status_for
+from survey.services.validity import judging_stamp, single_response_reasons, status_for
 from survey.structure import Structure, structure_for
 from wenji.errors import DomainError
 from wenji.hashing import ip_hash
@@ -143,7 +143,7 @@ def response_submit(
         channel=channel,
         definition_version=structure.definition_version,
         status_provisional=ValidityRule.Kind.SPEEDER in structure.validity,
-        validity_judged=structure.validity_stamp,  # ``reasons`` judged it by these rules
+        validity_judged=judging_stamp(structure),  # ``reasons`` judged it by these rules
         started_at=started_at,
         submitted_at=submitted_at,
         duration_seconds=(submitted_at - started_at).total_seconds() if started_at else None,

@@ -18,7 +18,7 @@ from survey.services.identity import Identity
 from survey.services.questionnaires import questionnaire_import
 from survey.services.responses import response_submit
 from survey.services.review import response_set_status
-from survey.services.validity import validity_recompute
+from survey.services.validity import judging_stamp, validity_recompute
 from survey.structure import structure_build
 from tests.analysis.generate import generate_responses
 from tests.conftest import EXAMPLE_DEFINITION
@@ -201,7 +201,7 @@ def judged(*responses: Response) -> list[tuple[bool, bool, int]]:
 
 def test_submissions_carry_the_stamp_of_the_rules_that_judged_them(ipb):
     careless = submit(ipb, complete_answers(Q17=1))
-    stamp = structure_build(ipb).validity_stamp
+    stamp = judging_stamp(structure_build(ipb))
     assert stamp != 0
     assert judged(careless) == [(True, False, stamp)]
 
@@ -209,7 +209,7 @@ def test_submissions_carry_the_stamp_of_the_rules_that_judged_them(ipb):
 def test_a_recompute_judges_again_only_what_the_current_rules_have_not_judged(ipb):
     lined = {key: 1 for key in "abcdefg"}
     current, older, never = (submit(ipb, complete_answers(Q7=lined)) for _ in range(3))
-    stamp = structure_build(ipb).validity_stamp
+    stamp = judging_stamp(structure_build(ipb))
     # Wrong flags planted on three judgements: by the current rules, by older rules (stored
     # by a request that read the definition before it changed), never (loaded by COPY).
     Response.objects.update(attention_failed=True, straightlined=False)
@@ -231,7 +231,7 @@ def test_changing_a_rule_judges_every_response_again_and_a_label_does_not(ipb):
     careless = submit(ipb, complete_answers(Q17=1))
     chose_two = submit(ipb, complete_answers(Q17=2))
     validity_recompute(questionnaire=ipb)
-    before = structure_build(ipb).validity_stamp
+    before = judging_stamp(structure_build(ipb))
 
     def relabel(definition):
         definition["validity"]["attention"]["action"] = "flag"  # the status, not the flag
@@ -241,7 +241,7 @@ def test_changing_a_rule_judges_every_response_again_and_a_label_does_not(ipb):
         question["label"] = {"zh-hans": "请选择“较好”", "en": "Choose Good"}
 
     reimport(relabel)
-    assert structure_build(ipb).validity_stamp == before
+    assert judging_stamp(structure_build(ipb)) == before
     validity_recompute(questionnaire=ipb)
     assert statuses(careless, chose_two) == ["flagged", "valid"]
 
@@ -253,7 +253,7 @@ def test_changing_a_rule_judges_every_response_again_and_a_label_does_not(ipb):
         question["attention_check"]["expect"] = 1
 
     reimport(expect_one)
-    after = structure_build(ipb).validity_stamp
+    after = judging_stamp(structure_build(ipb))
     assert after != before
     validity_recompute(questionnaire=ipb)
     assert judged(careless, chose_two) == [(False, False, after), (True, False, after)]

@@ -15,7 +15,12 @@ from demo.draws import VALID
 from demo.generate import responses_plan, segment_rules
 from survey.models import Answer, Respondent, Response
 from survey.services.responses import answer_rows
-from survey.services.validity import single_response_reasons, status_for, validity_recompute
+from survey.services.validity import (
+    judging_stamp,
+    single_response_reasons,
+    status_for,
+    validity_recompute,
+)
 from survey.structure import structure_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -69,7 +74,7 @@ def test_bulk_loaded_responses_are_the_planned_ones_stored_as_the_submit_path_st
             "attention" in reasons,
             "straightlining" in reasons,
             status_for(structure.validity, reasons),
-            structure.validity_stamp,
+            judging_stamp(structure),
         )
     assert any(r.attention_failed for r in stored.values())
 
