@@ -13,7 +13,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.validators import RegexValidator
-from django.db import connection, models
+from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -547,9 +547,10 @@ class Response(models.Model):
     # True until an analysis run has applied the rules that need all submissions (speeder).
     status_provisional = models.BooleanField(default=True)
     # The rules ``attention_failed`` and ``straightlined`` were judged by: their stamp
-    # (``survey.services.validity.judging_stamp``), 0 for never (rows loaded by COPY). Those
-    # flags depend on this response's answers and those rules alone, so a recompute judges
-    # again only the responses whose stamp is not the current rules'.
+    # (``survey.services.validity.judging_stamp``), 0 for never (loaded by COPY, or stored
+    # before stamps existed). Those flags depend on this response's answers and those rules
+    # alone, so a recompute judges again only the responses whose stamp is not the current
+    # rules'.
     validity_judged = models.BigIntegerField(default=0, db_default=0)
     # It fell in a quota cell that was already full (see ``Quota``): kept, not counted.
     over_quota = models.BooleanField(_("over quota"), default=False, db_default=False)
@@ -639,14 +640,6 @@ class ResponseChange(models.Model):
 def responses_changed(questionnaire_id: int, response_ids: list[int]) -> None:
     """Record that these responses changed (inside the transaction that changes them)."""
     if not response_ids:
-        return
-    if len(response_ids) == 1:  # the submission path: one plain INSERT, no model instance
-        table = connection.ops.quote_name(ResponseChange._meta.db_table)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} (questionnaire_id, response_id) VALUES (%s, %s)",
-                [questionnaire_id, response_ids[0]],
-            )
         return
     ResponseChange.objects.bulk_create(
         [ResponseChange(questionnaire_id=questionnaire_id, response_id=pk) for pk in response_ids],

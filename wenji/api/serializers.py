@@ -1,5 +1,6 @@
 """The serializers of the API's one error shape: ``ErrorOut`` for every 4xx answer,
-``JobErrorOut`` for why a background job failed."""
+``JobErrorOut`` for why a background job failed; and ``CopiedFieldsMixin`` for serializers on
+hot paths."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from rest_framework import serializers
 from wenji.api.errors import ERROR_CODES
 
 
-@extend_schema_serializer(component_name="DefinitionProblem")
 class CopiedFieldsMixin:
     """A serializer whose fields are shallow copies of the declared ones.
 
@@ -29,6 +29,7 @@ class CopiedFieldsMixin:
         return {name: copy.copy(field) for name, field in declared.items()}
 
 
+@extend_schema_serializer(component_name="DefinitionProblem")
 class ProblemOut(serializers.Serializer):
     code = serializers.CharField(help_text=_("A stable code: duplicate_code, unknown_reference…"))
     path = serializers.CharField(help_text=_("Where: sections[1].questions[3].options[2].code"))
