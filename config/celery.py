@@ -1,14 +1,12 @@
 """The Celery app: settings from ``CELERY_*`` in config/settings.py, tasks from each app's
 ``tasks`` module, and the beat schedule."""
 
-import logging
 import os
 from typing import Any
 
+import redis
 from celery import Celery, bootsteps
 from kombu.transport import redis as kombu_redis
-
-logger = logging.getLogger(__name__)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -16,25 +14,33 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 def _survive_a_lost_broker() -> None:
     """Keep the worker alive when Redis goes away while it holds unacknowledged tasks.
 
-    On a lost broker the consumer closes its channel, and closing hands the tasks it holds
-    back to Redis (``QoS.restore_unacked``) through a connection kombu 5.7 has already torn
-    down: an AttributeError that is no "connection error", so the worker stopped with
-    "Unrecoverable error" (seen in bench/soak: a 20 s Redis outage ended the worker). Those
-    tasks stay in Redis's unacked set, and the next consumer's visibility timeout delivers
-    them again (tasks are acknowledged late), so nothing is lost by going on instead.
+    On a lost broker the consumer closes its channel and kombu 5.7 tears the channel's
+    connection down (``channel.connection`` or its ``client`` becomes None). Two things still
+    reach Redis through that closed channel afterwards:
+
+    - closing hands the tasks it holds back to Redis (``QoS.restore_unacked``);
+    - a task that finished while Redis was away is acknowledged (tasks are acknowledged
+      late) once the worker has reconnected, through the channel that delivered it.
+
+    Both failed with an AttributeError, which is no "connection error", so the worker
+    stopped with "Unrecoverable error" (the first seen in bench/soak after a 20 s outage,
+    the second when a task ended inside an outage). A closed channel now raises redis's
+    ConnectionError, the error kombu and Celery already recover from: the restore is given
+    up, the acknowledgement is logged as not made ("Couldn't ack"), and the worker goes on.
+    Nothing is lost: those tasks stay in Redis's unacked set and the visibility timeout
+    delivers them again; a run is claimed by a conditional UPDATE, so a second delivery of
+    one that has ended does nothing.
     """
-    original = kombu_redis.QoS.restore_unacked
+    connparams = kombu_redis.Channel._connparams
 
-    def restore_unacked(self: Any, client: Any = None) -> Any:
-        try:
-            return original(self, client)
-        except AttributeError:
-            logger.warning(
-                "broker lost: unacknowledged tasks stay in Redis and are delivered again"
+    def _connparams(self: Any, asynchronous: bool = False) -> Any:
+        if self.connection is None or self.connection.client is None:
+            raise redis.exceptions.ConnectionError(
+                "this broker channel was closed when the connection to Redis was lost"
             )
-            return None
+        return connparams(self, asynchronous)
 
-    kombu_redis.QoS.restore_unacked = restore_unacked
+    kombu_redis.Channel._connparams = _connparams
 
 
 _survive_a_lost_broker()
