@@ -68,6 +68,9 @@ class AnalysisRun(models.Model):
     last_response_id = models.BigIntegerField(null=True, blank=True)
     # The validity summary (collected, valid, invalid, invalid_by_reason, flagged, ...).
     counts = models.JSONField(_("counts"), default=dict, blank=True)
+    # What the validity recompute read and left (survey.services.validity.validity_refresh):
+    # the next full run skips the recompute while they are unchanged. "" when not known.
+    validity_inputs = models.CharField(max_length=100, blank=True, default="", editable=False)
     # The results document of analysis.services.tables.tables_build; null until done, and
     # cleared on old runs beyond ANALYSIS_KEEP_RESULTS.
     results = models.JSONField(_("results"), null=True, blank=True)

@@ -66,7 +66,7 @@ from analysis.services.live import (
 from analysis.services.tables import tables_build
 from analysis.services.weighting import weights_recompute
 from survey.models import Questionnaire, Response
-from survey.services.validity import validity_recompute, validity_summary_of
+from survey.services.validity import Refreshed, validity_refresh, validity_summary_of
 from wenji.background import run_here
 
 logger = logging.getLogger(__name__)
@@ -314,11 +314,17 @@ def analysis_run_execute(
             return AnalysisRun.objects.defer("results").filter(pk=run_id).first()
         _snapshot(current)
         changes_clear(questionnaire_id=run.questionnaire_id)  # this run reads everything
-        validity = validity_recompute(questionnaire=run.questionnaire)
+        refreshed = _validity(run)
+        validity = refreshed.summary
         weighting = weights_recompute(questionnaire=run.questionnaire)
         if weighting is not None:  # recorded with the validity summary, the run's counts
             validity["weighting"] = weighting
-        current.update(progress=VALIDITY_DONE, counts=validity, note="validity")
+        current.update(
+            progress=VALIDITY_DONE,
+            counts=validity,
+            validity_inputs=refreshed.inputs,
+            note="validity unchanged" if refreshed.skipped else "validity",
+        )
         bounds = chunk_ranges(questionnaire_id=run.questionnaire_id)
         current.update(progress=CHUNKS_FROM, chunks_total=len(bounds), note="chunks planned")
         if inline or settings.CELERY_TASK_ALWAYS_EAGER or len(bounds) <= 1:
@@ -330,15 +336,31 @@ def analysis_run_execute(
 
 def _last_full(questionnaire_id: int) -> dict[str, Any] | None:
     """The newest done full (not incremental) run: when it finished, under which definition
-    version, and its counts (the median duration and speeder threshold it judged by)."""
+    version, its counts (the median duration and speeder threshold it judged by) and what
+    its validity recompute read (``validity_inputs``)."""
     return (
         AnalysisRun.objects.filter(
             questionnaire_id=questionnaire_id, status=Status.DONE, incremental=False
         )
         .order_by("-finished_at", "-id")
-        .values("finished_at", "definition_version", "counts")
+        .values("finished_at", "definition_version", "counts", "validity_inputs")
         .first()
     )
+
+
+def _validity(run: AnalysisRun) -> Refreshed:
+    """The validity step of a full run: the recompute, skipped when the rules and responses
+    are as the last full run's recompute left them (``validity_refresh``), except on a
+    person's request, which always recomputes."""
+    last = None if run.trigger == Trigger.MANUAL else _last_full(run.questionnaire_id)
+    refreshed = validity_refresh(
+        questionnaire=run.questionnaire,
+        last_summary=last["counts"] if last else None,
+        last_inputs=last["validity_inputs"] if last else "",
+    )
+    if refreshed.skipped:
+        logger.info("analysis run %s: validity unchanged since the last full run", run.pk)
+    return refreshed
 
 
 def _refresh_base(run: AnalysisRun) -> dict[str, Any] | None:

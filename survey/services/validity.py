@@ -20,6 +20,9 @@ Promises of ``validity_recompute``:
   ``judging_stamp``): what was collected before the rules last changed, and what was loaded
   without judging. A response the submit path judged by the current rules already carries
   the same judgement: answers do not change after submission.
+- ``validity_refresh`` skips the whole recompute when it would change nothing: the rules and
+  every column it reads or writes on every response are as the previous recompute left them
+  (a digest read in one aggregate, PostgreSQL only), and no response is provisional.
 - ``manual_status`` (a person's decision) always wins over the rules.
 - Flags follow the submit path (``survey.services.responses``): ``speeder``, ``attention_failed``
   and ``straightlined`` are set only while their rule exists; ``duplicate`` whenever the
@@ -248,15 +251,70 @@ def validity_recompute(*, questionnaire: Questionnaire) -> dict[str, Any]:
     duration; None without any), ``speeder_threshold`` (None without a speeder rule or
     durations), ``definition_version``.
     """
+    return validity_refresh(questionnaire=questionnaire).summary
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """What ``validity_refresh`` did: the summary (as ``validity_recompute`` returns it),
+    ``inputs`` to hand to the next refresh ("" when none can be trusted), and whether the
+    recompute was ``skipped``."""
+
+    summary: dict[str, Any]
+    inputs: str
+    skipped: bool
+
+
+# Raise when what the speeder, duplicate or status rules mean in code changes: the next
+# refresh then recomputes whatever the inputs (``validity_refresh``).
+RULES = 1
+
+
+def validity_refresh(
+    *,
+    questionnaire: Questionnaire,
+    last_summary: Mapping[str, Any] | None = None,
+    last_inputs: str = "",
+) -> Refreshed:
+    """``validity_recompute``, skipped when it would change nothing.
+
+    ``last_summary`` and ``last_inputs`` are what the previous refresh returned. The inputs
+    are a digest of the rules (everything the recompute reads from the definition) and of the
+    columns the recompute reads or writes on every response (one aggregate read, on
+    PostgreSQL). When both are as the previous recompute left them and no response is still
+    provisional, a recompute would write nothing and compute the same summary: it is
+    skipped and ``last_summary`` returned (with the current ``definition_version``). A new
+    response is provisional until a recompute judged it, and a deleted one changes the count,
+    so new data is always judged.
+
+    The inputs handed on are those the recompute left, read at its end; "" (the next refresh
+    recomputes) when responses were deleted while it ran, or on SQLite. Quotas are recounted
+    either way.
+    """
     questionnaire = Questionnaire.objects.get(pk=questionnaire.pk)
     structure = structure_build(questionnaire)
     responses = Response.objects.filter(questionnaire_id=questionnaire.pk)
+    rules = _rules_digest(structure)
     with transaction.atomic():
         if connection.vendor == "postgresql":
             # Row estimates for the correlated subqueries are poor; compiling them costs
             # seconds and gains nothing here.
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL jit = off")
+        before = _response_inputs(questionnaire.pk)
+        keys = _summary_keys()
+        if (
+            before is not None
+            and last_inputs == f"{rules}:{before.digest}"
+            and not before.provisional
+            and last_summary is not None
+            and all(key in last_summary for key in keys)
+        ):
+            if structure.quotas:
+                quotas_recount(questionnaire=questionnaire)
+            summary = {key: last_summary[key] for key in keys}
+            summary["definition_version"] = questionnaire.definition_version
+            return Refreshed(summary, last_inputs, skipped=True)
         median = _median_duration(responses)
         threshold = speeder_threshold(structure, median)
         speeder = None if threshold is None else Q(duration_seconds__lt=threshold)
@@ -267,12 +325,75 @@ def validity_recompute(*, questionnaire: Questionnaire) -> dict[str, Any]:
         if structure.quotas:
             quotas_recount(questionnaire=questionnaire)
         summary = _summary(responses)
+        after = _response_inputs(questionnaire.pk)
     summary.update(
         median_duration=median,
         speeder_threshold=threshold,
         definition_version=questionnaire.definition_version,
     )
-    return summary
+    trusted = before is not None and after is not None and after.count >= before.count
+    return Refreshed(summary, f"{rules}:{after.digest}" if trusted else "", skipped=False)
+
+
+def _summary_keys() -> list[str]:
+    return [*validity_summary_of({}), "median_duration", "speeder_threshold"]
+
+
+def _rules_digest(structure: Structure) -> str:
+    """Everything the recompute reads from the definition: the rules with their actions and
+    parameters, one response per what, and the stamp of the one-response rules."""
+    described = {
+        "rules": RULES,
+        "validity": {
+            kind: [action, params] for kind, (action, params) in structure.validity.items()
+        },
+        "one_response_per": structure.one_response_per,
+        "judging": judging_stamp(structure),
+    }
+    text = json.dumps(described, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class _ResponseInputs:
+    count: int
+    provisional: int
+    digest: str
+
+
+# Every column of a response the recompute reads or writes; ROW(...)::text keeps NULLs apart
+# by position. A 64-bit hash per row, summed (numeric: no overflow) with the row count.
+_INPUT_COLUMNS = (
+    "id",
+    "respondent_id",
+    "submitted_at",
+    "duration_seconds",
+    "validity_judged",
+    "manual_status",
+    "status",
+    "status_provisional",
+    "speeder",
+    "attention_failed",
+    "duplicate",
+    "straightlined",
+)
+
+
+def _response_inputs(questionnaire_id: int) -> _ResponseInputs | None:
+    """The digest of every response's recompute columns (one aggregate read); None on SQLite,
+    which has no hash function in SQL."""
+    if connection.vendor != "postgresql":
+        return None
+    columns = ", ".join(Response._meta.get_field(name).column for name in _INPUT_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE status_provisional),"
+            f" coalesce(sum(hashtextextended(ROW({columns})::text, 0)), 0)::text"
+            f" FROM {Response._meta.db_table} WHERE questionnaire_id = %s",
+            [questionnaire_id],
+        )
+        count, provisional, total = cursor.fetchone()
+    return _ResponseInputs(count, provisional, f"{count}:{total}")
 
 
 def _median_duration(responses: QuerySet[Response]) -> float | None:

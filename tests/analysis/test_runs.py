@@ -275,7 +275,7 @@ def test_a_run_that_keeps_being_interrupted_fails_after_the_last_attempt(
     def locked(**kwargs):
         raise OperationalError("could not connect to server")
 
-    monkeypatch.setattr(runs, "validity_recompute", locked)
+    monkeypatch.setattr(runs, "validity_refresh", locked)
     run = request(ipb)
     for _attempt in range(2):
         with pytest.raises(OperationalError):
@@ -290,7 +290,7 @@ def test_a_transient_error_with_workers_sends_the_run_again_after_a_backoff(ipb,
     def locked(**kwargs):
         raise OperationalError("canceling statement due to lock timeout")
 
-    monkeypatch.setattr(runs, "validity_recompute", locked)
+    monkeypatch.setattr(runs, "validity_refresh", locked)
     run = request(ipb)
     with pytest.raises(OperationalError):
         tasks.run(run.pk)
