@@ -167,7 +167,11 @@ def test_keyboard_alone_moves_a_question(server, new_context):
 
 
 def drag(page, handle, target) -> None:
-    """A person's drag: press on the handle, move in steps, release over the target."""
+    """A person's drag: press on the handle, move in steps, release over the target.
+
+    Only once the page has loaded: the drag and drop is set up by deferred scripts, which run
+    after the rows are on the screen (a drag before that moved nothing, on a busy machine)."""
+    page.wait_for_load_state("load")
     start, end = handle.bounding_box(), target.bounding_box()
     page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)
     page.mouse.down()
@@ -192,7 +196,8 @@ def test_drag_and_drop_moves_questions_and_options_and_undo_puts_them_back(serve
     expect(page.locator(".studio-messages")).to_contain_text("题目顺序已调整")
     expect(page.locator(".outline-questions li").first).to_contain_text("Q2")
 
-    page.locator("#outline-Q1 a").click()
+    with page.expect_navigation():
+        page.locator("#outline-Q1 a").click()
     rows = page.locator("table[data-sortable-rows] tbody tr")
     drag(page, rows.nth(1).locator(".drag"), rows.nth(0))
     expect(rows.nth(0).locator("input[name$='-code']")).to_have_value("2")  # option 2 first
