@@ -77,17 +77,22 @@ def test_closing_the_channel_gives_up_handing_tasks_back_with_a_connection_error
     assert "connection to Redis was lost" in str(raised.value)
 
 
-def test_a_task_acknowledged_after_its_channel_closed_is_logged_not_fatal(
-    own_redis,  # noqa: F811
-):
-    connection = _connection(own_redis.url)
+def _acknowledged_after_the_loss(url: str) -> list[logging.LogRecord]:
+    """A task delivered, the connection lost, then the task acknowledged as Celery does once
+    it finished: what was logged."""
+    connection = _connection(url)
     message = _delivered(connection)
     errors = connection.connection_errors + connection.channel_errors
     _lost(connection, message.channel)
-
     logger, recorded = _recording_logger()
-    message.ack_log_error(logger, errors)  # as Celery acknowledges a finished task
-    [record] = recorded.records
+    message.ack_log_error(logger, errors)
+    return recorded.records
+
+
+def test_a_task_acknowledged_after_its_channel_closed_is_logged_not_fatal(
+    own_redis,  # noqa: F811
+):
+    [record] = _acknowledged_after_the_loss(own_redis.url)
     assert record.levelno == logging.CRITICAL and record.getMessage().startswith("Couldn't ack")
     assert "connection to Redis was lost" in str(record.exc_info[1])
 
@@ -95,11 +100,7 @@ def test_a_task_acknowledged_after_its_channel_closed_is_logged_not_fatal(
 def test_the_task_not_acknowledged_is_delivered_again_after_the_visibility_timeout(
     own_redis,  # noqa: F811
 ):
-    connection = _connection(own_redis.url)
-    message = _delivered(connection)
-    errors = connection.connection_errors + connection.channel_errors
-    _lost(connection, message.channel)
-    message.ack_log_error(_recording_logger()[0], errors)
+    assert _acknowledged_after_the_loss(own_redis.url)  # "Couldn't ack"
 
     again = _connection(own_redis.url, visibility_timeout=1)
     try:
