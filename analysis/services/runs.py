@@ -309,12 +309,12 @@ def analysis_run_execute(
         return None
     with _Attempt(run, on_progress) as current:
         current.update(progress=STARTED, note="started")
-        last_full = _refresh_base(run)
-        if last_full is not None and _refresh(current, last_full):
+        last_full = _last_full(run.questionnaire_id)
+        if _refreshable(run, last_full) and _refresh(current, last_full):
             return AnalysisRun.objects.defer("results").filter(pk=run_id).first()
         _snapshot(current)
         changes_clear(questionnaire_id=run.questionnaire_id)  # this run reads everything
-        refreshed = _validity(run)
+        refreshed = _validity(run, last_full)
         validity = refreshed.summary
         weighting = weights_recompute(questionnaire=run.questionnaire)
         if weighting is not None:  # recorded with the validity summary, the run's counts
@@ -348,11 +348,11 @@ def _last_full(questionnaire_id: int) -> dict[str, Any] | None:
     )
 
 
-def _validity(run: AnalysisRun) -> Refreshed:
+def _validity(run: AnalysisRun, last_full: dict[str, Any] | None) -> Refreshed:
     """The validity step of a full run: the recompute, skipped when the rules and responses
     are as the last full run's recompute left them (``validity_refresh``), except on a
     person's request, which always recomputes."""
-    last = None if run.trigger == Trigger.MANUAL else _last_full(run.questionnaire_id)
+    last = None if run.trigger == Trigger.MANUAL else last_full
     refreshed = validity_refresh(
         questionnaire=run.questionnaire,
         last_summary=last["counts"] if last else None,
@@ -363,23 +363,18 @@ def _validity(run: AnalysisRun) -> Refreshed:
     return refreshed
 
 
-def _refresh_base(run: AnalysisRun) -> dict[str, Any] | None:
-    """The last full run (``_last_full``) if new data may be analysed by recomputing only the
-    chunks it changed: an unweighted questionnaire (raking moves every weight) whose last
-    full run, of the same definition, is recent enough (a full run re-judges every response's
-    validity); None when a full run is needed."""
-    if run.trigger != Trigger.NEW_DATA or run.questionnaire.weighted:
-        return None
-    last_full = _last_full(run.questionnaire_id)
-    if last_full is None:
-        return None
+def _refreshable(run: AnalysisRun, last_full: dict[str, Any] | None) -> bool:
+    """Whether new data may be analysed by recomputing only the chunks it changed, from
+    ``last_full`` (``_last_full``): an unweighted questionnaire (raking moves every weight)
+    whose last full run, of the same definition, is recent enough (a full run re-judges every
+    response's validity)."""
+    if run.trigger != Trigger.NEW_DATA or run.questionnaire.weighted or last_full is None:
+        return False
     recent = timezone.now() - timedelta(seconds=settings.ANALYSIS_FULL_EVERY_SECONDS)
-    if (
+    return (
         last_full["finished_at"] >= recent
         and last_full["definition_version"] == run.questionnaire.definition_version
-    ):
-        return last_full
-    return None
+    )
 
 
 def _refresh(current: _Attempt, last_full: dict[str, Any]) -> bool:

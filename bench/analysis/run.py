@@ -275,6 +275,11 @@ def timed_run(questionnaire_id: int, trigger: str) -> dict:
     return {"seconds": now, "phases": reached, "chunks": run.chunks_total}
 
 
+def milestones(result: dict) -> str:
+    """When a timed run reached each milestone: "validity 1.8, planned 2.4, …"."""
+    return ", ".join(f"{name} {seconds:.1f}" for name, seconds in result["phases"].items())
+
+
 def flush_redis() -> None:
     import redis
 
@@ -520,12 +525,11 @@ def bench(n: int, args: argparse.Namespace, env: dict[str, str]) -> dict | None:
                 "peak_rss_mb": round(peak, 1),
                 "duckdb_seconds": None if columnar is None else round(columnar, 3),
             }
-            phases = ", ".join(f"{k} {v:.1f}" for k, v in result["phases"].items())
             pools = [round(m["pool"]) for m in result["memory"]]
             mains = [round(m["main"]) for m in result["memory"]]
             print(
                 f"  {count} worker(s): {result['seconds']:.2f} s = {result['seconds'] / limit:.2f}"
-                f" x limit; {result['chunks']} chunks; reached at (s): {phases}; "
+                f" x limit; {result['chunks']} chunks; reached at (s): {milestones(result)}; "
                 f"peak memory MB: pool {pools}, main {mains}"
             )
     if summary is not None:
@@ -534,10 +538,9 @@ def bench(n: int, args: argparse.Namespace, env: dict[str, str]) -> dict | None:
         asked = run_with_workers(questionnaire.pk, 1, env, trigger="manual")
         summary["with_validity_seconds"] = round(asked["seconds"], 3)
         summary["with_validity_ratio"] = round(asked["seconds"] / limit, 3)
-        phases = ", ".join(f"{k} {v:.1f}" for k, v in asked["phases"].items())
         print(
             f"  1 worker, asked by a person (validity re-judged): {asked['seconds']:.2f} s = "
-            f"{asked['seconds'] / limit:.2f} x limit; reached at (s): {phases}"
+            f"{asked['seconds'] / limit:.2f} x limit; reached at (s): {milestones(asked)}"
         )
     if summary is not None and args.live:
         live = live_results(questionnaire, args.live, env)
