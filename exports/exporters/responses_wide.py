@@ -256,10 +256,12 @@ class ResponsesWide(Exporter):
 
     def _questions(self) -> list[QuestionColumns]:
         structure = structure_for(self.questionnaire)
-        return [
-            QuestionColumns(q, self.options.language, self.options.as_labels)
-            for q in structure.questions.values()
-        ]
+        # In the export's language: a hidden option's label says so in it, as the header does.
+        with translation.override(self.options.language):
+            return [
+                QuestionColumns(q, self.options.language, self.options.as_labels)
+                for q in structure.questions.values()
+            ]
 
     def columns(self) -> list[Column]:
         with translation.override(self.options.language):

@@ -430,6 +430,27 @@ def test_a_hidden_option_keeps_its_answers_and_is_labelled_in_the_sav(ipb, analy
     assert list(frame["D1"]) == [2.0]
 
 
+def test_a_hidden_options_cells_are_in_the_exports_language_whatever_the_page_language(
+    ipb, analyst
+):
+    from survey.models import Option
+
+    submit(ipb, complete_answers(D1=2))
+    Option.objects.filter(question__questionnaire=ipb, question__code="D1", code="2").update(
+        hidden=True
+    )
+    ipb.save()  # the structure cache follows updated_at
+    with translation.override("zh-hans"):
+        hidden = translation.gettext("%(label)s (no longer offered)") % {"label": "女"}
+    assert hidden != "女 (no longer offered)"  # the catalogue translates it
+    with translation.override("en"):  # the analyst's pages are in English
+        body = export_stream_csv(
+            questionnaire=ipb, kind="responses_wide", filters={}, options={}, user=analyst
+        )
+        rows = csv_rows(b"".join(body.chunks))
+    assert dict(zip(rows[0], rows[1], strict=True))["D1"] == hidden
+
+
 # --- presentable by default -------------------------------------------------------------
 
 
