@@ -362,3 +362,8 @@ EXPORT_SAV_MAX_ROWS = env_int("EXPORT_SAV_MAX_ROWS", 250000, minimum=1)
 EXPORT_PAGE_SIZE = env_int("EXPORT_PAGE_SIZE", 10000, minimum=1)
 # Responses fetched per round trip while an export streams (server-side cursor on PostgreSQL).
 EXPORT_CHUNK_SIZE = env_int("EXPORT_CHUNK_SIZE", 2000, minimum=1)
+# PostgreSQL: the wide CSV's cells of each response are stored once made (exports.cells, kept
+# by a job after each analysis run) and read back by the next exports; off, every export makes
+# them from the answers again. Pages of EXPORT_STORE_PAGE responses are stored per statement.
+EXPORT_STORED_CELLS = env_bool("EXPORT_STORED_CELLS", True)
+EXPORT_STORE_PAGE = env_int("EXPORT_STORE_PAGE", 20000, minimum=1)

@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from survey.models import AuditEvent, Questionnaire
+from survey.models import AuditEvent, Questionnaire, Response
 
 
 class Export(models.Model):
@@ -101,3 +101,29 @@ class Export(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.questionnaire_id} {self.kind}.{self.format} {self.status}"
+
+
+class AnswerCells(models.Model):
+    """A response's cells of the wide CSV, stored once made (``exports.cells``): its times and
+    its answers' cells, finished (labels, escaping, quoting), for the export's default options.
+
+    ``stamp`` names how they were made (``WideLines.stamp``: the cells' SQL and parameters) and
+    ``answers_digest`` from which answers (the response's own digest, which follows its
+    answers): an export reads a row only when both still match, and makes the cells itself
+    otherwise. A response's row goes with it (deleting a response deletes its cells).
+    """
+
+    response = models.OneToOneField(
+        Response, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    answers_digest = models.CharField(max_length=64)
+    stamp = models.CharField(max_length=64)
+    head = models.TextField()  # started, submitted, duration: "…,…,…"
+    cells = models.TextField()  # the answers' cells, each after a comma: ",…,…"
+
+    class Meta:
+        verbose_name = _("stored export cells")
+        verbose_name_plural = _("stored export cells")
+
+    def __str__(self) -> str:
+        return f"cells of response {self.response_id}"

@@ -4,12 +4,14 @@
 request's transaction commits; ``analysis.export_expire`` is on the beat schedule
 (config/celery.py). Failures are recorded on the Export row by the service. The task names
 are the ones they had before exports left ``analysis``: they are what queued messages carry.
+``exports.store_cells`` is sent after each analysis run (``exports.cells``).
 """
 
 from __future__ import annotations
 
 from celery import shared_task
 
+from exports.cells import answer_cells_store
 from exports.services import export_expire, export_run
 
 
@@ -21,3 +23,8 @@ def run_export(export_id: int) -> None:
 @shared_task(name="analysis.export_expire", ignore_result=True)
 def expire_exports() -> int:
     return export_expire()
+
+
+@shared_task(name="exports.store_cells", ignore_result=True)
+def store_cells(questionnaire_id: int, every: bool = True) -> int:
+    return answer_cells_store(questionnaire_id=questionnaire_id, every=every)

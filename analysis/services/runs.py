@@ -65,6 +65,7 @@ from analysis.services.live import (
 )
 from analysis.services.tables import tables_build
 from analysis.services.weighting import weights_recompute
+from analysis.signals import run_done
 from survey.models import Questionnaire, Response
 from survey.services.validity import Refreshed, validity_refresh, validity_summary_of
 from wenji.background import run_here
@@ -518,6 +519,7 @@ def _done(current: _Attempt, merged: dict, *, incremental: bool = False) -> None
         note="done",
     )
     _prune_results(current.run.questionnaire_id)
+    run_done.send(AnalysisRun, run=current.run, incremental=incremental)
     _follow_up(current.run)
 
 

@@ -9,8 +9,13 @@ responses in it), migrates it, imports the reference questionnaire and bulk-load
 of the demo generator (``demo.bulk``: ``answers`` JSON and answer rows) with COPY. Then, each
 in its own child process (so memory peaks do not mix), it measures:
 
+- ``store``: ``exports.cells.answer_cells_store``, the job that runs after each analysis run
+  and stores every response's finished cells (nothing to do when ``--reuse`` finds them);
 - ``export``: ``exports.services.export_stream_csv`` (the code behind
-  ``GET .../exports/responses.csv``), wide, valid responses, every chunk written to /dev/null;
+  ``GET .../exports/responses.csv``), wide, valid responses, every chunk written to /dev/null,
+  reading the stored cells;
+- ``export, cells made``: the same with ``EXPORT_STORED_CELLS=false``: every cell made from
+  the answers, as for responses whose cells are not stored yet;
 - ``copy answers``: ``COPY (SELECT … FROM survey_answer JOIN survey_response …) TO STDOUT`` of
   the same responses' answer rows, read by psycopg and discarded;
 - ``copy json``: the same for ``survey_response.answers`` (one JSON document per response).
@@ -18,8 +23,9 @@ in its own child process (so memory peaks do not mix), it measures:
 It prints seconds, responses/s, rows/s, MB written and the child's peak RSS
 (``ru_maxrss``), and the ratio export / COPY in responses per second (the goal: at least
 0.5). Not a test: it prints figures, and ends with one JSON line (``{"bench": "export", "n": …,
-"rows_per_s": …, "copy_rows_per_s": …, "ratio": …, "machine": …}``: responses per second of the
-export and of the COPY of the answers' JSON column, the same information).
+"rows_per_s": …, "copy_rows_per_s": …, "ratio": …, "made_ratio": …, "store_seconds": …,
+"machine": …}``: responses per second of the export and of the COPY of the answers' JSON
+column, the same information; ``made_ratio`` for the export that makes every cell).
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--n", type=int, default=100_000, help="responses to load")
     parser.add_argument("--db", default="wenji_bench_export")
     parser.add_argument("--reuse", action="store_true", help="keep a database that has N")
-    parser.add_argument("--child", choices=["load", "export", "copy-answers", "copy-json"])
+    parser.add_argument("--child", choices=["load", "store", "export", "copy-answers", "copy-json"])
     parser.add_argument("--quick", action="store_true", help="20,000 responses")
     args = parser.parse_args()
     if args.quick:
@@ -92,10 +98,15 @@ def recreate_database(db: str) -> None:
         conn.execute(f'CREATE DATABASE "{db}"')
 
 
-def run_child(kind: str, args: argparse.Namespace) -> dict:
+def run_child(kind: str, args: argparse.Namespace, **env: str) -> dict:
     command = [sys.executable, __file__, "--child", kind, "--n", str(args.n), "--db", args.db]
     out = subprocess.run(
-        command, env=environment(args.db), cwd=ROOT, check=True, capture_output=True, text=True
+        command,
+        env={**environment(args.db), **env},
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -135,6 +146,17 @@ def child_export(args: argparse.Namespace) -> dict:
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "responses": stream.responses, "rows": stream.responses,
             "bytes": written, "peak_mb": peak_mb()}  # fmt: skip
+
+
+def child_store(args: argparse.Namespace) -> dict:
+    django_setup()
+    from exports.cells import answer_cells_store
+    from survey.models import Questionnaire
+
+    questionnaire = Questionnaire.objects.get(slug=SLUG)
+    started = time.perf_counter()
+    stored = answer_cells_store(questionnaire_id=questionnaire.pk)
+    return {"seconds": time.perf_counter() - started, "stored": stored, "peak_mb": peak_mb()}
 
 
 def child_copy(args: argparse.Namespace, what: str) -> dict:
@@ -229,6 +251,9 @@ def main() -> None:
     if args.child == "load":
         print(json.dumps(child_load(args)))
         return
+    if args.child == "store":
+        print(json.dumps(child_store(args)))
+        return
     if args.child == "export":
         print(json.dumps(child_export(args)))
         return
@@ -239,9 +264,16 @@ def main() -> None:
     run_child("copy-answers", args)  # warm the cache once, so neither side pays for the disk
     copy_answers = run_child("copy-answers", args)
     copy_json = run_child("copy-json", args)
+    store = run_child("store", args)
+    print(
+        f"stored the cells of {store['stored']:,} responses in {store['seconds']:.1f} s "
+        f"(peak RSS {store['peak_mb']:.0f} MB)"
+    )
+    made = run_child("export", args, EXPORT_STORED_CELLS="false")
     export = run_child("export", args)
     print(f"\n{args.n:,} responses loaded; {export['responses']:,} valid exported\n")
     report("export (CSV)", export)
+    report("cells made", made)
     report("copy answers", copy_answers)
     report("copy json", copy_json)
     ratio = (export["responses"] / export["seconds"]) / (
@@ -251,12 +283,16 @@ def main() -> None:
     rate = export["responses"] / export["seconds"]
     copy_rate = copy_json["responses"] / copy_json["seconds"]
     print(f"export / COPY of the answers' JSON, in responses per second: {rate / copy_rate:.2f}")
+    made_rate = made["responses"] / made["seconds"]
+    print(f"the same, every cell made from the answers: {made_rate / copy_rate:.2f}")
     summary = {
         "bench": "export",
         "n": args.n,
         "rows_per_s": round(rate, 1),
         "copy_rows_per_s": round(copy_rate, 1),
         "ratio": round(rate / copy_rate, 3),
+        "made_ratio": round(made_rate / copy_rate, 3),
+        "store_seconds": round(store["seconds"], 1),
         "machine": machine(),
     }
     print(json.dumps(summary))

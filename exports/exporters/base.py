@@ -146,9 +146,10 @@ class Exporter(ABC):
         """The number of rows ``rows()`` will give, when known beforehand (None: not known)."""
         return None
 
-    def csv_lines(self) -> Iterator[str] | None:
-        """The CSV's data lines, finished (quoted, escaped, CRLF-ended), when the exporter can
-        have the database make them; None (the default): the writer formats ``rows()``."""
+    def csv_lines(self) -> Iterator[bytes] | None:
+        """The CSV's data lines, finished (quoted, escaped, CRLF-ended, UTF-8), when the
+        exporter can have the database make them; None (the default): the writer formats
+        ``rows()``."""
         return None
 
     @property
@@ -238,21 +239,21 @@ def csv_chunks(
 
 
 def _line_chunks(
-    lines: Iterator[str], progress: Progress | None, rows_per_chunk: int
+    lines: Iterator[bytes], progress: Progress | None, rows_per_chunk: int
 ) -> Iterator[bytes]:
     written = 0
-    pending: list[str] = []
+    pending: list[bytes] = []
     for line in lines:
         pending.append(line)
         if len(pending) >= rows_per_chunk:
             written += len(pending)
-            yield "".join(pending).encode("utf-8")
+            yield b"".join(pending)
             pending.clear()
             if progress is not None and written % PROGRESS_EVERY < rows_per_chunk:
                 progress(written)
     if pending:
         written += len(pending)
-        yield "".join(pending).encode("utf-8")
+        yield b"".join(pending)
     if progress is not None:
         progress(written)
 

@@ -26,8 +26,9 @@ are numeric with value labels; others are strings.
 Every value comes from ``Response.answers`` (the normalised answers as accepted), read with
 one streamed query ordered by id: no query per row, so memory and queries do not grow with
 the number of responses. On PostgreSQL the CSV lines themselves are made by the database
-(``csv_lines``, see ``exports.exporters.wide_sql``): the same bytes, at about the speed of
-reading the answers' JSON column.
+(``csv_lines``, see ``exports.exporters.wide_sql``): the same bytes. The times' and answers'
+cells are read back where a job stored them (``exports.cells``) and made from the answers
+where not, so an export after the job runs at about the speed of reading the answers' JSON.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from django.db.models import F
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from psycopg.adapt import Loader
 
 from exports.exporters import wide_sql
 from exports.exporters.base import NUMBER, TEXT, Column, Exporter, Row
@@ -343,24 +345,44 @@ class ResponsesWide(Exporter):
     def expected_rows(self) -> int:
         return self.responses.count()
 
-    def csv_lines(self) -> Iterator[str] | None:
+    def csv_lines(self) -> Iterator[bytes] | None:
         """The data lines of the CSV (CRLF included), made by PostgreSQL; None elsewhere (the
         writer then formats ``rows()``). The same bytes either way."""
         connection = connections[self.responses.db]
         if connection.vendor != "postgresql":
             return None
         try:
-            sql, params = self._lines_statement()
+            lines, spans = self._lines()
         except EmptyResultSet:  # filters no response can pass
             return iter(())
-        return _stream(connection, sql, params, self)
+        if settings.EXPORT_STORED_CELLS:
+            statement = lines.stored_statement(spans, lines.stamp(spans))
+        else:
+            statement = lines.statement()
+        return _stream(connection, statement, self)
 
-    def _lines_statement(self) -> tuple[str, list]:
+    def store_statement(self) -> tuple[wide_sql.Paged, str] | None:
+        """The statement storing these responses' cells a page at a time
+        (``WideLines.store_statement``) and the stamp it stores them under; None when no
+        response can pass the filters."""
+        try:
+            lines, spans = self._lines()
+        except EmptyResultSet:
+            return None
+        stamp = lines.stamp(spans)
+        return lines.store_statement(spans, stamp), stamp
+
+    def _lines(self) -> tuple[wide_sql.WideLines, wide_sql.StoredSpans]:
+        """The cells of a line, in SQL, and which of them can be stored (``exports.cells``):
+        the times (never changed once a response is in) and the answers' cells (changed only
+        with the answers, which the answers' digest follows). The id, status, reasons, weight,
+        quota and identity cells are made at each export."""
         identity = self.options.identity
         extras = self._extra_fields()
         fields = {
             "c_id": "id",
             "c_answers": "answers",
+            "c_digest": "answers_digest",
             "c_status": "status",
             **{f"c_flag{i}": name for i, name in enumerate(Response.REASON_FIELDS.values())},
             "c_started": "started_at",
@@ -399,9 +421,11 @@ class ResponsesWide(Exporter):
             + " END)",
             *combinations,
         )
+        head_start = lines.mark()
         lines.cell(wide_sql.iso_cell("s.c_started"))
         lines.cell(wide_sql.iso_cell("s.c_submitted"))
         lines.cell(wide_sql.float_cell("s.c_duration"))
+        head_stop = lines.mark()
         for name in extras:
             if name == "over_quota":
                 lines.cell("(CASE WHEN s.c_over_quota THEN '1' ELSE '0' END)")
@@ -410,22 +434,32 @@ class ResponsesWide(Exporter):
         if identity:
             lines.cell(wide_sql.text_cell("s.c_respondent"))
             lines.cell(wide_sql.text_cell("NULLIF(s.c_ip, '')"))
+        body_start = lines.mark()
         for question in self._questions():
             question.add_sql(lines)
-        return lines.statement()
+        return lines, wide_sql.StoredSpans(head_start, head_stop, body_start)
 
 
-def _stream(connection, sql: str, params: list, exporter: ResponsesWide) -> Iterator[str]:
+class _Utf8(Loader):
+    """A text column as the bytes PostgreSQL sends (UTF-8, the connection's encoding): the
+    lines go out as they came, without being decoded and encoded again."""
+
+    def load(self, data: Any) -> bytes:
+        return bytes(data)
+
+
+def _stream(connection, statement: wide_sql.Paged, exporter: ResponsesWide) -> Iterator[bytes]:
     """The statement's lines, a page at a time: each page starts after the last id of the one
     before, so no cursor or transaction stays open while the lines are written out."""
     after, size = 0, settings.EXPORT_PAGE_SIZE
     while True:
         with connection.cursor() as cursor:
+            cursor.cursor.adapters.register_loader("text", _Utf8)  # this cursor only
             # The statement is long but each row's work small: JIT-compiling it (for the cost
             # the planner foresees) took longer than running it.
             cursor.execute("SET jit = off")
             try:
-                cursor.execute(sql, [*params, after, size])
+                cursor.execute(statement.sql, statement.params(after, size))
                 rows = cursor.fetchall()
             finally:
                 cursor.execute("RESET jit")
