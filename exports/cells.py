@@ -17,9 +17,12 @@ Promises:
 - Storing runs as a job after each analysis run (``exports.store_cells``, sent once the run
   ends): a full run's job checks every response (a changed definition changes the stamp, and
   every row is made again); an incremental run's job only the responses after the newest one
-  the last complete pass saw (kept in the cache; lost, the job checks every response). It
-  stores ``EXPORT_STORE_PAGE`` responses per statement, each in its own transaction, so it
-  holds no lock for long, and two jobs at once store the same rows twice but never a wrong one.
+  the last complete pass saw (kept in the cache; lost, the job checks every response). A
+  response that commits after a newer one was seen is left to the next full run's job.
+- It stores ``EXPORT_STORE_PAGE`` responses per statement, each in its own transaction, so it
+  holds no lock for long; two jobs at once store the same rows twice but never a wrong one. A
+  task works for about ``EXPORT_STORE_SLICE_SECONDS`` and sends the rest of its pass as a new
+  task, so the analysis runs asked meanwhile wait one slice, not the whole pass.
 - A response's stored cells are deleted with it. ``EXPORT_STORED_CELLS`` off: nothing is
   stored, and exports make every cell. On SQLite nothing is stored (the Python writer makes
   the CSV there).
@@ -31,6 +34,8 @@ reference questionnaire: 600 MB at 1,000,000 responses).
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -50,31 +55,50 @@ from wenji.background import run_here
 logger = logging.getLogger(__name__)
 
 STORE_TASK = "exports.store_cells"
-ANALYZE_AFTER = 1000  # stored rows after which the table's statistics are made again
 
 
-def answer_cells_store(*, questionnaire_id: int, every: bool = True) -> int:
+@dataclass(frozen=True)
+class Stored:
+    """What a call of ``answer_cells_store`` did: how many responses' cells it stored, and
+    where the pass goes on (``resume``: give it back to the next call) if it stopped early."""
+
+    count: int
+    resume: list[int] | None = None  # [the last id done, the newest id when the pass began]
+
+
+def answer_cells_store(
+    *,
+    questionnaire_id: int,
+    every: bool = True,
+    resume: list[int] | None = None,
+    seconds: float | None = None,
+) -> Stored:
     """Store the wide CSV's cells of the responses that have none made under the present
     stamp from their present answers; with ``every`` False, only of those after the newest
-    response the last complete pass saw. Returns how many responses' cells were stored."""
+    response the last complete pass saw. With ``seconds``, stop after the first page that
+    ends later than that and give back where to resume (``Stored.resume``)."""
     if not settings.EXPORT_STORED_CELLS or connection.vendor != "postgresql":
-        return 0
+        return Stored(0)
     questionnaire = Questionnaire.objects.filter(pk=questionnaire_id).first()
     if questionnaire is None:
-        return 0
+        return Stored(0)
     responses = Response.objects.filter(questionnaire=questionnaire)
     exporter = ResponsesWide(
         questionnaire=questionnaire, responses=responses, options=ExportOptions()
     )
     made = exporter.store_statement()
     if made is None:
-        return 0
+        return Stored(0)
     statement, stamp = made
     key = _key(questionnaire_id)
-    newest = responses.aggregate(newest=Max("id"))["newest"] or 0
-    after = _seen(key, stamp) if not every else 0
+    if resume:
+        after, newest = resume
+    else:
+        newest = responses.aggregate(newest=Max("id"))["newest"] or 0
+        after = 0 if every else _seen(key, stamp)
     stored = 0
     page = settings.EXPORT_STORE_PAGE
+    started = time.monotonic()
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
             # As for the export's pages (exports.exporters.responses_wide._stream): the
@@ -86,17 +110,15 @@ def answer_cells_store(*, questionnaire_id: int, every: bool = True) -> int:
         if seen < page:
             break
         after = last
-    if stored >= ANALYZE_AFTER:
-        # The exports' plans join these rows page by page: planned on the statistics of a
-        # table that was empty, each page sorted all of them (at 100,000 responses, 0.12 s
-        # a page instead of an index lookup a row). Autovacuum would analyse it later.
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE exports_answercells")
+        if seconds is not None and time.monotonic() - started > seconds:
+            return Stored(stored, [after, newest])
     _remember(key, stamp, newest)
-    return stored
+    return Stored(stored)
 
 
-def answer_cells_dispatch(questionnaire_id: int, *, every: bool) -> None:
+def answer_cells_dispatch(
+    questionnaire_id: int, *, every: bool, resume: list[int] | None = None
+) -> None:
     """Have the cells stored: in this process when Celery is eager (in a thread with
     ``JOBS_IN_THREADS``), else by sending the task. A broker that is down is logged: the next
     run's job stores what this one would have, and exports make the cells meanwhile."""
@@ -106,9 +128,26 @@ def answer_cells_dispatch(questionnaire_id: int, *, every: bool) -> None:
         run_here(answer_cells_store, questionnaire_id=questionnaire_id, every=every)
         return
     try:
-        current_app.send_task(STORE_TASK, args=[questionnaire_id, every], retry=False)
+        current_app.send_task(STORE_TASK, args=[questionnaire_id, every, resume], retry=False)
     except (BrokerError, RedisError, OSError) as exc:
         logger.warning("storing the cells of questionnaire %s not sent: %s", questionnaire_id, exc)
+
+
+def answer_cells_job(
+    questionnaire_id: int, every: bool = True, resume: list[int] | None = None
+) -> int:
+    """The task's body: a slice of at most about ``EXPORT_STORE_SLICE_SECONDS``, then the rest
+    sent again as a new task, behind whatever was queued meanwhile (a worker that stores a
+    million responses' cells still takes the analysis runs asked in between)."""
+    done = answer_cells_store(
+        questionnaire_id=questionnaire_id,
+        every=every,
+        resume=resume,
+        seconds=settings.EXPORT_STORE_SLICE_SECONDS,
+    )
+    if done.resume is not None:
+        answer_cells_dispatch(questionnaire_id, every=every, resume=done.resume)
+    return done.count
 
 
 def after_run(sender: Any, *, run: Any, incremental: bool, **kwargs: Any) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from exports.cells import answer_cells_store
+from exports.cells import answer_cells_job
 from exports.services import export_expire, export_run
 
 
@@ -26,5 +26,5 @@ def expire_exports() -> int:
 
 
 @shared_task(name="exports.store_cells", ignore_result=True)
-def store_cells(questionnaire_id: int, every: bool = True) -> int:
-    return answer_cells_store(questionnaire_id=questionnaire_id, every=every)
+def store_cells(questionnaire_id: int, every: bool = True, resume: list[int] | None = None) -> int:
+    return answer_cells_job(questionnaire_id, every, resume)

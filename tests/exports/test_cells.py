@@ -15,6 +15,7 @@ from exports.exporters.responses_wide import ResponsesWide
 from exports.models import AnswerCells
 from survey.models import Option, Response
 from survey.services.responses import answers_digest
+from tests.analysis.jobs import sent  # noqa: F401  (a fixture)
 from tests.exports.support import submit
 from tests.exports.test_wide_sql import PythonWide, awkward  # noqa: F401  (a fixture)
 from tests.survey.answers import complete_answers
@@ -39,7 +40,9 @@ def export(questionnaire, exporter=ResponsesWide, **options) -> bytes:
 
 
 def store(questionnaire, **kwargs) -> int:
-    return answer_cells_store(questionnaire_id=questionnaire.pk, **kwargs)
+    done = answer_cells_store(questionnaire_id=questionnaire.pk, **kwargs)
+    assert done.resume is None  # without a time limit, a pass goes to its end
+    return done.count
 
 
 def lines_of(body: bytes) -> list[bytes]:
@@ -123,6 +126,40 @@ def test_storing_goes_a_page_at_a_time_and_misses_none(ipb, settings, page):
     assert store(ipb) == 5
     assert AnswerCells.objects.filter(response__questionnaire=ipb).count() == 5
     assert store(ipb) == 0
+
+
+@pytest.mark.postgres
+def test_a_pass_cut_into_slices_stores_every_response_once(ipb, settings):
+    settings.EXPORT_STORE_PAGE = 2
+    for _ in range(5):
+        submit(ipb)
+    counts, resume = [], None
+    while True:
+        done = answer_cells_store(questionnaire_id=ipb.pk, resume=resume, seconds=0)
+        counts.append(done.count)
+        if done.resume is None:
+            break
+        resume = done.resume
+    assert counts == [2, 2, 1]  # a page per slice; the last one ends the pass
+    assert AnswerCells.objects.count() == 5
+    submit(ipb)
+    assert store(ipb, every=False) == 1  # the sliced pass was remembered as complete
+
+
+@pytest.mark.postgres
+def test_the_task_sends_the_rest_of_its_pass_as_a_new_task(ipb, settings, sent):  # noqa: F811
+    from exports.cells import STORE_TASK, answer_cells_job
+
+    settings.EXPORT_STORE_PAGE = 2
+    settings.EXPORT_STORE_SLICE_SECONDS = 0
+    for _ in range(3):
+        submit(ipb)
+    assert answer_cells_job(ipb.pk) == 2
+    [(name, args, _kwargs)] = sent.calls
+    assert name == STORE_TASK and args[:2] == [ipb.pk, True]
+    assert answer_cells_job(*args) == 1
+    assert len(sent.calls) == 1  # the pass is over: nothing more sent
+    assert AnswerCells.objects.count() == 3
 
 
 @pytest.mark.postgres
