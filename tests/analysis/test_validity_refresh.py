@@ -181,3 +181,44 @@ def test_a_full_run_after_a_definition_change_reuses_the_judgement_a_person_asks
     asked = full_run(ipb, "manual")
     assert "validity unchanged" not in caplog.text
     assert asked.counts == first.counts
+
+
+@on_postgres
+def test_a_response_deleted_after_the_summary_leaves_no_inputs_to_trust(
+    ipb, collected, monkeypatch
+):
+    from survey.services import validity
+
+    recompute = validity._recompute
+
+    def then_delete(questionnaire, structure):
+        summary = recompute(questionnaire, structure)
+        Response.objects.filter(pk=collected[0].pk).delete()  # counted, then gone
+        return summary
+
+    monkeypatch.setattr(validity, "_recompute", then_delete)
+    first = validity_refresh(questionnaire=ipb)
+    assert first.inputs == ""  # the summary counts a response the digest does not
+    monkeypatch.undo()
+    again = validity_refresh(
+        questionnaire=ipb, last_summary=first.summary, last_inputs=first.inputs
+    )
+    assert_recomputed_right(ipb, again)
+    assert again.summary["collected"] == len(collected) - 1
+
+
+@on_postgres
+def test_the_digest_is_read_first_only_when_it_could_match(ipb, collected, monkeypatch):
+    from survey.services import validity
+
+    reads = []
+    read = validity._response_inputs
+    monkeypatch.setattr(validity, "_response_inputs", lambda pk: reads.append(pk) or read(pk))
+    first = validity_refresh(questionnaire=ipb)  # nothing to match: a person's request
+    assert len(reads) == 1  # after the recompute only
+    validity_refresh(questionnaire=ipb, last_summary=first.summary, last_inputs=first.inputs)
+    assert len(reads) == 2  # before, and it matched: skipped
+    validity_refresh(
+        questionnaire=ipb, last_summary=first.summary, last_inputs="other-rules:" + first.inputs
+    )
+    assert len(reads) == 3  # rules changed: after only
