@@ -367,5 +367,6 @@ EXPORT_CHUNK_SIZE = env_int("EXPORT_CHUNK_SIZE", 2000, minimum=1)
 # them from the answers again. Pages of EXPORT_STORE_PAGE responses are stored per statement.
 EXPORT_STORED_CELLS = env_bool("EXPORT_STORED_CELLS", True)
 EXPORT_STORE_PAGE = env_int("EXPORT_STORE_PAGE", 10000, minimum=1)
-# A storing task sends the rest of its pass as a new task after this long (seconds).
+# A storing task sends the rest of its pass as a new task rather than run a page that would
+# end past this many seconds (at least one page a task).
 EXPORT_STORE_SLICE_SECONDS = env_int("EXPORT_STORE_SLICE_SECONDS", 1, minimum=0)

@@ -17,8 +17,10 @@ Promises:
 - Storing runs as a job after each analysis run (``exports.store_cells``, sent once the run
   ends): a full run's job checks every response (a changed definition changes the stamp, and
   every row is made again); an incremental run's job only the responses after the newest one
-  the last complete pass saw (kept in the cache; lost, the job checks every response). A
-  response that commits after a newer one was seen is left to the next full run's job.
+  the last complete pass under the same stamp saw (kept in the cache). With no such pass
+  (a changed definition, a lost cache) it does nothing and leaves them to the next full run's
+  job: one whole pass at a time, not one per submission. A response that commits after a
+  newer one was seen is left to the next full run's job too.
 - It stores ``EXPORT_STORE_PAGE`` responses per statement, each in its own transaction, so it
   holds no lock for long; two jobs at once store the same rows twice but never a wrong one. A
   task works for about ``EXPORT_STORE_SLICE_SECONDS`` and sends the rest of its pass as a new
@@ -75,8 +77,9 @@ def answer_cells_store(
 ) -> Stored:
     """Store the wide CSV's cells of the responses that have none made under the present
     stamp from their present answers; with ``every`` False, only of those after the newest
-    response the last complete pass saw. With ``seconds``, stop after the first page that
-    ends later than that and give back where to resume (``Stored.resume``)."""
+    response the last complete pass saw (none, when no pass is remembered). With ``seconds``,
+    stop before a page that would end later than that (judged by the page before; at least
+    one page is stored) and give back where to resume (``Stored.resume``)."""
     if not settings.EXPORT_STORED_CELLS or connection.vendor != "postgresql":
         return Stored(0)
     questionnaire = Questionnaire.objects.filter(pk=questionnaire_id).first()
@@ -94,12 +97,15 @@ def answer_cells_store(
     if resume:
         after, newest = resume
     else:
-        newest = responses.aggregate(newest=Max("id"))["newest"] or 0
         after = 0 if every else _seen(key, stamp)
+        if after is None:  # no complete pass under this stamp: the next full one
+            return Stored(0)
+        newest = responses.aggregate(newest=Max("id"))["newest"] or 0
     stored = 0
     page = settings.EXPORT_STORE_PAGE
     started = time.monotonic()
     while True:
+        page_started = time.monotonic()
         with transaction.atomic(), connection.cursor() as cursor:
             # As for the export's pages (exports.exporters.responses_wide._stream): the
             # statement is long and each row's work small, so JIT costs more than it saves.
@@ -110,8 +116,10 @@ def answer_cells_store(
         if seen < page:
             break
         after = last
-        if seconds is not None and time.monotonic() - started > seconds:
-            return Stored(stored, [after, newest])
+        now = time.monotonic()
+        last_page = now - page_started
+        if seconds is not None and now - started + last_page > seconds:
+            return Stored(stored, [after, newest])  # the next page would end past the limit
     _remember(key, stamp, newest)
     return Stored(stored)
 
@@ -161,15 +169,15 @@ def _key(questionnaire_id: int) -> str:
     return f"exports:cells:{questionnaire_id}"
 
 
-def _seen(key: str, stamp: str) -> int:
-    """The newest response the last complete pass under ``stamp`` saw; 0 if unknown."""
+def _seen(key: str, stamp: str) -> int | None:
+    """The newest response the last complete pass under ``stamp`` saw; None if unknown."""
     try:
         seen = cache.get(key)
     except RedisError:
-        return 0
+        return None
     if isinstance(seen, list | tuple) and len(seen) == 2 and seen[0] == stamp:
         return int(seen[1])
-    return 0
+    return None
 
 
 def _remember(key: str, stamp: str, newest: int) -> None:

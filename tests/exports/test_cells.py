@@ -163,6 +163,18 @@ def test_the_task_sends_the_rest_of_its_pass_as_a_new_task(ipb, settings, sent):
 
 
 @pytest.mark.postgres
+def test_an_incremental_pass_with_no_complete_pass_remembered_leaves_them_to_a_full_one(ipb):
+    from django.core.cache import cache
+
+    submit(ipb)
+    cache.delete(f"exports:cells:{ipb.pk}")  # a restarted cache, or a new definition
+    assert store(ipb, every=False) == 0
+    assert store(ipb) == 1
+    submit(ipb)
+    assert store(ipb, every=False) == 1
+
+
+@pytest.mark.postgres
 def test_a_pass_after_the_last_only_looks_at_newer_responses(ipb):
     older = submit(ipb)
     assert store(ipb) == 1
