@@ -29,8 +29,8 @@ Promises:
   stored, and exports make every cell. On SQLite nothing is stored (the Python writer makes
   the CSV there).
 
-Space: a row is about as long as the response's line in the CSV (about 600 bytes for the
-reference questionnaire: 600 MB at 1,000,000 responses).
+Space: about 800 bytes a response of the reference questionnaire (its CSV line is about 620):
+80 MB per 100,000 responses.
 """
 
 from __future__ import annotations
@@ -65,14 +65,15 @@ class Stored:
     where the pass goes on (``resume``: give it back to the next call) if it stopped early."""
 
     count: int
-    resume: list[int] | None = None  # [the last id done, the newest id when the pass began]
+    # [the last id done, the newest id when the pass began, the stamp it stores under]
+    resume: list[Any] | None = None
 
 
 def answer_cells_store(
     *,
     questionnaire_id: int,
     every: bool = True,
-    resume: list[int] | None = None,
+    resume: list[Any] | None = None,
     seconds: float | None = None,
 ) -> Stored:
     """Store the wide CSV's cells of the responses that have none made under the present
@@ -94,9 +95,10 @@ def answer_cells_store(
         return Stored(0)
     statement, stamp = made
     key = _key(questionnaire_id)
-    if resume:
-        after, newest = resume
-    else:
+    if resume and resume[2] == stamp:
+        after, newest = resume[0], resume[1]
+    else:  # a new pass (or one whose definition changed on the way: it starts again)
+        every = every or bool(resume)
         after = 0 if every else _seen(key, stamp)
         if after is None:  # no complete pass under this stamp: the next full one
             return Stored(0)
@@ -119,13 +121,13 @@ def answer_cells_store(
         now = time.monotonic()
         last_page = now - page_started
         if seconds is not None and now - started + last_page > seconds:
-            return Stored(stored, [after, newest])  # the next page would end past the limit
+            return Stored(stored, [after, newest, stamp])  # the next page would end past it
     _remember(key, stamp, newest)
     return Stored(stored)
 
 
 def answer_cells_dispatch(
-    questionnaire_id: int, *, every: bool, resume: list[int] | None = None
+    questionnaire_id: int, *, every: bool, resume: list[Any] | None = None
 ) -> None:
     """Have the cells stored: in this process when Celery is eager (in a thread with
     ``JOBS_IN_THREADS``), else by sending the task. A broker that is down is logged: the next
@@ -142,7 +144,7 @@ def answer_cells_dispatch(
 
 
 def answer_cells_job(
-    questionnaire_id: int, every: bool = True, resume: list[int] | None = None
+    questionnaire_id: int, every: bool = True, resume: list[Any] | None = None
 ) -> int:
     """The task's body: a slice of at most about ``EXPORT_STORE_SLICE_SECONDS``, then the rest
     sent again as a new task, behind whatever was queued meanwhile (a worker that stores a

@@ -26,5 +26,5 @@ def expire_exports() -> int:
 
 
 @shared_task(name="exports.store_cells", ignore_result=True)
-def store_cells(questionnaire_id: int, every: bool = True, resume: list[int] | None = None) -> int:
+def store_cells(questionnaire_id: int, every: bool = True, resume: list | None = None) -> int:
     return answer_cells_job(questionnaire_id, every, resume)
