@@ -100,6 +100,12 @@ def add_beat_schedule(sender: Celery, **kwargs: Any) -> None:
     sender.add_periodic_task(
         3600.0, sender.signature("survey.expire_identities"), name="survey.expire_identities"
     )
+    # Stores the wide export's cells where labels changed or the cache forgot (exports/cells.py).
+    sender.add_periodic_task(
+        settings.ANALYSIS_SCHEDULE_MINUTES * 60.0,
+        sender.signature("exports.store_cells_catch_up"),
+        name="exports.store_cells_catch_up",
+    )
     # Deletes export files past EXPORT_RETENTION_HOURS (exports/tasks.py).
     sender.add_periodic_task(
         3600.0, sender.signature("analysis.export_expire"), name="analysis.export_expire"

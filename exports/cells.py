@@ -20,7 +20,10 @@ Promises:
   the last complete pass under the same stamp saw (kept in the cache). With no such pass
   (a changed definition, a lost cache) it does nothing and leaves them to the next full run's
   job: one whole pass at a time, not one per submission. A response that commits after a
-  newer one was seen is left to the next full run's job too.
+  newer one was seen is left to the next full run's job too. Celery beat's
+  ``exports.store_cells_catch_up`` (every ``ANALYSIS_SCHEDULE_MINUTES``) starts a full pass
+  for a questionnaire whose present stamp no complete pass or pass on its way has: labels
+  edited (which asks for no analysis run), a lost cache.
 - It stores ``EXPORT_STORE_PAGE`` responses per statement, each in its own transaction, so it
   holds no lock for long; two jobs at once store the same rows twice but never a wrong one. A
   task works for about ``EXPORT_STORE_SLICE_SECONDS`` and sends the rest of its pass as a new
@@ -45,18 +48,20 @@ from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
 from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import RedisError
 
 from exports.exporters.base import ExportOptions
 from exports.exporters.responses_wide import ResponsesWide
+from exports.exporters.wide_sql import Paged
 from survey.models import Questionnaire, Response
 from wenji.background import run_here
 
 logger = logging.getLogger(__name__)
 
 STORE_TASK = "exports.store_cells"
+RUNNING_FOR = 600  # seconds a pass cut into tasks is taken as on its way after its last slice
 
 
 @dataclass(frozen=True)
@@ -81,19 +86,14 @@ def answer_cells_store(
     response the last complete pass saw (none, when no pass is remembered). With ``seconds``,
     stop before a page that would end later than that (judged by the page before; at least
     one page is stored) and give back where to resume (``Stored.resume``)."""
-    if not settings.EXPORT_STORED_CELLS or connection.vendor != "postgresql":
+    if not _stored_here():
         return Stored(0)
     questionnaire = Questionnaire.objects.filter(pk=questionnaire_id).first()
-    if questionnaire is None:
-        return Stored(0)
-    responses = Response.objects.filter(questionnaire=questionnaire)
-    exporter = ResponsesWide(
-        questionnaire=questionnaire, responses=responses, options=ExportOptions()
-    )
-    made = exporter.store_statement()
+    made = _store_statement(questionnaire) if questionnaire is not None else None
     if made is None:
         return Stored(0)
     statement, stamp = made
+    responses = Response.objects.filter(questionnaire=questionnaire)
     key = _key(questionnaire_id)
     if resume and resume[2] == stamp:
         after, newest = resume[0], resume[1]
@@ -121,9 +121,35 @@ def answer_cells_store(
         now = time.monotonic()
         last_page = now - page_started
         if seconds is not None and now - started + last_page > seconds:
+            _cache_call("set", _running(questionnaire_id), stamp, timeout=RUNNING_FOR)
             return Stored(stored, [after, newest, stamp])  # the next page would end past it
-    _remember(key, stamp, newest)
+    _cache_call("set", key, (stamp, newest), timeout=None)
+    _cache_call("delete", _running(questionnaire_id))
     return Stored(stored)
+
+
+def answer_cells_catch_up() -> list[int]:
+    """What Celery beat runs: a full pass for every questionnaire with responses whose last
+    complete pass is not remembered under its present stamp and that has none on its way (an
+    edit of labels, which asks for no analysis run; a lost cache). The ids sent for."""
+    if not _stored_here():
+        return []
+    answered = Questionnaire.objects.filter(
+        Exists(Response.objects.filter(questionnaire=OuterRef("pk")))
+    )
+    sent = []
+    for questionnaire in answered:
+        made = _store_statement(questionnaire)
+        if made is None:
+            continue
+        stamp = made[1]
+        if _seen(_key(questionnaire.pk), stamp) is not None:
+            continue
+        if _cache_call("get", _running(questionnaire.pk)) == stamp:
+            continue
+        answer_cells_dispatch(questionnaire.pk, every=True)
+        sent.append(questionnaire.pk)
+    return sent
 
 
 def answer_cells_dispatch(
@@ -132,7 +158,7 @@ def answer_cells_dispatch(
     """Have the cells stored: in this process when Celery is eager (in a thread with
     ``JOBS_IN_THREADS``), else by sending the task. A broker that is down is logged: the next
     run's job stores what this one would have, and exports make the cells meanwhile."""
-    if not settings.EXPORT_STORED_CELLS or connection.vendor != "postgresql":
+    if not _stored_here():
         return
     if settings.CELERY_TASK_ALWAYS_EAGER:
         run_here(answer_cells_store, questionnaire_id=questionnaire_id, every=every)
@@ -167,23 +193,42 @@ def after_run(sender: Any, *, run: Any, incremental: bool, **kwargs: Any) -> Non
     )
 
 
+def _stored_here() -> bool:
+    return settings.EXPORT_STORED_CELLS and connection.vendor == "postgresql"
+
+
+def _store_statement(questionnaire: Questionnaire) -> tuple[Paged, str] | None:
+    """The statement storing the questionnaire's cells for the default options, its stamp."""
+    responses = Response.objects.filter(questionnaire=questionnaire)
+    exporter = ResponsesWide(
+        questionnaire=questionnaire, responses=responses, options=ExportOptions()
+    )
+    return exporter.store_statement()
+
+
 def _key(questionnaire_id: int) -> str:
+    """The cache key of the last complete pass: (its stamp, the newest id it saw)."""
     return f"exports:cells:{questionnaire_id}"
+
+
+def _running(questionnaire_id: int) -> str:
+    """The cache key of a pass on its way, cut into tasks: its stamp, for RUNNING_FOR."""
+    return f"exports:cells:{questionnaire_id}:running"
 
 
 def _seen(key: str, stamp: str) -> int | None:
     """The newest response the last complete pass under ``stamp`` saw; None if unknown."""
-    try:
-        seen = cache.get(key)
-    except RedisError:
-        return None
+    seen = _cache_call("get", key)
     if isinstance(seen, list | tuple) and len(seen) == 2 and seen[0] == stamp:
         return int(seen[1])
     return None
 
 
-def _remember(key: str, stamp: str, newest: int) -> None:
+def _cache_call(method: str, *args: Any, **kwargs: Any) -> Any:
+    """A call of the cache that a cache out of reach turns into None (and a log line): what
+    it keeps only spares work."""
     try:
-        cache.set(key, (stamp, newest), timeout=None)
-    except RedisError:
-        logger.warning("the cells' last pass not remembered (cache unreachable)")
+        return getattr(cache, method)(*args, **kwargs)
+    except RedisError as exc:
+        logger.warning("stored export cells: cache %s failed (%s)", method, exc)
+        return None

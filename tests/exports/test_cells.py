@@ -284,3 +284,46 @@ def test_a_run_ends_done_whether_or_not_cells_are_stored_after_it(
     with django_capture_on_commit_callbacks(execute=True):
         assert analysis_run_execute(run_id=run.pk).status == AnalysisRun.Status.DONE
     assert AnswerCells.objects.exists() == (connection.vendor == "postgresql")
+
+
+@pytest.mark.postgres
+def test_beat_starts_a_full_pass_where_no_pass_under_the_present_stamp_is_known(
+    ipb,
+    settings,
+    sent,  # noqa: F811
+):
+    from exports.cells import STORE_TASK, answer_cells_catch_up
+
+    submit(ipb)
+    assert answer_cells_catch_up() == [ipb.pk]  # never stored (or the cache forgot)
+    assert sent.named(STORE_TASK) == [[ipb.pk, True, None]]
+    store(ipb)
+    sent.clear()
+    assert answer_cells_catch_up() == []  # a complete pass is remembered
+    Option.objects.filter(question__questionnaire=ipb, question__code="D1", code="2").update(
+        label={"zh-hans": "女性"}
+    )
+    ipb.save()  # labels edited: no analysis run is asked, the stamp changes
+    assert answer_cells_catch_up() == [ipb.pk]
+    assert sent.named(STORE_TASK) == [[ipb.pk, True, None]]
+
+
+@pytest.mark.postgres
+def test_beat_leaves_a_pass_on_its_way_alone(ipb, settings, sent):  # noqa: F811
+    from exports.cells import answer_cells_catch_up
+
+    settings.EXPORT_STORE_PAGE = 1
+    submit(ipb)
+    submit(ipb)
+    assert answer_cells_store(questionnaire_id=ipb.pk, seconds=0).resume is not None
+    assert answer_cells_catch_up() == []  # its next slice is queued
+    assert not sent.calls
+
+
+def test_beat_has_the_catch_up_on_its_schedule():
+    from config.celery import app as celery_app
+
+    celery_app.loader.import_default_modules()
+    assert "exports.store_cells_catch_up" in celery_app.tasks
+    entry = celery_app.conf.beat_schedule["exports.store_cells_catch_up"]
+    assert entry["task"] == "exports.store_cells_catch_up"
