@@ -71,6 +71,20 @@ def test_the_median_of_an_even_count_is_the_mean_of_the_middle_two(ipb):
     assert validity_recompute(questionnaire=ipb)["median_duration"] == 500
 
 
+def test_the_database_and_python_give_the_same_median_to_the_last_bit(ipb):
+    """Middle values whose mean, written (a + b) / 2, is not the float PostgreSQL's median
+    gives: both paths compute a + 0.5 * (b - a)."""
+    from survey.services.validity import median_of
+
+    low, high = 19.004016933516166, 53.37964150644636
+    assert (low + high) / 2 != low + 0.5 * (high - low)  # a pair where the two differ
+    responses = [submit(ipb, seconds=s) for s in (10, 20, 50, 3000)]
+    for response, seconds in zip(responses[1:3], (low, high), strict=True):
+        Response.objects.filter(pk=response.pk).update(duration_seconds=seconds)
+    median = validity_recompute(questionnaire=ipb)["median_duration"]
+    assert median == median_of([10, low, high, 3000]) == low + 0.5 * (high - low)
+
+
 def test_a_duplicate_arriving_before_the_originals_timestamp_becomes_the_original(ipb):
     first_sent = submit(ipb, who="same", at=START + timedelta(hours=5))
     sent_later_but_earlier = submit(ipb, who="same", at=START + timedelta(hours=1))
