@@ -97,9 +97,9 @@ def answer_cells_store(
     key = _key(questionnaire_id)
     if resume and resume[2] == stamp:
         after, newest = resume[0], resume[1]
-    else:  # a new pass (or one whose definition changed on the way: it starts again)
-        every = every or bool(resume)
-        after = 0 if every else _seen(key, stamp)
+    else:
+        # A new pass; a pass whose definition changed on the way starts again from the first.
+        after = 0 if every or resume else _seen(key, stamp)
         if after is None:  # no complete pass under this stamp: the next full one
             return Stored(0)
         newest = responses.aggregate(newest=Max("id"))["newest"] or 0

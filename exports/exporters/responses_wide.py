@@ -356,7 +356,7 @@ class ResponsesWide(Exporter):
         except EmptyResultSet:  # filters no response can pass
             return iter(())
         if settings.EXPORT_STORED_CELLS:
-            statement = lines.stored_statement(spans, lines.stamp(spans))
+            statement = lines.stored_statement(spans)
         else:
             statement = lines.statement()
         return _stream(connection, statement, self)
@@ -369,8 +369,7 @@ class ResponsesWide(Exporter):
             lines, spans = self._lines()
         except EmptyResultSet:
             return None
-        stamp = lines.stamp(spans)
-        return lines.store_statement(spans, stamp), stamp
+        return lines.store_statement(spans)
 
     def _lines(self) -> tuple[wide_sql.WideLines, wide_sql.StoredSpans]:
         """The cells of a line, in SQL, and which of them can be stored (``exports.cells``):

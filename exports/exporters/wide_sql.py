@@ -186,11 +186,11 @@ class WideLines:
 
     # --- lines with stored cells (exports.cells) -----------------------------------------
 
-    def stored_statement(self, spans: StoredSpans, stamp: str) -> Paged:
+    def stored_statement(self, spans: StoredSpans) -> Paged:
         """``statement`` reading the cells of ``spans`` from ``exports_answercells`` where a
-        row made under ``stamp`` from the same answers (``s.c_digest``) is there, and making
-        them as ``statement`` does where not: the same bytes either way. The answers are
-        read only for the responses without such a row."""
+        row made under this stamp (``stamp``) from the same answers (``s.c_digest``) is
+        there, and making them as ``statement`` does where not: the same bytes either way.
+        The answers are read only for the responses without such a row."""
         head, head_params = self.joined(spans.head_start, spans.head_stop)
         meta, meta_params = self.joined(0, spans.head_start)
         extra, extra_params = self.joined(spans.head_stop, spans.body_start)
@@ -204,12 +204,14 @@ class WideLines:
             "ORDER BY s.c_id"
         )
         params = [*meta_params, *head_params, *extra_params, *body_params, *self.base_params]
-        return Paged(sql, params, [stamp, *self.value_params])
+        return Paged(sql, params, [self.stamp(spans), *self.value_params])
 
-    def store_statement(self, spans: StoredSpans, stamp: str) -> Paged:
+    def store_statement(self, spans: StoredSpans) -> tuple[Paged, str]:
         """The statement that stores the cells of ``spans`` for the responses of one page
-        that have no row made under ``stamp`` from their present answers. Its one row: how
-        many it stored, how many responses the page has, and the page's last id."""
+        that have no row made under their stamp (``stamp``) from their present answers, and
+        that stamp. Its one row: how many it stored, how many responses the page has, and the
+        page's last id."""
+        stamp = self.stamp(spans)
         head, head_params = self.joined(spans.head_start, spans.head_stop)
         body, body_params = self._body(spans.body_start)
         sql = (
@@ -226,7 +228,7 @@ class WideLines:
             "(SELECT max(c_id) FROM page)"
         )
         tail = [stamp, *head_params, *body_params, stamp, *self.value_params]
-        return Paged(sql, list(self.base_params), tail)
+        return Paged(sql, list(self.base_params), tail), stamp
 
     def stamp(self, spans: StoredSpans) -> str:
         """What stored cells were made by: the SQL and the parameters of their cells and of
