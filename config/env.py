@@ -121,7 +121,7 @@ def parse_database_url(url: str) -> dict[str, Any]:
             f"DATABASE_URL conn_max_age must be a whole number of seconds, got {raw_max_age!r}"
         ) from None
     return {
-        "ENGINE": "django.db.backends.postgresql",
+        "ENGINE": "wenji.postgresql",
         "NAME": name,
         "USER": unquote(parts.username or ""),
         "PASSWORD": unquote(parts.password or ""),

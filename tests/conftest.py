@@ -36,7 +36,7 @@ def _redis_reachable() -> str | None:
 
 
 def _postgres_missing() -> str | None:
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    if settings.DATABASES["default"]["ENGINE"] != "wenji.postgresql":
         return "DATABASE_URL does not point at PostgreSQL"
     return None
 

@@ -213,7 +213,7 @@ def test_parse_database_url_reads_a_postgres_url():
         "postgres://wenji:p%40ss@db.internal:6543/wenji_prod?sslmode=require&conn_max_age=0"
     )
     assert database == {
-        "ENGINE": "django.db.backends.postgresql",
+        "ENGINE": "wenji.postgresql",
         "NAME": "wenji_prod",
         "USER": "wenji",
         "PASSWORD": "p@ss",
@@ -311,7 +311,7 @@ def test_database_and_redis_urls_switch_on_postgresql_and_a_real_broker():
     seen = settings_in_subprocess(
         ["DATABASES", "CELERY_TASK_ALWAYS_EAGER", "CELERY_BROKER_URL", "CACHES"], env
     )
-    assert seen["DATABASES"]["default"]["ENGINE"] == "django.db.backends.postgresql"
+    assert seen["DATABASES"]["default"]["ENGINE"] == "wenji.postgresql"
     assert seen["DATABASES"]["default"]["HOST"] == "db"
     assert seen["CELERY_TASK_ALWAYS_EAGER"] is False
     assert seen["CELERY_BROKER_URL"] == "redis://cache:6379/0"
