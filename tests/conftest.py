@@ -36,7 +36,9 @@ def _redis_reachable() -> str | None:
 
 
 def _postgres_missing() -> str | None:
-    if settings.DATABASES["default"]["ENGINE"] != "wenji.postgresql":
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
         return "DATABASE_URL does not point at PostgreSQL"
     return None
 

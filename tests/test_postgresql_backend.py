@@ -20,11 +20,11 @@ def _other_connection() -> psycopg.Connection:
     )
 
 
-def _last_query_of(pid: int) -> str:
+def _last_query_of(pid: int) -> str | None:
+    """The last statement backend ``pid`` ran; None once the backend is gone."""
     with _other_connection() as other:
-        return other.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()[
-            0
-        ]
+        row = other.execute("SELECT query FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()
+    return row[0] if row else None
 
 
 def _start_of_a_request() -> None:
@@ -51,7 +51,7 @@ def test_a_connection_the_server_ended_is_found_closed_and_replaced():
     with _other_connection() as other:
         assert other.execute("SELECT pg_terminate_backend(%s)", [pid]).fetchone()[0]
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and _last_query_of_exists(pid):
+    while time.monotonic() < deadline and _last_query_of(pid) is not None:
         time.sleep(0.05)
     _start_of_a_request()
     assert connection.connection is None  # found dead and closed, before any query failed
@@ -73,10 +73,3 @@ def test_a_connection_with_something_to_read_is_asked_and_kept_when_it_answers()
     assert _last_query_of(pid) == "SELECT 1"
     with connection.cursor() as cursor:
         cursor.execute("UNLISTEN *")
-
-
-def _last_query_of_exists(pid: int) -> bool:
-    with _other_connection() as other:
-        return bool(
-            other.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone()
-        )
