@@ -654,6 +654,16 @@ class Answer(models.Model):
     answered item (item + option); number → one row (number); number_grid → one row per item
     (item + number); text → one row (text). The free text of an ``other`` option is ``text`` on
     that option's row. Aggregation is GROUP BY question, item, option over these rows.
+
+    ``question``, ``item`` and ``option`` have no foreign-key constraint in the database: its
+    checks cost each submission ~50 row locks on the same few rows (0.6–0.8 ms of the
+    database's 2.5–3 ms, bench/RESULTS.md). What they guarded is kept another way. Deleting a
+    question, item or option that has answers is refused by ``PROTECT`` (the ORM looks for
+    answers first; only ``questionnaire_import`` deletes them, and once there are responses
+    the structure is locked). A submission validated against a definition that an import
+    replaces meanwhile is not stored: its INSERT stores nothing unless the questionnaire row
+    is still the one it was validated against, read under a share lock that the import's
+    ``FOR UPDATE`` waits for (``survey.services.responses._store``), and it is validated again.
     """
 
     response = models.ForeignKey(
@@ -670,6 +680,8 @@ class Answer(models.Model):
         # answer_question_option leads with question_id: a second index on it alone served no
         # query better and cost every submission ~50 more index insertions.
         db_index=False,
+        # No database constraint on question, item and option (see the class docstring).
+        db_constraint=False,
         verbose_name=_("question"),
     )
     item = models.ForeignKey(
@@ -678,6 +690,7 @@ class Answer(models.Model):
         null=True,
         blank=True,
         related_name="answers",
+        db_constraint=False,
         verbose_name=_("item"),
     )
     option = models.ForeignKey(
@@ -686,6 +699,7 @@ class Answer(models.Model):
         null=True,
         blank=True,
         related_name="answers",
+        db_constraint=False,
         verbose_name=_("option"),
     )
     number = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)

@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 from survey.models import (
     Answer,
     Questionnaire,
+    QuestionnaireAccess,
     Respondent,
     Response,
     ResponseChange,
@@ -80,6 +81,14 @@ class SubmissionConflict(SubmissionError):
     conflict = True
 
 
+class QuestionnaireGone(SubmissionError):
+    """The questionnaire was deleted, or no longer granted to ``granted_to``, while the
+    submission was being stored. Nothing was stored; the API answers 404, as for any
+    questionnaire the caller cannot access."""
+
+    code = "not_found"
+
+
 @dataclass(frozen=True)
 class SubmitResult:
     response: Response
@@ -109,12 +118,72 @@ def response_submit(
     submitted_at: datetime | None = None,
     ip_address: str | None = None,
     drop_hidden: bool = False,
+    granted_to: int | None = None,
 ) -> SubmitResult:
     """Validate and store one submission; see the module docstring for the promises.
 
     Raises ``AnswersInvalid`` (with per-question ``fields``), ``TimingInvalid``,
-    ``QuestionnaireNotOpen`` or ``SubmissionConflict``.
+    ``QuestionnaireNotOpen``, ``SubmissionConflict`` or ``QuestionnaireGone``.
+
+    If the questionnaire changed after ``questionnaire`` was read (an import, a publish or a
+    close committed meanwhile), nothing is stored by that attempt: ``questionnaire`` is read
+    again and the submission judged afresh against it. With ``granted_to`` (a user id) the
+    response is stored only if that user is still granted the questionnaire, checked in the
+    statement that stores it (so a caller may pass a questionnaire it read some time ago).
     """
+    submission = {
+        "answers": answers,
+        "submission_id": submission_id,
+        "channel": channel,
+        "identity": identity,
+        "started_at": started_at,
+        "submitted_at": submitted_at,
+        "ip_address": ip_address,
+        "drop_hidden": drop_hidden,
+    }
+    for _attempt in range(_ATTEMPTS):
+        try:
+            return _submit(questionnaire, granted_to=granted_to, **submission)
+        except _QuestionnaireMoved:
+            try:
+                questionnaire.refresh_from_db()
+            except Questionnaire.DoesNotExist:
+                raise QuestionnaireGone(_("This questionnaire no longer exists.")) from None
+            if granted_to is not None and not _granted(questionnaire, granted_to):
+                raise QuestionnaireGone(
+                    _("This questionnaire is no longer granted to you.")
+                ) from None
+    raise SubmissionConflict(
+        _("The questionnaire changed while this submission was being stored; send it again.")
+    )
+
+
+# A questionnaire changed this many times within one submission is being edited in a loop.
+_ATTEMPTS = 3
+
+
+class _QuestionnaireMoved(Exception):
+    """The questionnaire row changed between reading it and storing a response against it
+    (or, with ``granted_to``, its grant to that user is gone)."""
+
+
+def _granted(questionnaire: Questionnaire, user_id: int) -> bool:
+    return QuestionnaireAccess.objects.filter(questionnaire=questionnaire, user_id=user_id).exists()
+
+
+def _submit(
+    questionnaire: Questionnaire,
+    *,
+    answers: Any,
+    submission_id: uuid.UUID,
+    channel: str,
+    identity: Identity | None,
+    started_at: datetime | None,
+    submitted_at: datetime | None,
+    ip_address: str | None,
+    drop_hidden: bool,
+    granted_to: int | None,
+) -> SubmitResult:
     structure = structure_for(questionnaire)
     check = answers_check(structure=structure, answers=answers, drop_hidden=drop_hidden)
     digest = answers_digest(check.answers) if check.ok else ""
@@ -178,7 +247,7 @@ def response_submit(
             if structure.quotas and response.status != Response.Status.INVALID:
                 taken = quota_take(structure=structure, answers=check.answers)
                 response.over_quota = taken.over
-            _store(response, answer_rows(structure, check.answers))
+            _store(questionnaire, response, answer_rows(structure, check.answers), granted_to)
             transaction.on_commit(partial(new_data_signal, questionnaire.pk))
     except IntegrityError:
         # Another request stored this submission_id first (a double tap, a browser retry).
@@ -273,9 +342,21 @@ def answer_rows(structure: Structure, answers: dict[str, Any]) -> list[AnswerRow
     return rows
 
 
-def _store(response: Response, rows: list[AnswerRow]) -> None:
+def _store(
+    questionnaire: Questionnaire,
+    response: Response,
+    rows: list[AnswerRow],
+    granted_to: int | None = None,
+) -> None:
     """Write a new response, its answer rows and its change record (for the live results).
     The submit path's hottest write; the constraints apply as to any insert.
+
+    Writes nothing and raises ``_QuestionnaireMoved`` unless the questionnaire row is still
+    as ``questionnaire`` read it (its ``definition_version`` and ``updated_at``, the key of the
+    structure that validated the answers): an import that replaced the definition meanwhile
+    (it holds the row ``FOR UPDATE``) may have removed an option these rows point at, and
+    the answer rows' links to the definition have no database constraint to refuse them.
+    With ``granted_to``, likewise unless that user's grant of the questionnaire exists.
 
     On PostgreSQL one statement: the response's INSERT with the answer rows and the change
     record inserted in data-modifying CTEs from its ``RETURNING`` id, so a submission costs
@@ -285,11 +366,21 @@ def _store(response: Response, rows: list[AnswerRow]) -> None:
     string, where five arrays were dumped value by value in Python. Elsewhere three
     statements, in the caller's transaction."""
     if connection.vendor != "postgresql":
+        # In the caller's transaction, whose write lock SQLite holds from its first write on.
+        unchanged = Questionnaire.objects.filter(
+            pk=questionnaire.pk,
+            definition_version=questionnaire.definition_version,
+            updated_at=questionnaire.updated_at,
+        )
+        if granted_to is not None:
+            unchanged = unchanged.filter(access_grants__user_id=granted_to)
+        if not unchanged.exists():
+            raise _QuestionnaireMoved
         response.save(force_insert=True)
         _insert_answers_values(response.pk, rows)
         responses_changed(response.questionnaire_id, [response.pk])
         return
-    statement, fields = _store_statement()
+    statement, fields = _store_statement(granted_to is not None)
     params = [f.get_db_prep_save(f.pre_save(response, True), connection) for f in fields]
     answers = json.dumps(
         [
@@ -298,16 +389,23 @@ def _store(response: Response, rows: list[AnswerRow]) -> None:
         ],
         ensure_ascii=False,
     )
+    guard = [questionnaire.pk, questionnaire.definition_version, questionnaire.updated_at]
+    if granted_to is not None:
+        guard.append(granted_to)
     with connection.cursor() as cursor:
-        cursor.execute(statement, [*params, answers, response.questionnaire_id])
-        response.pk = cursor.fetchone()[0]
+        cursor.execute(statement, [*guard, *params, answers, response.questionnaire_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise _QuestionnaireMoved
+    response.pk = row[0]
     response._state.adding = False
     response._state.db = connection.alias
 
 
 @functools.cache
-def _store_statement() -> tuple[str, list[Any]]:
-    """The statement of ``_store`` on PostgreSQL and the response fields of its parameters."""
+def _store_statement(granted: bool) -> tuple[str, list[Any]]:
+    """The statement of ``_store`` on PostgreSQL and the response fields of its parameters;
+    ``granted``: with the check of a user's grant."""
     meta = Response._meta
     fields = [f for f in meta.local_concrete_fields if not f.generated and f is not meta.auto_field]
     query = sql.InsertQuery(Response)
@@ -317,11 +415,31 @@ def _store_statement() -> tuple[str, list[Any]]:
     [(insert, params)] = compiler.as_sql()
     if len(params) != len(fields) or insert.count("%s") != len(fields):
         raise AssertionError("the response INSERT does not take one parameter per field")
+    # INSERT … VALUES (…) RETURNING … becomes INSERT … SELECT … FROM g RETURNING …: the
+    # response is written only if the guard ``g`` found the questionnaire row unchanged.
+    head, values_and_rest = insert.split(" VALUES (", 1)
+    values, rest = values_and_rest.split(") RETURNING ", 1)
+    if values != ", ".join(["%s"] * len(fields)):
+        raise AssertionError("unexpected VALUES in the response INSERT")
+    insert = f"{head} SELECT {values} FROM g RETURNING {rest}"
     quote = connection.ops.quote_name
+    questionnaires = quote(Questionnaire._meta.db_table)
+    grant = (
+        f"AND EXISTS (SELECT 1 FROM {quote(QuestionnaireAccess._meta.db_table)} "
+        f"WHERE questionnaire_id = {questionnaires}.id AND user_id = %s)"
+        if granted
+        else ""
+    )
     # Each answer row is [question, item, option, number, text]; the number as a string, so
     # it reaches NUMERIC exactly as written.
     statement = (
-        f"WITH r AS ({insert}), "
+        # The guard: the questionnaire row as the submission was validated against it (the
+        # key of its cached structure), under a share lock that an import's FOR UPDATE waits
+        # for, and that waits for an import holding it. After such a wait PostgreSQL reads
+        # the row again as the import left it, so a changed definition finds no row here.
+        f"WITH g AS (SELECT id FROM {questionnaires} WHERE id = %s AND definition_version = %s "
+        f"AND updated_at = %s {grant} FOR KEY SHARE), "
+        f"r AS ({insert}), "
         f"a AS (INSERT INTO {quote(Answer._meta.db_table)} {ANSWER_COLUMNS} "
         "SELECT r.id, (v->>0)::bigint, (v->>1)::bigint, (v->>2)::bigint, (v->>3)::numeric, "
         "v->>4 FROM r, jsonb_array_elements(%s::jsonb) AS v), "

@@ -4,7 +4,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone, translation
 
-from survey.models import Answer, Respondent, Response
+from survey.models import Answer, Questionnaire, Respondent, Response
 from survey.services.identity import Identity, identity_hash
 from survey.services.responses import (
     AnswersInvalid,
@@ -306,3 +306,41 @@ def test_every_answer_row_is_stored_as_sent_awkward_text_and_numbers_included(
         response.submission_id,
         response.status,
     )
+
+
+def test_a_questionnaire_read_before_it_was_closed_is_read_again_and_the_submission_refused(ipb):
+    stale = Questionnaire.objects.get(pk=ipb.pk)
+    ipb.close()
+    assert stale.status == Questionnaire.Status.OPEN
+    with pytest.raises(QuestionnaireNotOpen):
+        submit(stale, complete_answers())
+    assert not Response.objects.exists()
+
+
+def test_a_questionnaire_changed_since_it_was_read_is_read_again_before_storing(ipb):
+    stale = Questionnaire.objects.get(pk=ipb.pk)
+    ipb.bump_definition_version()  # as an import changing a score would
+    result = submit(stale, complete_answers())
+    assert result.created
+    result.response.refresh_from_db()
+    assert result.response.definition_version == ipb.definition_version == 2
+    assert stale.definition_version == 2
+
+
+def test_a_questionnaire_that_keeps_changing_gives_up_with_a_conflict(ipb, monkeypatch):
+    from survey.services import responses
+
+    stale = Questionnaire.objects.get(pk=ipb.pk)
+    refreshes = []
+
+    def refresh_then_change(self, *args, **kwargs):
+        Questionnaire.refresh_from_db(self, *args, **kwargs)
+        refreshes.append(self.updated_at)
+        ipb.bump_definition_version()  # changed again before the next attempt stores
+
+    monkeypatch.setattr(stale, "refresh_from_db", refresh_then_change.__get__(stale))
+    ipb.bump_definition_version()
+    with pytest.raises(SubmissionConflict):
+        submit(stale, complete_answers())
+    assert len(refreshes) == responses._ATTEMPTS
+    assert not Response.objects.exists()

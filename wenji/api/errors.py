@@ -88,8 +88,13 @@ DOMAIN_CODES = (
     # Weights imported from a file (survey.services.given_weights; manage.py import_weights).
     "invalid_weights",
 )
-# Domain refusals whose HTTP status is neither 400 nor 409.
-DOMAIN_STATUS = {"edit_conflict": status.HTTP_412_PRECONDITION_FAILED}
+# Domain refusals whose HTTP status is neither 400 nor 409. "not_found" is DRF's code too: a
+# questionnaire deleted or no longer granted while a submission was stored
+# (survey.services.responses.QuestionnaireGone) is answered as any questionnaire not found.
+DOMAIN_STATUS = {
+    "edit_conflict": status.HTTP_412_PRECONDITION_FAILED,
+    "not_found": status.HTTP_404_NOT_FOUND,
+}
 
 ERROR_CODES: list[str] = [
     *dict.fromkeys(code for _exc, code in _DRF_CODES),

@@ -4,15 +4,19 @@ constraint on submission_id decides, and every caller gets the one stored respon
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from survey.models import Respondent, Response
-from survey.services.responses import response_submit
+from survey.interchange import DefinitionError
+from survey.models import Answer, Option, Respondent, Response
+from survey.services.questionnaires import questionnaire_export, questionnaire_import
+from survey.services.responses import AnswersInvalid, answer_rows, response_submit
+from survey.structure import structure_for
 from tests.survey.answers import complete_answers
 from tests.survey.api.helpers import submission_url
 
@@ -95,3 +99,144 @@ def test_simultaneous_service_calls_return_the_same_response(ipb, count):
     assert sorted(result.created for result in results) == [False] * (count - 1) + [True]
     assert len({result.response.pk for result in results}) == 1
     assert Response.objects.count() == 1
+
+
+# --- a submission and an import of the same questionnaire at once ------------------------------
+# The answer rows' links to questions, items and options have no database constraint
+# (survey.models.Answer): what stops a submission from pointing at an option an import removes
+# is the share lock its INSERT takes on the questionnaire row, which the import holds FOR UPDATE.
+
+
+def waiting_on_a_lock(timeout: float = 30) -> None:
+    """Return once another session of this database waits for a lock; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0]:
+                return
+        time.sleep(0.02)
+    raise AssertionError("no session came to wait for a lock")
+
+
+def in_thread(work) -> tuple[threading.Thread, dict]:
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = work()
+        except Exception as exc:  # noqa: BLE001  (the test reads it)
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+def submit_while_an_import_holds_the_questionnaire(ipb, change, answers) -> dict:
+    """Read ``ipb``, let an import made by ``change`` take the questionnaire and write its rows,
+    submit ``answers`` against ``ipb`` as read, and commit the import once the submission waits
+    for it. The submission's outcome: ``result`` or ``error``."""
+    definition = questionnaire_export(questionnaire=ipb)
+    change(definition)
+    imported, release = threading.Event(), threading.Event()
+
+    def import_held() -> None:
+        with transaction.atomic():
+            questionnaire_import(definition=definition, replace=True)
+            imported.set()
+            assert release.wait(30)
+
+    importer, imported_outcome = in_thread(import_held)
+    assert imported.wait(30), imported_outcome
+    submitter, outcome = in_thread(
+        lambda: response_submit(
+            questionnaire=ipb,
+            answers=answers,
+            submission_id=uuid.uuid4(),
+            channel=Response.Channel.API,
+        )
+    )
+    try:
+        waiting_on_a_lock()
+    finally:
+        release.set()
+        importer.join(timeout=60)
+        submitter.join(timeout=60)
+    assert "error" not in imported_outcome, imported_outcome
+    return outcome
+
+
+def drop_option(code: str, option: int):
+    def change(definition: dict) -> None:
+        for section in definition["sections"]:
+            for question in section["questions"]:
+                if question["code"] == code:
+                    question["options"] = [o for o in question["options"] if o["code"] != option]
+
+    return change
+
+
+def test_a_submission_choosing_an_option_an_import_removes_meanwhile_is_refused(ipb):
+    outcome = submit_while_an_import_holds_the_questionnaire(
+        ipb, drop_option("D2", 3), complete_answers(D2=3)
+    )
+
+    assert isinstance(outcome.get("error"), AnswersInvalid), outcome
+    assert set(outcome["error"].fields) == {"D2"}
+    assert not Response.objects.exists()
+    assert not Answer.objects.exists()
+    assert not ipb.questions.get(code="D2").options.filter(code="3").exists()
+
+
+def test_a_submission_not_choosing_the_removed_option_is_stored_under_the_new_definition(ipb):
+    outcome = submit_while_an_import_holds_the_questionnaire(
+        ipb, drop_option("D2", 3), complete_answers(D2=2)
+    )
+
+    stored = outcome["result"].response
+    stored.refresh_from_db()
+    assert stored.definition_version == 2
+    option_ids = set(Option.objects.values_list("pk", flat=True))
+    rows = Answer.objects.filter(response=stored)
+    assert rows.count() == len(answer_rows(structure_for(ipb), complete_answers(D2=2)))
+    assert {row.option_id for row in rows if row.option_id} <= option_ids
+
+
+def test_an_import_removing_an_option_waits_for_a_submission_in_flight_then_refuses(ipb):
+    definition = questionnaire_export(questionnaire=ipb)
+    drop_option("D2", 3)(definition)
+    stored, release = threading.Event(), threading.Event()
+
+    def submit_held() -> None:
+        with transaction.atomic():
+            response_submit(
+                questionnaire=ipb,
+                answers=complete_answers(D2=3),
+                submission_id=uuid.uuid4(),
+                channel=Response.Channel.API,
+            )
+            stored.set()
+            assert release.wait(30)
+
+    submitter, submitted = in_thread(submit_held)
+    assert stored.wait(30), submitted
+    importer, outcome = in_thread(lambda: questionnaire_import(definition=definition, replace=True))
+    try:
+        waiting_on_a_lock()
+    finally:
+        release.set()
+        submitter.join(timeout=60)
+        importer.join(timeout=60)
+
+    assert "error" not in submitted, submitted
+    assert isinstance(outcome.get("error"), DefinitionError), outcome
+    # "question D2: option 3 removed (1 answer) …", in the default language
+    assert any("D2" in problem and "3" in problem for problem in outcome["error"].problems[1:])
+    answered = Answer.objects.get(question__code="D2").option
+    assert answered.code == "3" and answered.question.questionnaire_id == ipb.pk
