@@ -91,6 +91,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 @pytest.fixture(autouse=True)
+def no_questionnaire_remembered():
+    """No test's submission uses a questionnaire an earlier test's submission remembered."""
+    from wenji.access import remembered_questionnaires_clear
+
+    remembered_questionnaires_clear()
+
+
+@pytest.fixture(autouse=True)
 def no_new_data_window_known():
     """No test counts on a delayed analysis trigger that an earlier test sent."""
     from survey.services.notify import new_data_windows_forget

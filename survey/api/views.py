@@ -6,6 +6,8 @@ checked as ``wenji.api.permissions`` says.
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
@@ -32,9 +34,15 @@ from survey.models import Questionnaire, Response
 from survey.selectors_responses import questionnaire_by_slug, response_get, response_list
 from survey.services.identity import Identity
 from survey.services.questionnaires import questionnaire_export
-from survey.services.responses import response_submit
+from survey.services.responses import SubmissionError, response_submit
 from survey.services.review import response_set_status
-from wenji.access import may_read_definition
+from wenji.access import (
+    is_admin,
+    may_read_definition,
+    questionnaire_for_user_remembered,
+    questionnaire_forget,
+    questionnaire_remember,
+)
 from wenji.api.pagination import StrictPageNumberPagination
 from wenji.api.parsers import JSONBodyParser
 from wenji.api.permissions import IsAnalyst, IsCollector, granted_questionnaire
@@ -101,7 +109,12 @@ class SubmissionCreateView(APIView):
         tags=["submissions"],
     )
     def post(self, request: Request, slug: str) -> ApiResponse:
-        questionnaire = granted_questionnaire(request, slug)
+        # The questionnaire as this process found it for this collector before, if it did:
+        # response_submit's INSERT checks the row is unchanged and still granted.
+        who = {"slug": slug, "user": request.user, "admin": is_admin(request.user)}
+        questionnaire, remembered = questionnaire_for_user_remembered(**who)
+        if questionnaire is None:
+            raise NotFound(_("There is no questionnaire %s you can access.") % slug)
         data = SubmissionIn(
             data=request.data,
             context={"idempotency_key": request.headers.get(IDEMPOTENCY_HEADER)},
@@ -109,8 +122,8 @@ class SubmissionCreateView(APIView):
         data.is_valid(raise_exception=True)
         fields = data.validated_data
         key = fields.get("respondent_key")
-        result = response_submit(
-            questionnaire=questionnaire,
+        submit = partial(
+            response_submit,
             answers=fields["answers"],
             submission_id=fields["submission_id"],
             channel=Response.Channel.API,
@@ -118,7 +131,19 @@ class SubmissionCreateView(APIView):
             started_at=fields.get("started_at"),
             submitted_at=fields.get("submitted_at"),
             ip_address=client_ip(request),
+            granted_to=None if who["admin"] else request.user.pk,
         )
+        try:
+            result = submit(questionnaire=questionnaire)
+        except SubmissionError:
+            questionnaire_forget(**who)
+            if not remembered:
+                raise
+            # A refusal may come from what was remembered (closed since, reopened since, a
+            # new definition): judged again against the questionnaire as it is now.
+            questionnaire = granted_questionnaire(request, slug)
+            result = submit(questionnaire=questionnaire)
+        questionnaire_remember(**who, questionnaire=questionnaire)
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         return ApiResponse(SubmissionOut(result.response).data, status=code)
 
