@@ -138,37 +138,46 @@ def in_thread(work) -> tuple[threading.Thread, dict]:
     return thread, outcome
 
 
+def second_waits_for_first(first, second) -> tuple[dict, dict]:
+    """Run ``first`` in a transaction left open in one thread; then ``second`` in another;
+    once ``second`` waits for a lock, commit ``first``. Their outcomes (``result``/``error``)."""
+    done, release = threading.Event(), threading.Event()
+
+    def held():
+        with transaction.atomic():
+            result = first()
+            done.set()
+            assert release.wait(30)
+        return result
+
+    holder, held_outcome = in_thread(held)
+    assert done.wait(30), held_outcome
+    waiter, outcome = in_thread(second)
+    try:
+        waiting_on_a_lock()
+    finally:
+        release.set()
+        holder.join(timeout=60)
+        waiter.join(timeout=60)
+    return held_outcome, outcome
+
+
+def submit(ipb, answers):
+    return lambda: response_submit(
+        questionnaire=ipb, answers=answers, submission_id=uuid.uuid4(), channel=Response.Channel.API
+    )
+
+
 def submit_while_an_import_holds_the_questionnaire(ipb, change, answers) -> dict:
     """Read ``ipb``, let an import made by ``change`` take the questionnaire and write its rows,
     submit ``answers`` against ``ipb`` as read, and commit the import once the submission waits
     for it. The submission's outcome: ``result`` or ``error``."""
     definition = questionnaire_export(questionnaire=ipb)
     change(definition)
-    imported, release = threading.Event(), threading.Event()
-
-    def import_held() -> None:
-        with transaction.atomic():
-            questionnaire_import(definition=definition, replace=True)
-            imported.set()
-            assert release.wait(30)
-
-    importer, imported_outcome = in_thread(import_held)
-    assert imported.wait(30), imported_outcome
-    submitter, outcome = in_thread(
-        lambda: response_submit(
-            questionnaire=ipb,
-            answers=answers,
-            submission_id=uuid.uuid4(),
-            channel=Response.Channel.API,
-        )
+    imported, outcome = second_waits_for_first(
+        lambda: questionnaire_import(definition=definition, replace=True), submit(ipb, answers)
     )
-    try:
-        waiting_on_a_lock()
-    finally:
-        release.set()
-        importer.join(timeout=60)
-        submitter.join(timeout=60)
-    assert "error" not in imported_outcome, imported_outcome
+    assert "error" not in imported, imported
     return outcome
 
 
@@ -211,28 +220,10 @@ def test_a_submission_not_choosing_the_removed_option_is_stored_under_the_new_de
 def test_an_import_removing_an_option_waits_for_a_submission_in_flight_then_refuses(ipb):
     definition = questionnaire_export(questionnaire=ipb)
     drop_option("D2", 3)(definition)
-    stored, release = threading.Event(), threading.Event()
-
-    def submit_held() -> None:
-        with transaction.atomic():
-            response_submit(
-                questionnaire=ipb,
-                answers=complete_answers(D2=3),
-                submission_id=uuid.uuid4(),
-                channel=Response.Channel.API,
-            )
-            stored.set()
-            assert release.wait(30)
-
-    submitter, submitted = in_thread(submit_held)
-    assert stored.wait(30), submitted
-    importer, outcome = in_thread(lambda: questionnaire_import(definition=definition, replace=True))
-    try:
-        waiting_on_a_lock()
-    finally:
-        release.set()
-        submitter.join(timeout=60)
-        importer.join(timeout=60)
+    submitted, outcome = second_waits_for_first(
+        submit(ipb, complete_answers(D2=3)),
+        lambda: questionnaire_import(definition=definition, replace=True),
+    )
 
     assert "error" not in submitted, submitted
     assert isinstance(outcome.get("error"), DefinitionError), outcome
