@@ -5,6 +5,9 @@ Promises:
 - an accepted submission is stored whole (the response and all its answer rows) or not at all;
 - a ``submission_id`` is stored at most once, whatever the races: the same id with the same
   answers gives back the first response, with different answers it is refused;
+- a response is stored only against the questionnaire as it is at that moment: if an import,
+  a publish or a close commits while a submission is being judged, it is judged again (this,
+  not a foreign key, keeps its answer rows pointing at questions and options that exist);
 - every accepted submission is kept, valid or not: validity is a mark, never a deletion;
 - raw respondent identities and IP addresses never reach the database (keyed hashes only);
 - a response that falls in a full quota cell is stored all the same, marked ``over_quota``
@@ -366,7 +369,7 @@ def _store(
     string, where five arrays were dumped value by value in Python. Elsewhere three
     statements, in the caller's transaction."""
     if connection.vendor != "postgresql":
-        # In the caller's transaction, whose write lock SQLite holds from its first write on.
+        # The same check as a query of its own (SQLite, a laptop's: one writer at a time).
         unchanged = Questionnaire.objects.filter(
             pk=questionnaire.pk,
             definition_version=questionnaire.definition_version,
