@@ -659,11 +659,12 @@ class Answer(models.Model):
     checks cost each submission ~50 row locks on the same few rows (0.6–0.8 ms of the
     database's 2.5–3 ms, bench/RESULTS.md). What they guarded is kept another way. Deleting a
     question, item or option that has answers is refused by ``PROTECT`` (the ORM looks for
-    answers first; only ``questionnaire_import`` deletes them, and once there are responses
-    the structure is locked). A submission validated against a definition that an import
-    replaces meanwhile is not stored: its INSERT stores nothing unless the questionnaire row
-    is still the one it was validated against, read under a share lock that the import's
-    ``FOR UPDATE`` waits for (``survey.services.responses._store``), and it is validated again.
+    answers first) and, on PostgreSQL, by a trigger however it is deleted (migration 0029),
+    which waits for submissions in flight on the questionnaire. A submission validated
+    against a definition that an import or a deletion replaces meanwhile is not stored: its
+    INSERT stores nothing unless the questionnaire row is still the one it was validated
+    against, read under a share lock that their ``FOR UPDATE`` waits for
+    (``survey.services.responses._store``), and it is validated again.
     """
 
     response = models.ForeignKey(

@@ -8,7 +8,7 @@ import time
 import uuid
 
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -231,3 +231,49 @@ def test_an_import_removing_an_option_waits_for_a_submission_in_flight_then_refu
     assert any("D2" in problem and "3" in problem for problem in outcome["error"].problems[1:])
     answered = Answer.objects.get(question__code="D2").option
     assert answered.code == "3" and answered.question.questionnaire_id == ipb.pk
+
+
+# --- deleting an answered definition row, however it is deleted (migration 0029) -------------
+
+
+def test_the_database_refuses_to_delete_an_answered_option_even_by_raw_sql(ipb):
+    response_submit(
+        questionnaire=ipb,
+        answers=complete_answers(D2=3),
+        submission_id=uuid.uuid4(),
+        channel=Response.Channel.API,
+    )
+    option = Option.objects.get(question__questionnaire=ipb, question__code="D2", code="3")
+    for table, pk in (
+        ("survey_option", option.pk),
+        ("survey_question", option.question_id),
+        ("survey_item", Answer.objects.exclude(item=None).first().item_id),
+    ):
+        with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"DELETE FROM {table} WHERE id = %s", [pk])
+    assert Option.objects.filter(pk=option.pk).exists()
+
+
+def test_an_option_deleted_while_a_submission_choosing_it_is_in_flight_is_refused(ipb):
+    option = Option.objects.get(question__questionnaire=ipb, question__code="D2", code="3")
+    # The ORM's PROTECT check runs before the submission commits and finds no answer; the
+    # database's check runs after it, as the deletion waits for the questionnaire row.
+    submitted, outcome = second_waits_for_first(
+        submit(ipb, complete_answers(D2=3)), lambda: Option.objects.filter(pk=option.pk).delete()
+    )
+
+    assert "error" not in submitted, submitted
+    assert isinstance(outcome.get("error"), IntegrityError), outcome
+    assert Answer.objects.get(question__code="D2").option_id == option.pk
+
+
+def test_a_submission_choosing_an_option_deleted_meanwhile_is_judged_again(ipb):
+    option = Option.objects.get(question__questionnaire=ipb, question__code="D2", code="3")
+    deleted, outcome = second_waits_for_first(
+        lambda: Option.objects.filter(pk=option.pk).delete(), submit(ipb, complete_answers(D2=3))
+    )
+
+    assert "error" not in deleted, deleted
+    assert isinstance(outcome.get("error"), AnswersInvalid), outcome
+    assert set(outcome["error"].fields) == {"D2"}
+    assert not Response.objects.exists()
