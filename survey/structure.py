@@ -8,8 +8,6 @@ questionnaire's ``updated_at``, which every change to its definition touches (se
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -17,6 +15,7 @@ from typing import Any
 
 from survey.expressions import QuestionSpec, canonical_code, compile_expression
 from survey.models import Question, Questionnaire, Quota, ValidityRule
+from wenji.lru import LocalLru
 
 
 @dataclass(frozen=True)
@@ -265,27 +264,19 @@ def structure_from_document(document: dict[str, Any], *, questionnaire: Question
     )
 
 
-_CACHE_SIZE = 64
-_cache: OrderedDict[tuple[int, int, datetime], Structure] = OrderedDict()
-_lock = threading.Lock()
+_cache: LocalLru[tuple[int, int, datetime], Structure] = LocalLru(64)
 
 
 def structure_for(questionnaire: Questionnaire) -> Structure:
     """The cached structure of this questionnaire as of its ``updated_at``."""
     key = (questionnaire.pk, questionnaire.definition_version, questionnaire.updated_at)
-    with _lock:
-        cached = _cache.get(key)
-        if cached is not None:
-            _cache.move_to_end(key)
-            return cached
+    cached = _cache.get(key)
+    if cached is not None:
+        return cached
     built = structure_build(questionnaire)
-    with _lock:
-        _cache[key] = built
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
+    _cache.put(key, built)
     return built
 
 
 def structure_cache_clear() -> None:
-    with _lock:
-        _cache.clear()
+    _cache.clear()

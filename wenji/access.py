@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,6 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
 
 from survey.models import Questionnaire, QuestionnaireAccess
+from wenji.lru import LocalLru
 
 ADMIN = "admin"
 ANALYST = "analyst"
@@ -97,56 +96,6 @@ def _questionnaire_statement(granted: bool, vendor: str) -> tuple[str, list[str]
     return statement, names, query, compiler.get_converters(columns)
 
 
-# --- questionnaires remembered for the submit path --------------------------------------------
-
-_remembered: OrderedDict[tuple[str, int | None], Questionnaire] = OrderedDict()
-_remembered_lock = threading.Lock()
-_REMEMBERED_SIZE = 512
-
-
-def questionnaire_for_user_remembered(
-    *, slug: str, user: AbstractBaseUser, admin: bool
-) -> tuple[Questionnaire | None, bool]:
-    """``questionnaire_for_user``, but a questionnaire this process found before for the same
-    slug and user comes back without a query: (a copy of it as it was read then, True). It
-    may have changed since, been closed or deleted, or its grant revoked.
-
-    Only for a caller that stores nothing on its strength unless the statement that stores
-    checks the row is unchanged and still granted (``response_submit`` with ``granted_to``),
-    and that calls ``questionnaire_forget`` and asks ``questionnaire_for_user`` again when
-    that check or anything else refuses. The submit path does: one query fewer per submission
-    (its lookup cost a collector's submission 0.5 ms of the app's 3–5 ms)."""
-    key = (slug, None if admin else user.pk)
-    with _remembered_lock:
-        found = _remembered.get(key)
-        if found is not None:
-            _remembered.move_to_end(key)
-            return copy.copy(found), True
-    return questionnaire_for_user(slug=slug, user=user, admin=admin), False
-
-
-def questionnaire_remember(
-    *, slug: str, user: AbstractBaseUser, admin: bool, questionnaire: Questionnaire
-) -> None:
-    """Remember ``questionnaire`` as what ``slug`` is for this user (after it was used)."""
-    key = (slug, None if admin else user.pk)
-    with _remembered_lock:
-        _remembered[key] = copy.copy(questionnaire)
-        _remembered.move_to_end(key)
-        while len(_remembered) > _REMEMBERED_SIZE:
-            _remembered.popitem(last=False)
-
-
-def questionnaire_forget(*, slug: str, user: AbstractBaseUser, admin: bool) -> None:
-    with _remembered_lock:
-        _remembered.pop((slug, None if admin else user.pk), None)
-
-
-def remembered_questionnaires_clear() -> None:
-    with _remembered_lock:
-        _remembered.clear()
-
-
 def questionnaire_granted(*, questionnaire: Questionnaire, user: AbstractBaseUser) -> bool:
     return QuestionnaireAccess.objects.filter(questionnaire=questionnaire, user_id=user.pk).exists()
 
@@ -163,3 +112,48 @@ def may_read_definition(
     return ANALYST in user_roles(user) and questionnaire_granted(
         questionnaire=questionnaire, user=user
     )
+
+
+# --- questionnaires remembered for the submit path --------------------------------------------
+
+# (slug, user id or None for admins) → the questionnaire found; entries are never handed out
+# themselves (a caller may refresh what it gets).
+_remembered: LocalLru[tuple[str, int | None], Questionnaire] = LocalLru(512)
+
+
+def _remembered_key(slug: str, user: AbstractBaseUser, admin: bool) -> tuple[str, int | None]:
+    return slug, None if admin else user.pk
+
+
+def questionnaire_for_user_remembered(
+    *, slug: str, user: AbstractBaseUser, admin: bool
+) -> tuple[Questionnaire | None, bool]:
+    """``questionnaire_for_user``, but a questionnaire this process found before for the same
+    slug and user comes back without a query: (a copy of it as it was read then, True). It
+    may have changed since, been closed or deleted, or its grant revoked.
+
+    Only for a caller that stores nothing on its strength unless the statement that stores
+    checks the row is unchanged and still granted (``response_submit`` with ``granted_to``),
+    and that calls ``questionnaire_forget`` and asks ``questionnaire_for_user`` again when
+    that check or anything else refuses. The submit path does: one query fewer per submission
+    (its lookup cost a collector's submission 0.5 ms of the app's 3–5 ms)."""
+    found = _remembered.get(_remembered_key(slug, user, admin))
+    if found is not None:
+        return copy.copy(found), True
+    return questionnaire_for_user(slug=slug, user=user, admin=admin), False
+
+
+def questionnaire_remember(
+    *, slug: str, user: AbstractBaseUser, admin: bool, questionnaire: Questionnaire
+) -> None:
+    """Remember ``questionnaire`` (the caller's, no longer changed) as what ``slug`` is for
+    this user."""
+    _remembered.put(_remembered_key(slug, user, admin), questionnaire)
+
+
+def questionnaire_forget(*, slug: str, user: AbstractBaseUser, admin: bool) -> None:
+    _remembered.pop(_remembered_key(slug, user, admin))
+
+
+def remembered_questionnaires_clear() -> None:
+    _remembered.clear()

@@ -131,8 +131,9 @@ class SubmissionCreateView(APIView):
             started_at=fields.get("started_at"),
             submitted_at=fields.get("submitted_at"),
             ip_address=client_ip(request),
-            granted_to=None if who["admin"] else request.user.pk,
+            granted_to=None if who["admin"] else request.user,
         )
+        read_at = questionnaire.updated_at  # moves with every change to it
         try:
             result = submit(questionnaire=questionnaire)
         except SubmissionError:
@@ -143,7 +144,8 @@ class SubmissionCreateView(APIView):
             # new definition): judged again against the questionnaire as it is now.
             questionnaire = granted_questionnaire(request, slug)
             result = submit(questionnaire=questionnaire)
-        questionnaire_remember(**who, questionnaire=questionnaire)
+        if not remembered or questionnaire.updated_at != read_at:  # found or read again
+            questionnaire_remember(**who, questionnaire=questionnaire)
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         return ApiResponse(SubmissionOut(result.response).data, status=code)
 

@@ -30,6 +30,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.db.models import sql
 from django.utils import timezone
@@ -51,6 +52,7 @@ from survey.services.notify import new_data_signal
 from survey.services.quotas import QuotaTaken, quota_take
 from survey.services.validity import judging_stamp, single_response_reasons, status_for
 from survey.structure import Structure, structure_for
+from wenji.access import questionnaire_granted
 from wenji.errors import DomainError
 from wenji.hashing import ip_hash
 
@@ -121,7 +123,7 @@ def response_submit(
     submitted_at: datetime | None = None,
     ip_address: str | None = None,
     drop_hidden: bool = False,
-    granted_to: int | None = None,
+    granted_to: AbstractBaseUser | None = None,
 ) -> SubmitResult:
     """Validate and store one submission; see the module docstring for the promises.
 
@@ -130,7 +132,7 @@ def response_submit(
 
     If the questionnaire changed after ``questionnaire`` was read (an import, a publish or a
     close committed meanwhile), nothing is stored by that attempt: ``questionnaire`` is read
-    again and the submission judged afresh against it. With ``granted_to`` (a user id) the
+    again and the submission judged afresh against it. With ``granted_to`` (a user) the
     response is stored only if that user is still granted the questionnaire, checked in the
     statement that stores it (so a caller may pass a questionnaire it read some time ago).
     """
@@ -152,7 +154,9 @@ def response_submit(
                 questionnaire.refresh_from_db()
             except Questionnaire.DoesNotExist:
                 raise QuestionnaireGone(_("This questionnaire no longer exists.")) from None
-            if granted_to is not None and not _granted(questionnaire, granted_to):
+            if granted_to is not None and not questionnaire_granted(
+                questionnaire=questionnaire, user=granted_to
+            ):
                 raise QuestionnaireGone(
                     _("This questionnaire is no longer granted to you.")
                 ) from None
@@ -170,10 +174,6 @@ class _QuestionnaireMoved(Exception):
     (or, with ``granted_to``, its grant to that user is gone)."""
 
 
-def _granted(questionnaire: Questionnaire, user_id: int) -> bool:
-    return QuestionnaireAccess.objects.filter(questionnaire=questionnaire, user_id=user_id).exists()
-
-
 def _submit(
     questionnaire: Questionnaire,
     *,
@@ -185,7 +185,7 @@ def _submit(
     submitted_at: datetime | None,
     ip_address: str | None,
     drop_hidden: bool,
-    granted_to: int | None,
+    granted_to: AbstractBaseUser | None,
 ) -> SubmitResult:
     structure = structure_for(questionnaire)
     check = answers_check(structure=structure, answers=answers, drop_hidden=drop_hidden)
@@ -349,7 +349,7 @@ def _store(
     questionnaire: Questionnaire,
     response: Response,
     rows: list[AnswerRow],
-    granted_to: int | None = None,
+    granted_to: AbstractBaseUser | None = None,
 ) -> None:
     """Write a new response, its answer rows and its change record (for the live results).
     The submit path's hottest write; the constraints apply as to any insert.
@@ -376,7 +376,7 @@ def _store(
             updated_at=questionnaire.updated_at,
         )
         if granted_to is not None:
-            unchanged = unchanged.filter(access_grants__user_id=granted_to)
+            unchanged = unchanged.filter(access_grants__user_id=granted_to.pk)
         if not unchanged.exists():
             raise _QuestionnaireMoved
         response.save(force_insert=True)
@@ -394,7 +394,7 @@ def _store(
     )
     guard = [questionnaire.pk, questionnaire.definition_version, questionnaire.updated_at]
     if granted_to is not None:
-        guard.append(granted_to)
+        guard.append(granted_to.pk)
     with connection.cursor() as cursor:
         cursor.execute(statement, [*guard, *params, answers, response.questionnaire_id])
         row = cursor.fetchone()
