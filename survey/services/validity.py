@@ -11,10 +11,11 @@ Two paths, one meaning, held equal by a parity test (``tests/survey/test_validit
 Promises of ``validity_recompute``:
 - The rules are re-read from the current definition, so a rule, a parameter, an attention
   check's expected option or an option set changed after collection applies to every response.
-- Set-based: a fixed number of UPDATEs and SELECTs whatever the number of responses (flags
-  by filters and correlated EXISTS subqueries); no Python loop over rows.
-  Each UPDATE touches only the rows whose value changes, so a recompute with nothing new
-  writes nothing. Runs on SQLite and PostgreSQL, in one transaction.
+- Set-based: three statements whatever the number of responses (the median; one UPDATE of
+  every flag and the status, by filters and correlated EXISTS subqueries; the summary's
+  counts), plus the quotas' recount; no Python loop over rows. The UPDATE writes only the
+  rows whose values change, so a recompute with nothing new writes nothing. Runs on SQLite
+  and PostgreSQL, in one transaction.
 - The rules that judge a response by its own answers alone (attention, straight-lining) read
   only the responses not stamped with the current rules (``validity_judged``, see
   ``judging_stamp``): what was collected before the rules last changed, and what was loaded
@@ -43,7 +44,7 @@ The rules (``validity`` in the definition):
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -53,10 +54,12 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import (
     Aggregate,
+    BooleanField,
     Case,
     CharField,
     Count,
     Exists,
+    Expression,
     F,
     FloatField,
     Max,
@@ -260,7 +263,7 @@ def validity_recompute(*, questionnaire: Questionnaire) -> dict[str, Any]:
     """
     questionnaire, structure = _current(questionnaire)
     with _recompute_transaction():
-        return _recompute(questionnaire, structure)
+        return _recompute(questionnaire, structure)[0]
 
 
 @dataclass(frozen=True)
@@ -296,9 +299,9 @@ def validity_refresh(
     response is provisional until a recompute judged it, and a deleted one changes the count,
     so new data is always judged.
 
-    The inputs handed on are those the recompute left, read at its end; "" (the next refresh
-    recomputes) when responses were deleted after its summary was counted, or on SQLite.
-    Quotas are recounted either way.
+    The inputs handed on are those the recompute left, read by the statement that counts its
+    summary (one aggregate: the two describe the same rows); "" on SQLite (the next refresh
+    recomputes). Quotas are recounted either way.
     """
     questionnaire, structure = _current(questionnaire)
     rules = _rules_digest(structure)
@@ -322,11 +325,8 @@ def validity_refresh(
             summary = {key: last_summary[key] for key in keys}
             summary["definition_version"] = questionnaire.definition_version
             return Refreshed(summary, last_inputs, skipped=True)
-        summary = _recompute(questionnaire, structure)
-        after = _response_inputs(questionnaire.pk)
-    # Responses deleted after the summary was counted: it counts some the digest does not.
-    trusted = after is not None and after.count >= summary["collected"]
-    return Refreshed(summary, f"{rules}:{after.digest}" if trusted else "", skipped=False)
+        summary, after = _recompute(questionnaire, structure)
+    return Refreshed(summary, f"{rules}:{after}" if after else "", skipped=False)
 
 
 def _current(questionnaire: Questionnaire) -> tuple[Questionnaire, Structure]:
@@ -346,25 +346,28 @@ def _recompute_transaction() -> Iterator[None]:
         yield
 
 
-def _recompute(questionnaire: Questionnaire, structure: Structure) -> dict[str, Any]:
-    """Every flag and status by the current rules, quotas recounted; the summary. Inside
+def _recompute(questionnaire: Questionnaire, structure: Structure) -> tuple[dict[str, Any], str]:
+    """Every flag and status by the current rules, quotas recounted; the summary, and the
+    digest of the responses' recompute columns as left ("" on SQLite), read together. Inside
     ``_recompute_transaction``."""
     responses = Response.objects.filter(questionnaire_id=questionnaire.pk)
-    median = _median_duration(responses)
+    median, judged = _median_duration(responses)
     threshold = speeder_threshold(structure, median)
-    speeder = None if threshold is None else Q(duration_seconds__lt=threshold)
-    _judge(responses, structure)
-    _set_flags(responses, speeder=speeder, duplicate=_duplicate_condition(structure))
-    _set_status(responses, structure)
+    _judge(responses, structure, threshold)
     if structure.quotas:
         quotas_recount(questionnaire=questionnaire)
-    summary = _summary(responses)
+    counts = validity_counts(responses, digest=connection.vendor == "postgresql")
+    digest = counts.pop("digest", None)
+    summary = validity_summary_of(counts)
     summary.update(
         median_duration=median,
         speeder_threshold=threshold,
         definition_version=questionnaire.definition_version,
     )
-    return summary
+    # A response deleted after the median was taken: the next recompute takes it again. (One
+    # stored meanwhile is provisional: the next refresh recomputes anyway.)
+    trusted = digest is not None and judged == counts["collected"]
+    return summary, f"{counts['collected']}:{digest}" if trusted else ""
 
 
 def _summary_keys() -> list[str]:
@@ -396,21 +399,34 @@ class _ResponseInputs:
 # per column, each with its own seed, XORed; NULLs as values no response has) and summed
 # (numeric: no overflow). Hashing the columns' values rather than ``ROW(...)::text`` spares
 # formatting timestamps and floats as text: 0.54 s rather than 0.79 s at 1,000,000 responses.
+# Read alone before a recompute, and with the summary's counts after one (``_InputsDigest``).
+_INPUTS_DIGEST = """coalesce(sum(
+    hashint8extended(id, 0)
+    # hashint8extended(coalesce(respondent_id, -1), 1)
+    # hashint8extended((extract(epoch FROM submitted_at) * 1000000)::bigint, 2)
+    # hashfloat8extended(coalesce(duration_seconds, -1), 3)
+    # hashint8extended(validity_judged, 4)
+    # hashtextextended(status || '|' || manual_status, 5)
+    # hashint4extended(status_provisional::int | (speeder::int << 1)
+                       | (attention_failed::int << 2) | (duplicate::int << 3)
+                       | (straightlined::int << 4), 6)
+), 0)::text"""
+
 _INPUTS_SQL = f"""
-SELECT count(*), count(*) FILTER (WHERE status_provisional),
-       coalesce(sum(
-           hashint8extended(id, 0)
-           # hashint8extended(coalesce(respondent_id, -1), 1)
-           # hashint8extended((extract(epoch FROM submitted_at) * 1000000)::bigint, 2)
-           # hashfloat8extended(coalesce(duration_seconds, -1), 3)
-           # hashint8extended(validity_judged, 4)
-           # hashtextextended(status || '|' || manual_status, 5)
-           # hashint4extended(status_provisional::int | (speeder::int << 1)
-                              | (attention_failed::int << 2) | (duplicate::int << 3)
-                              | (straightlined::int << 4), 6)
-       ), 0)::text
+SELECT count(*), count(*) FILTER (WHERE status_provisional), {_INPUTS_DIGEST}
 FROM {Response._meta.db_table} WHERE questionnaire_id = %s
 """
+
+
+class _InputsDigest(Aggregate):
+    """``_INPUTS_DIGEST`` as an aggregate of a query over the responses table alone (its
+    columns are named unqualified), beside the summary's counts."""
+
+    template = _INPUTS_DIGEST
+    output_field = CharField()
+
+    def __init__(self) -> None:
+        super().__init__(F("id"))  # an aggregate takes an expression; the template reads its own
 
 
 def _response_inputs(questionnaire_id: int) -> _ResponseInputs | None:
@@ -432,19 +448,21 @@ class _Median(Aggregate):
     output_field = FloatField()
 
 
-def _median_duration(responses: QuerySet[Response]) -> float | None:
-    """The median of every recorded duration: one aggregate on PostgreSQL (1.0 s at
-    1,000,000 responses, where a count and a read at its middle took 1.4–2.0 s); elsewhere
-    the count and two values read at the middle."""
-    timed = responses.filter(duration_seconds__isnull=False)
+def _median_duration(responses: QuerySet[Response]) -> tuple[float | None, int | None]:
+    """The median of every recorded duration, and how many responses there were when it was
+    taken (PostgreSQL; None elsewhere): one aggregate on PostgreSQL (1.0 s at 1,000,000
+    responses, where a count and a read at its middle took 1.4–2.0 s), whose median skips
+    the responses without a duration; elsewhere the count and two values read at the middle."""
     if connection.vendor == "postgresql":
-        return timed.aggregate(median=_Median("duration_seconds"))["median"]
+        row = responses.aggregate(median=_Median("duration_seconds"), collected=Count("id"))
+        return row["median"], row["collected"]
+    timed = responses.filter(duration_seconds__isnull=False)
     count = timed.count()
     if not count:
-        return None
+        return None, None
     ordered = timed.order_by("duration_seconds").values_list("duration_seconds", flat=True)
     middle = list(ordered[(count - 1) // 2 : count // 2 + 1])
-    return _between(middle[0], middle[-1])
+    return _between(middle[0], middle[-1]), None
 
 
 def _attention_condition(structure: Structure) -> Q | None:
@@ -510,18 +528,46 @@ def _duplicate_condition(structure: Structure) -> Q | None:
     return Q(respondent__isnull=False) & Q(Exists(earlier))
 
 
-def _judge(responses: QuerySet[Response], structure: Structure) -> None:
-    """``attention_failed`` and ``straightlined`` by the current rules, for the responses not
-    stamped with them (``validity_judged``; see ``judging_stamp``): one UPDATE, which writes
-    only the rows whose flags change, and stamps those. Responses the submit path judged by
-    the current rules are not read. A response stored while it runs is judged by this UPDATE
-    or by the next recompute: the stamp is only ever written with the flags it judged."""
+def _judge(responses: QuerySet[Response], structure: Structure, threshold: float | None) -> None:
+    """Every flag and the status by the current rules, and no response left provisional: one
+    UPDATE, one pass over the responses, that writes only the rows where any of them changes
+    (at 1,000,000 responses each pass saved is about 0.6 s).
+
+    - ``attention_failed`` and ``straightlined`` are judged from the answers only for the
+      responses not stamped with the current rules (``validity_judged``; see
+      ``judging_stamp``): the submit path's judgement by these rules is not read again. A row
+      written is stamped, with the flags judged by this UPDATE. A response stored while it runs
+      is judged by this UPDATE or by the next recompute.
+    - ``speeder``: a duration under ``threshold``; ``duplicate``: one probe of the respondent
+      index (``_duplicate_condition``).
+    - ``status``: ``manual_status`` if a person set one, else what the broken rules say. Which
+      rows to write is decided by the new flags and the status the stored flags give: where
+      no flag changes the two statuses are the same, so the new flags' subqueries are run once
+      per response, and again only for the rows written.
+    """
     stamp = judging_stamp(structure)
-    attention = _flag_value(_attention_condition(structure))
-    straight = _flag_value(_straightlining_condition(structure))
-    responses.exclude(validity_judged=stamp).exclude(
-        attention_failed=attention, straightlined=straight
-    ).update(attention_failed=attention, straightlined=straight, validity_judged=stamp)
+    judged = Q(validity_judged=stamp)
+    flags = {
+        "attention_failed": Case(
+            When(judged, then=F("attention_failed")),
+            default=_flag_value(_attention_condition(structure)),
+            output_field=BooleanField(),
+        ),
+        "straightlined": Case(
+            When(judged, then=F("straightlined")),
+            default=_flag_value(_straightlining_condition(structure)),
+            output_field=BooleanField(),
+        ),
+        "speeder": _flag_value(None if threshold is None else Q(duration_seconds__lt=threshold)),
+        "duplicate": _flag_value(_duplicate_condition(structure)),
+    }
+    stored = _status(structure, lambda field: Q(**{field: True}))
+    responses.exclude(**flags, status=stored, status_provisional=False).update(
+        **flags,
+        validity_judged=stamp,
+        status=_status(structure, flags.__getitem__),
+        status_provisional=False,
+    )
 
 
 def _flag_value(condition: Q | None) -> Value | Case:
@@ -530,45 +576,25 @@ def _flag_value(condition: Q | None) -> Value | Case:
     return Case(When(condition, then=Value(True)), default=Value(False))
 
 
-def _set_flags(responses: QuerySet[Response], **conditions: Q | None) -> None:
-    """One UPDATE, one pass over the responses, that writes only the rows where any of the
-    flags changes (at 1,000,000 responses each pass saved is about 0.6 s)."""
-    values = {field: _flag_value(condition) for field, condition in conditions.items()}
-    responses.exclude(**values).update(**values)
-
-
-def _any_flag(structure: Structure, action: str) -> Q | None:
-    fields = [
-        Response.REASON_FIELDS[kind]
-        for kind, (rule_action, _params) in structure.validity.items()
-        if rule_action == action and kind in Response.REASON_FIELDS
-    ]
-    return reduce(operator.or_, (Q(**{f: True}) for f in fields)) if fields else None
-
-
-def _set_status(responses: QuerySet[Response], structure: Structure) -> None:
-    """status = manual_status if a person set one, else what the broken rules say, and no
-    longer provisional: one UPDATE of the rows where either changes."""
+def _status(structure: Structure, flag: Callable[[str], Q | Expression]) -> Case:
+    """The status: ``manual_status`` if a person set one, else invalid if a broken rule
+    invalidates, flagged if one only flags, else valid (``status_for``); ``flag(field)`` is
+    the condition that a response breaks the rule of that flag."""
     whens = [When(~Q(manual_status=""), then=F("manual_status"))]
-    invalid, flagged = _any_flag(structure, Action.INVALIDATE), _any_flag(structure, Action.FLAG)
-    if invalid is not None:
-        whens.append(When(invalid, then=Value(Status.INVALID)))
-    if flagged is not None:
-        whens.append(When(flagged, then=Value(Status.FLAGGED)))
-    status = Case(*whens, default=Value(Status.VALID), output_field=CharField())
-    changed = ~Q(status=status) | Q(status_provisional=True)
-    responses.filter(changed).update(status=status, status_provisional=False)
+    for action, status in ((Action.INVALIDATE, Status.INVALID), (Action.FLAG, Status.FLAGGED)):
+        whens.extend(
+            When(flag(Response.REASON_FIELDS[kind]), then=Value(status))
+            for kind, (rule_action, _params) in structure.validity.items()
+            if rule_action == action and kind in Response.REASON_FIELDS
+        )
+    return Case(*whens, default=Value(Status.VALID), output_field=CharField())
 
 
-def _summary(responses: QuerySet[Response]) -> dict[str, Any]:
-    """Counts by status and reason, in one aggregate query."""
-    return validity_summary_of(validity_counts(responses))
-
-
-def validity_counts(responses: QuerySet[Response]) -> dict[str, int]:
+def validity_counts(responses: QuerySet[Response], *, digest: bool = False) -> dict[str, Any]:
     """The summary's counts over ``responses`` as flat integers (one aggregate query): sums
     of these over any split of the responses are the counts of the whole, so the live results
-    keep them per chunk (``validity_summary_of`` shapes them)."""
+    keep them per chunk (``validity_summary_of`` shapes them). ``digest`` (PostgreSQL): also
+    the digest of their recompute columns, under ``"digest"``, read by the same statement."""
     counts: dict[str, Any] = {
         "collected": Count("id"),
         "valid": Count("id", filter=~Q(status=Status.INVALID)),
@@ -579,6 +605,8 @@ def validity_counts(responses: QuerySet[Response]) -> dict[str, int]:
         counts[f"{status}_manual"] = Count("id", filter=Q(status=status) & ~Q(manual_status=""))
         for kind, field in Response.REASON_FIELDS.items():
             counts[f"{status}:{kind}"] = Count("id", filter=Q(status=status, **{field: True}))
+    if digest:
+        counts["digest"] = _InputsDigest()
     return responses.aggregate(**counts)
 
 

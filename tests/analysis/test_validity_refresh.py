@@ -184,27 +184,27 @@ def test_a_full_run_after_a_definition_change_reuses_the_judgement_a_person_asks
 
 
 @on_postgres
-def test_a_response_deleted_after_the_summary_leaves_no_inputs_to_trust(
+def test_a_response_deleted_during_the_recompute_leaves_no_inputs_to_trust(
     ipb, collected, monkeypatch
 ):
     from survey.services import validity
 
-    recompute = validity._recompute
+    judge = validity._judge
 
-    def then_delete(questionnaire, structure):
-        summary = recompute(questionnaire, structure)
-        Response.objects.filter(pk=collected[0].pk).delete()  # counted, then gone
-        return summary
+    def then_delete(responses, structure, threshold):
+        judge(responses, structure, threshold)
+        Response.objects.filter(pk=collected[0].pk).delete()  # in the median, gone from the count
 
-    monkeypatch.setattr(validity, "_recompute", then_delete)
+    monkeypatch.setattr(validity, "_judge", then_delete)
     first = validity_refresh(questionnaire=ipb)
-    assert first.inputs == ""  # the summary counts a response the digest does not
+    # The summary and the digest agree, but the median was taken with one response more.
+    assert first.summary["collected"] == len(collected) - 1
+    assert first.inputs == ""
     monkeypatch.undo()
     again = validity_refresh(
         questionnaire=ipb, last_summary=first.summary, last_inputs=first.inputs
     )
     assert_recomputed_right(ipb, again)
-    assert again.summary["collected"] == len(collected) - 1
 
 
 @on_postgres
@@ -215,10 +215,11 @@ def test_the_digest_is_read_first_only_when_it_could_match(ipb, collected, monke
     read = validity._response_inputs
     monkeypatch.setattr(validity, "_response_inputs", lambda pk: reads.append(pk) or read(pk))
     first = validity_refresh(questionnaire=ipb)  # nothing to match: a person's request
-    assert len(reads) == 1  # after the recompute only
+    # Not read alone: after the recompute it comes with the summary's counts.
+    assert reads == [] and first.inputs
     validity_refresh(questionnaire=ipb, last_summary=first.summary, last_inputs=first.inputs)
-    assert len(reads) == 2  # before, and it matched: skipped
-    validity_refresh(
+    assert len(reads) == 1  # before, and it matched: skipped
+    changed = validity_refresh(
         questionnaire=ipb, last_summary=first.summary, last_inputs="other-rules:" + first.inputs
     )
-    assert len(reads) == 3  # rules changed: after only
+    assert len(reads) == 1 and not changed.skipped  # rules changed: not read before
