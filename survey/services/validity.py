@@ -351,7 +351,7 @@ def _recompute(questionnaire: Questionnaire, structure: Structure) -> tuple[dict
     digest of the responses' recompute columns as left ("" on SQLite), read together. Inside
     ``_recompute_transaction``."""
     responses = Response.objects.filter(questionnaire_id=questionnaire.pk)
-    median, judged = _median_duration(responses)
+    median, counted = _median_duration(responses)
     threshold = speeder_threshold(structure, median)
     _judge(responses, structure, threshold)
     if structure.quotas:
@@ -366,8 +366,8 @@ def _recompute(questionnaire: Questionnaire, structure: Structure) -> tuple[dict
     )
     # A response deleted after the median was taken: the next recompute takes it again. (One
     # stored meanwhile is provisional: the next refresh recomputes anyway.)
-    trusted = digest is not None and judged == counts["collected"]
-    return summary, f"{counts['collected']}:{digest}" if trusted else ""
+    trusted = digest is not None and counted == counts["collected"]
+    return summary, _inputs_of(counts["collected"], digest) if trusted else ""
 
 
 def _summary_keys() -> list[str]:
@@ -437,7 +437,13 @@ def _response_inputs(questionnaire_id: int) -> _ResponseInputs | None:
     with connection.cursor() as cursor:
         cursor.execute(_INPUTS_SQL, [questionnaire_id])
         count, provisional, total = cursor.fetchone()
-    return _ResponseInputs(count, provisional, f"{count}:{total}")
+    return _ResponseInputs(count, provisional, _inputs_of(count, total))
+
+
+def _inputs_of(count: int, total: str) -> str:
+    """The responses' part of the inputs, from their count and ``_INPUTS_DIGEST``: one form,
+    whether read alone (``_response_inputs``) or with the summary (``_recompute``)."""
+    return f"{count}:{total}"
 
 
 class _Median(Aggregate):
