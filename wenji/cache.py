@@ -56,3 +56,9 @@ def stored_key(django_cache: Any, key: str) -> str:
 
 
 _scripts: dict[tuple[int, str], Any] = {}  # by id() of the client and the script's text
+
+
+def stored_value(django_cache: Any, raw: bytes) -> Any:
+    """A value read from Redis by a script, as ``django_cache.get`` would have returned it
+    (Django's serializer: integers as they are, anything else pickled)."""
+    return django_cache._cache._serializer.loads(raw)

@@ -1,6 +1,7 @@
 """A bounded map in this process's memory that forgets the least recently used entry first:
 the caches that spare the submit path a database read (``survey.structure``'s compiled
-definitions, ``wenji.access``'s remembered questionnaires). Safe to share between threads."""
+definitions, ``wenji.access``'s remembered questionnaires) or a round trip
+(``wenji.api.token_cache``'s users of tokens). Safe to share between threads."""
 
 from __future__ import annotations
 

@@ -47,7 +47,12 @@ from wenji.api.pagination import StrictPageNumberPagination
 from wenji.api.parsers import JSONBodyParser
 from wenji.api.permissions import IsAnalyst, IsCollector, granted_questionnaire
 from wenji.api.schema import MAX_ID, SLUG_PARAMETER, errors
-from wenji.api.throttling import DefinitionThrottle, SubmitThrottle, client_ip
+from wenji.api.throttling import (
+    DefinitionThrottle,
+    RateTakenWithToken,
+    SubmitThrottle,
+    client_ip,
+)
 
 RESPONSE_ID_PARAMETER = OpenApiParameter(
     "response_id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The response's id."
@@ -80,9 +85,10 @@ class DefinitionView(APIView):
         return ApiResponse(DefinitionOut(body).data)
 
 
-class SubmissionCreateView(APIView):
+class SubmissionCreateView(RateTakenWithToken, APIView):
     permission_classes = [IsCollector]
     throttle_classes = [SubmitThrottle]
+    token_rate = SubmitThrottle  # taken in the token's round trip: one round trip to Redis
     parser_classes = [JSONBodyParser]
 
     @extend_schema(

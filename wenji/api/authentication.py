@@ -6,7 +6,9 @@ collector's submissions do not read them each time. A token's user must be activ
 Wrong tokens are counted per hashed address (``wenji.api.throttling.TokenFailures``): past
 ``API_TOKEN_FAILURE_LIMIT`` the address gets 429 for any token, right or wrong, until the
 window ends, so tokens cannot be guessed by trying many. The address's failures and the
-offered token's cache entry are read in one round trip."""
+offered token's cache entry are read in one round trip; for a view that asks for it
+(``wenji.api.throttling.RateTakenWithToken``: the submissions), the same round trip takes the
+user's rate limit, so a collector's submission makes one round trip to Redis in all."""
 
 from __future__ import annotations
 
@@ -21,10 +23,12 @@ from rest_framework.authtoken.models import Token
 from rest_framework.request import Request
 
 from wenji.access import ROLES, remember_roles
-from wenji.api.throttling import TokenFailures
+from wenji.api.throttling import RATE_TAKEN, RateTaken, TokenFailures, give_back
 from wenji.api.token_cache import (
     token_cache_key,
     token_user_get,
+    token_user_id_hint,
+    token_user_id_note,
     token_user_of,
     token_user_remember,
 )
@@ -36,22 +40,34 @@ class TokenRolesAuthentication(TokenAuthentication):
         if not header:
             return None  # no token offered: nothing to count
         failures = TokenFailures(request)
-        # The address's failures and the offered token's cache entry: one round trip.
+        # The address's failures and the offered token's cache entry: one round trip, which
+        # also takes the view's rate limit if it asks for that (RateTakenWithToken).
         self._offered = _offered_key(header, self.keyword)
         if self._offered is None:
             exceeded, self._entry = failures.exceeded(), None
         else:
-            exceeded, self._entry = failures.exceeded_reading(token_cache_key(self._offered))
+            entry_key = token_cache_key(self._offered)
+            take = _rate_to_take(request, entry_key)
+            exceeded, self._entry, taken = failures.exceeded_reading(entry_key, take)
+            if taken is not None:
+                setattr(request, RATE_TAKEN, taken)
         if exceeded:
             raise exceptions.Throttled(
                 wait=failures.window,
                 detail=_("Too many wrong API tokens from this address; try again later."),
             )
         try:
-            return super().authenticate(request)
+            found = super().authenticate(request)
         except exceptions.AuthenticationFailed:
+            give_back(request)
             failures.record()
             raise
+        if found is not None and self._offered is not None:
+            token_user_id_note(entry_key, found[0].pk)
+            taken = getattr(request, RATE_TAKEN, None)
+            if taken is not None and taken.user_pk != found[0].pk:  # the token is another's
+                give_back(request)
+        return found
 
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
         if key == getattr(self, "_offered", None):
@@ -74,6 +90,17 @@ class TokenRolesAuthentication(TokenAuthentication):
         )
         token_user_remember(key, token.user, roles)
         return token.user, token
+
+
+def _rate_to_take(request: Request, entry_key: str) -> RateTaken | None:
+    """The rate limit to take with the token's read: the view's ``token_rate``, for the user
+    this process last saw with this token (unknown the first time: nothing taken)."""
+    view = (request.parser_context or {}).get("view")
+    throttle = getattr(view, "token_rate", None)
+    if throttle is None:
+        return None
+    user_pk = token_user_id_hint(entry_key)
+    return None if user_pk is None else throttle().to_take(user_pk)
 
 
 def _offered_key(header: bytes, keyword: str) -> str | None:

@@ -12,6 +12,10 @@ outage. The switch is logged once when it happens and once when the cache is bac
 ``TokenFailures`` counts wrong API tokens per hashed address (``API_TOKEN_FAILURE_LIMIT``):
 past the limit, every token from that address is refused until the window ends, so a token
 cannot be guessed by trying many.
+
+A submission's rate limit is taken in the same Redis round trip that reads its token's cache
+entry and its address's wrong tokens (``RateTakenWithToken``), so it costs no round trip of
+its own; what it decides is the same as if it were taken after the permissions.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -30,7 +35,7 @@ from redis.exceptions import RedisError
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from wenji.cache import redis_script, stored_key
+from wenji.cache import redis_script, stored_key, stored_value
 from wenji.hashing import ip_hash
 
 if TYPE_CHECKING:  # authentication imports this module while DRF's views are being loaded
@@ -74,18 +79,56 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # GCRA (the generic cell rate algorithm) in one Redis round trip: the key holds the
 # "theoretical arrival time" (microseconds, Redis's own clock, so every app server agrees).
 # A request is allowed when it is no further ahead than the burst allows; a refused one
-# changes nothing. Returns 0 (allowed) or the microseconds to wait.
-_GCRA_LUA = """
-local interval = tonumber(ARGV[1])
-local tolerance = tonumber(ARGV[2])
+# changes nothing. Returns 0 (allowed) or the microseconds to wait. ``_GCRA_TAKE`` is the
+# algorithm on the bucket ``bucket`` with ``interval`` and ``tolerance``, setting ``wait``.
+_GCRA_TAKE = """
+local wait = 0
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+local tat = tonumber(redis.call('GET', bucket) or now)
 if tat < now then tat = now end
-local wait = tat - tolerance - now
-if wait > 0 then return math.ceil(wait) end
-local after = tat + interval
-redis.call('SET', KEYS[1], string.format('%.0f', after), 'PX', math.ceil((after - now) / 1000) + 1)
+wait = tat - tolerance - now
+if wait > 0 then
+  wait = math.ceil(wait)
+else
+  wait = 0
+  local after = tat + interval
+  redis.call('SET', bucket, string.format('%.0f', after), 'PX', math.ceil((after - now) / 1000) + 1)
+end
+"""
+_GCRA_LUA = (
+    "local bucket, interval, tolerance = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])"
+    + _GCRA_TAKE
+    + "return wait"
+)
+# An address's wrong tokens and a token's cache entry read (``TokenFailures.exceeded_reading``),
+# and, with a third key, that bucket taken as by ``_GCRA_LUA``, only if the token is remembered
+# and the address not over its limit (a request about to be refused takes nothing). Returns
+# the two values read and the microseconds to wait, -1 when the bucket was not taken.
+_READ_AND_TAKE_LUA = (
+    """
+local found = redis.call('MGET', KEYS[1], KEYS[2])
+if #KEYS < 3 or not found[2] or (tonumber(found[1]) or 0) >= tonumber(ARGV[1]) then
+  return {found[1], found[2], -1}
+end
+local bucket, interval, tolerance = KEYS[3], tonumber(ARGV[2]), tonumber(ARGV[3])
+"""
+    + _GCRA_TAKE
+    + "return {found[1], found[2], wait}"
+)
+# A taken request given back (its bucket's time moved back by one interval, never before now):
+# for a request that took its bucket with its token but is refused before the rate limit.
+_GIVE_BACK_LUA = """
+local tat = tonumber(redis.call('GET', KEYS[1]))
+if not tat then return 0 end
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local back = tat - tonumber(ARGV[1])
+if back <= now then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('SET', KEYS[1], string.format('%.0f', back), 'PX', math.ceil((back - now) / 1000) + 1)
+end
 return 0
 """
 _local_lock = threading.Lock()
@@ -105,6 +148,22 @@ def _gcra_local(buckets: Any, key: str, interval: float, tolerance: float) -> fl
         return 0.0
 
 
+RATE_TAKEN = "wenji_rate_taken"  # the request's attribute holding its ``RateTaken``
+
+
+@dataclass(frozen=True)
+class RateTaken:
+    """A user's bucket as a request takes it with its token's read (``RateTakenWithToken``):
+    the throttle's key, the user it was taken for, GCRA's interval and tolerance, and the
+    seconds to wait (0: allowed and taken; ``None``: not taken yet)."""
+
+    key: str
+    user_pk: Any
+    interval: float
+    tolerance: float
+    wait: float | None = None
+
+
 class _SettingsRateThrottle(BaseThrottle):
     """``count/period`` per client, read from a setting on every request, as GCRA: a burst of
     up to ``count`` at once, then one request every ``period / count``; a client refused is
@@ -120,11 +179,12 @@ class _SettingsRateThrottle(BaseThrottle):
         self.wait_seconds = 0.0
 
     def allow_request(self, request: Request, view: APIView) -> bool:
-        count, unit = getattr(settings, self.setting).split("/")
-        period = _UNITS[unit[0]] * 1_000_000
-        interval = period / int(count)
-        tolerance = period - interval
         key = self.get_cache_key(request, view)
+        taken = getattr(request, RATE_TAKEN, None)
+        if taken is not None and taken.key == key:  # taken with the token (RateTakenWithToken)
+            self.wait_seconds = taken.wait
+            return self.wait_seconds <= 0
+        interval, tolerance = self.rate()
         try:
             self.wait_seconds = self._shared(key, interval, tolerance)
         except (RedisError, OSError) as exc:
@@ -133,6 +193,19 @@ class _SettingsRateThrottle(BaseThrottle):
         else:
             _cache_up()
         return self.wait_seconds <= 0
+
+    def rate(self) -> tuple[float, float]:
+        """GCRA's interval and burst tolerance, in microseconds, from the setting as it is now."""
+        count, unit = getattr(settings, self.setting).split("/")
+        period = _UNITS[unit[0]] * 1_000_000
+        interval = period / int(count)
+        return interval, period - interval
+
+    def to_take(self, user_pk: Any) -> RateTaken:
+        """What a request of this user would take (its wait not known yet)."""
+        interval, tolerance = self.rate()
+        key = self.cache_format % {"scope": self.scope, "ident": f"user:{user_pk}"}
+        return RateTaken(key, user_pk, interval, tolerance)
 
     @staticmethod
     def _shared(key: str, interval: float, tolerance: float) -> float:
@@ -186,18 +259,35 @@ class TokenFailures:
     def exceeded(self) -> bool:
         return (_on_buckets(lambda buckets: buckets.get(self.key)) or 0) >= self.limit
 
-    def exceeded_reading(self, other_key: str) -> tuple[bool, Any]:
+    def exceeded_reading(
+        self, other_key: str, take: RateTaken | None = None
+    ) -> tuple[bool, Any, RateTaken | None]:
         """``exceeded()``, and the shared cache's value of ``other_key`` read in the same
-        round trip (``None`` while the cache is down)."""
+        round trip (``None`` while the cache is down). With ``take``, and a Redis cache: that
+        bucket is taken in the same round trip too, if ``other_key`` holds a value and the
+        address is not over its limit; then ``take`` comes back with its wait, else ``None``."""
 
-        def read(buckets: Any) -> tuple[Any, Any]:
+        def read(buckets: Any) -> tuple[Any, Any, RateTaken | None]:
             if buckets is _LOCAL_BUCKETS:
-                return buckets.get(self.key), None
+                return buckets.get(self.key), None, None
+            if take is not None:
+                keys = [stored_key(buckets, key) for key in (self.key, other_key, take.key)]
+                script = redis_script(buckets, keys[0], _READ_AND_TAKE_LUA)
+                if script is not None:
+                    count, value, wait = script(
+                        keys=keys, args=[self.limit, take.interval, take.tolerance]
+                    )
+                    taken = None if int(wait) < 0 else replace(take, wait=int(wait) / 1_000_000)
+                    return (
+                        None if count is None else stored_value(buckets, count),
+                        None if value is None else stored_value(buckets, value),
+                        taken,
+                    )
             found = buckets.get_many([self.key, other_key])
-            return found.get(self.key), found.get(other_key)
+            return found.get(self.key), found.get(other_key), None
 
-        count, value = _on_buckets(read)
-        return (count or 0) >= self.limit, value
+        count, value, taken = _on_buckets(read)
+        return (count or 0) >= self.limit, value, taken
 
     def record(self) -> None:
         def add_one(buckets: Any) -> None:
@@ -208,3 +298,34 @@ class TokenFailures:
                 buckets.set(self.key, 1, self.window)
 
         _on_buckets(add_one)
+
+
+def give_back(request: Request) -> None:
+    """Undo what ``request`` took with its token (its ``RateTaken``), if it took anything: for
+    a request refused before its rate limit would have been checked, which takes nothing."""
+    taken = request.__dict__.pop(RATE_TAKEN, None)
+    if taken is None or taken.wait:  # nothing taken, or refused (a refusal takes nothing)
+        return
+    try:
+        stored = stored_key(cache, taken.key)
+        script = redis_script(cache, stored, _GIVE_BACK_LUA)
+        if script is not None:
+            script(keys=[stored], args=[taken.interval])
+    except (RedisError, OSError) as exc:
+        _cache_down(exc)
+
+
+class RateTakenWithToken:
+    """A view whose rate limit ``token_rate`` (a throttle class of this module, also in its
+    ``throttle_classes``) is taken in the round trip that reads the token's cache entry and
+    the address's wrong tokens (``TokenRolesAuthentication``), where it took a round trip of
+    its own: for the submissions, the API's hot path. Taken only when this process has seen
+    the token before (so knows its user) and the token is remembered in Redis; checked after
+    the permissions as ever; given back if the permissions refuse the request, or if the
+    token turns out to belong to another user than the one this process remembered."""
+
+    token_rate: type[_SettingsRateThrottle]
+
+    def permission_denied(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        give_back(request)
+        super().permission_denied(request, *args, **kwargs)  # type: ignore[misc]

@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 from rest_framework.authtoken.models import Token
 
 from wenji.hashing import keyed_hash
+from wenji.lru import LocalLru
 
 PREFIX = "api-token:"
 
@@ -48,6 +49,21 @@ def token_user_of(found: Any) -> tuple[Any, frozenset[str]] | None:
     if not found:
         return None
     return found["user"], frozenset(found["roles"])
+
+
+def token_user_id_hint(entry_key: str) -> Any:
+    """The id of the user this process last saw with the token of this cache key, if any: a
+    hint only (a token's user is checked on every request), so that a round trip can be
+    planned before the token is read (``wenji.api.throttling.RateTakenWithToken``)."""
+    return _user_ids.get(entry_key)
+
+
+def token_user_id_note(entry_key: str, user_pk: Any) -> None:
+    if _user_ids.get(entry_key) != user_pk:
+        _user_ids.put(entry_key, user_pk)
+
+
+_user_ids: LocalLru[str, Any] = LocalLru(10_000)  # this process's hints, by token cache key
 
 
 def token_user_remember(token_key: str, user: Any, roles: Iterable[str]) -> None:

@@ -111,10 +111,14 @@ def test_with_the_cache_down_the_token_is_read_from_the_database(collector_clien
 
 
 @pytest.mark.redis
-def test_a_remembered_token_and_the_address_failures_are_read_in_one_round_trip(
+def test_a_remembered_tokens_submission_makes_one_round_trip_to_redis(
     collector_client, redis_commands
 ):
+    """The token's cache entry, the address's wrong tokens and the collector's rate limit: one
+    script call (the first submission reads the database and tells this process whose token
+    it is; the second may have to load the script into Redis first)."""
     assert _token_reads(collector_client) == 1  # now remembered
-    reads = redis_commands("GET", "MGET")
     assert _token_reads(collector_client) == 0
-    assert reads == ["MGET"]
+    sent = redis_commands("GET", "MGET", "EVALSHA", "EVAL", "SCRIPT")
+    assert _token_reads(collector_client) == 0
+    assert sent == ["EVALSHA"]

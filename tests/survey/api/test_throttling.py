@@ -1,4 +1,5 @@
 import pytest
+from django.contrib.auth.models import Group
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
@@ -126,3 +127,65 @@ def test_in_redis_a_budget_is_one_number_kept_by_one_script_call(
     ]
     assert codes == [201, 429]
     assert Response.objects.count() == 5
+
+
+# --- the rate limit taken in the token's round trip (RateTakenWithToken) ----------------------
+
+
+def _buckets() -> dict[str, float]:
+    from django.core.cache import cache
+
+    client = cache._cache.get_client(write=True)
+    return {
+        key.decode().rsplit("_", 1)[1]: float(client.get(key))
+        for key in client.keys("*throttle_submit_user*")
+    }
+
+
+@pytest.mark.redis
+def test_a_request_refused_for_its_role_takes_nothing(make_user, client_for, ipb, settings):
+    """Its token known, a request takes the limit before its permissions are checked; a 403
+    gives it back, so refused requests take nothing, as when the limit came after them."""
+    from django.core.cache import cache
+
+    settings.SUBMIT_RATE_LIMIT = "2/minute"
+    cache.clear()
+    reader = make_user("reader", "analyst", grants=(ipb,))
+    client = client_for(reader)
+    codes = [
+        client.post(submission_url(), submission_body(), format="json").status_code
+        for _ in range(4)
+    ]
+    assert codes == [403] * 4
+    assert _buckets() == {}
+    reader.groups.add(Group.objects.get(name="collector"))  # may submit now: a full budget
+    codes = [
+        client.post(submission_url(), submission_body(), format="json").status_code
+        for _ in range(3)
+    ]
+    assert codes == [201, 201, 429]
+
+
+@pytest.mark.redis
+def test_a_token_whose_user_this_process_misremembers_takes_its_own_users_limit(
+    make_user, client_for, ipb, settings
+):
+    from django.core.cache import cache
+    from rest_framework.authtoken.models import Token
+
+    from wenji.api.token_cache import token_cache_key, token_user_id_hint, token_user_id_note
+
+    settings.SUBMIT_RATE_LIMIT = "2/minute"
+    cache.clear()
+    user = make_user("collector", "collector", grants=(ipb,))
+    client = client_for(user)
+    entry = token_cache_key(Token.objects.get(user=user).key)
+    assert client.post(submission_url(), submission_body(), format="json").status_code == 201
+    assert token_user_id_hint(entry) == user.pk
+    token_user_id_note(entry, user.pk + 1000)  # as if the token had been another user's
+    assert client.post(submission_url(), submission_body(), format="json").status_code == 201
+    assert set(_buckets()) == {f"user:{user.pk}"}  # the other user's taken and given back
+    assert token_user_id_hint(entry) == user.pk
+    reply = client.post(submission_url(), submission_body(), format="json")
+    assert_error(reply, 429, "rate_limited")
+    assert Response.objects.count() == 2

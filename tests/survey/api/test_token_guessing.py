@@ -48,6 +48,28 @@ def test_wrong_tokens_past_the_limit_lock_the_address_out_even_for_a_right_token
     assert cache.get(f"throttle_token_failures_{ip_hash('127.0.0.1')}") == 3  # keyed hash
 
 
+@pytest.mark.redis
+def test_a_locked_out_address_takes_nothing_of_a_right_tokens_rate_limit(
+    limited, make_user, client_for, ipb, settings
+):
+    """The lock-out is read in the round trip that would take the collector's rate limit
+    (RateTakenWithToken): a request refused by it takes nothing."""
+    settings.SUBMIT_RATE_LIMIT = "2/minute"
+    cache.clear()
+    user = make_user("collector", "collector", grants=(ipb,))
+    right = client_for(user)
+    assert post(right).status_code == 201  # its user now known to this process
+    client = cache._cache.get_client(write=True)
+    (bucket,) = client.keys("*throttle_submit_user*")
+    before = client.get(bucket)
+    for _attempt in range(3):
+        assert_error(post(wrong()), 401, "not_authenticated")
+    assert_error(post(right), 429, "rate_limited")
+    assert client.get(bucket) == before
+    assert post(right, REMOTE_ADDR="203.0.113.7").status_code == 201
+    assert client.get(bucket) != before  # taken by the request that passed
+
+
 def test_right_tokens_and_requests_without_one_are_not_counted(limited, make_user, client_for, ipb):
     right = client_for(make_user("collector", "collector", grants=(ipb,)))
     anonymous = APIClient()
