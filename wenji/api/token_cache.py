@@ -9,6 +9,9 @@ Promises:
   next request reads the database again. Across processes too: the cache is Redis.
 - While the cache is down, nothing is remembered and every request reads the database, as it
   would without this module; the TTL bounds how long any missed invalidation can last.
+- Each process also keeps, by cache key, the id of the user it last saw with a token
+  (``token_user_id_hint``): only a hint for planning the next round trip, never trusted as
+  who the token belongs to (that is always the entry or the database).
 """
 
 from __future__ import annotations
