@@ -23,7 +23,13 @@ from rest_framework.authtoken.models import Token
 from rest_framework.request import Request
 
 from wenji.access import ROLES, remember_roles
-from wenji.api.throttling import RATE_TAKEN, RateTaken, TokenFailures, give_back
+from wenji.api.throttling import (
+    RATE_TAKEN,
+    RateTaken,
+    TokenFailures,
+    give_back,
+    rate_taken,
+)
 from wenji.api.token_cache import (
     token_cache_key,
     token_user_get,
@@ -64,7 +70,7 @@ class TokenRolesAuthentication(TokenAuthentication):
             raise
         if found is not None and self._offered is not None:
             token_user_id_note(entry_key, found[0].pk)
-            taken = getattr(request, RATE_TAKEN, None)
+            taken = rate_taken(request)
             if taken is not None and taken.user_pk != found[0].pk:  # the token is another's
                 give_back(request)
         return found

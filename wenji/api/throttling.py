@@ -81,10 +81,14 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # A request is allowed when it is no further ahead than the burst allows; a refused one
 # changes nothing. Returns 0 (allowed) or the microseconds to wait. ``_GCRA_TAKE`` is the
 # algorithm on the bucket ``bucket`` with ``interval`` and ``tolerance``, setting ``wait``.
-_GCRA_TAKE = """
-local wait = 0
+_NOW = """
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+"""
+_GCRA_TAKE = (
+    _NOW
+    + """
+local wait = 0
 local tat = tonumber(redis.call('GET', bucket) or now)
 if tat < now then tat = now end
 wait = tat - tolerance - now
@@ -96,6 +100,7 @@ else
   redis.call('SET', bucket, string.format('%.0f', after), 'PX', math.ceil((after - now) / 1000) + 1)
 end
 """
+)
 _GCRA_LUA = (
     "local bucket, interval, tolerance = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])"
     + _GCRA_TAKE
@@ -118,11 +123,13 @@ local bucket, interval, tolerance = KEYS[3], tonumber(ARGV[2]), tonumber(ARGV[3]
 )
 # A taken request given back (its bucket's time moved back by one interval, never before now):
 # for a request that took its bucket with its token but is refused before the rate limit.
-_GIVE_BACK_LUA = """
+_GIVE_BACK_LUA = (
+    """
 local tat = tonumber(redis.call('GET', KEYS[1]))
 if not tat then return 0 end
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+"""
+    + _NOW
+    + """
 local back = tat - tonumber(ARGV[1])
 if back <= now then
   redis.call('DEL', KEYS[1])
@@ -131,6 +138,7 @@ else
 end
 return 0
 """
+)
 _local_lock = threading.Lock()
 
 
@@ -149,6 +157,12 @@ def _gcra_local(buckets: Any, key: str, interval: float, tolerance: float) -> fl
 
 
 RATE_TAKEN = "wenji_rate_taken"  # the request's attribute holding its ``RateTaken``
+
+
+def rate_taken(request: Request) -> RateTaken | None:
+    """What ``request`` took with its token, if anything (read without DRF's fallback to the
+    Django request, which would raise and catch twice when there is none)."""
+    return request.__dict__.get(RATE_TAKEN)
 
 
 @dataclass(frozen=True)
@@ -180,7 +194,7 @@ class _SettingsRateThrottle(BaseThrottle):
 
     def allow_request(self, request: Request, view: APIView) -> bool:
         key = self.get_cache_key(request, view)
-        taken = getattr(request, RATE_TAKEN, None)
+        taken = rate_taken(request)
         if taken is not None and taken.key == key:  # taken with the token (RateTakenWithToken)
             self.wait_seconds = taken.wait
             return self.wait_seconds <= 0
@@ -204,8 +218,7 @@ class _SettingsRateThrottle(BaseThrottle):
     def to_take(self, user_pk: Any) -> RateTaken:
         """What a request of this user would take (its wait not known yet)."""
         interval, tolerance = self.rate()
-        key = self.cache_format % {"scope": self.scope, "ident": f"user:{user_pk}"}
-        return RateTaken(key, user_pk, interval, tolerance)
+        return RateTaken(self._key(f"user:{user_pk}"), user_pk, interval, tolerance)
 
     @staticmethod
     def _shared(key: str, interval: float, tolerance: float) -> float:
@@ -221,9 +234,10 @@ class _SettingsRateThrottle(BaseThrottle):
     def get_cache_key(self, request: Request, view: APIView) -> str:
         user = request.user
         if user is not None and user.is_authenticated:
-            ident = f"user:{user.pk}"
-        else:
-            ident = f"ip:{ip_hash(client_ip(request))}"
+            return self._key(f"user:{user.pk}")
+        return self._key(f"ip:{ip_hash(client_ip(request))}")
+
+    def _key(self, ident: str) -> str:
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
